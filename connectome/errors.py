@@ -1,0 +1,40 @@
+"""Exception classes. Each carries the file (when there is one) and the reason.
+
+The library raises these; only the CLI turns them into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class ConnectomeError(Exception):
+    """Base class for every error the package raises on purpose."""
+
+    def __init__(self, reason: str, path: str | os.PathLike | None = None):
+        self.reason = reason
+        self.path = os.fspath(path) if path is not None else None
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:  # one line, naming the file first
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class RecordingError(ConnectomeError):
+    """A recording file cannot be read or does not follow the CNEA contract."""
+
+
+class ConnectomeFormatError(ConnectomeError):
+    """A connectome input (inference directory, edges.csv, GraphML) is invalid."""
+
+
+class ConfigError(ConnectomeError):
+    """A pipeline config or a parameter is invalid."""
+
+
+class TechnologyError(ConnectomeError):
+    """An unknown technology, or parameters a technology cannot support."""
+
+
+class MapError(ConnectomeError):
+    """A programming map is invalid or corrupted."""

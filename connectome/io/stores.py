@@ -1,0 +1,236 @@
+"""Storage back-ends behind one small interface: HDF5, zarr v3 and NWB.
+
+A *store* exposes the raw ``/data`` array, the root and data attributes, and
+named optional arrays (``channels/row`` …). :class:`~connectome.io.recording.Recording`
+is built on a store and never touches h5py or zarr directly. Stores are
+picklable (they reopen the file lazily in each process), so dask.distributed
+workers can read recordings directly from shared storage.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RecordingError
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _is_hdf5(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    if head == _HDF5_SIGNATURE:
+        return True
+    # HDF5 allows a user block: the signature may also sit at 512, 1024, ...
+    try:
+        import h5py
+
+        return bool(h5py.is_hdf5(os.fspath(path)))
+    except Exception:
+        return False
+
+
+def _du(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total
+
+
+class Store(abc.ABC):
+    """Interface of a recording store (see module docstring)."""
+
+    path: Path
+    kind: str
+
+    # -- array of samples -------------------------------------------------
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    chunks: tuple[int, ...] | None
+
+    @abc.abstractmethod
+    def read(self, t0: int, t1: int, c0: int = 0, c1: int | None = None) -> np.ndarray:
+        """Raw samples ``[t0:t1, c0:c1]`` in the file's dtype."""
+
+    # -- metadata ---------------------------------------------------------
+    root_attrs: dict
+    data_attrs: dict
+
+    @abc.abstractmethod
+    def optional(self, name: str) -> np.ndarray | None:
+        """The whole array at ``name`` (e.g. ``channels/row``), or None if absent."""
+
+    def nbytes_on_disk(self) -> int:
+        return _du(self.path)
+
+
+def _attrs_to_dict(attrs) -> dict:
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        elif isinstance(v, np.ndarray) and v.size == 1:
+            v = v.reshape(()).item()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+class HDF5Store(Store):
+    """CNEA-HDF5 (``.h5``): ``/data`` plus ``/channels/*`` and ``/spikes/*``."""
+
+    kind = "hdf5"
+    _lock = threading.Lock()  # h5py is serialised internally; keep opens tidy too
+
+    def __init__(self, path: Path, data_path: str = "data"):
+        import h5py
+
+        self.path = Path(path)
+        self.data_path = data_path
+        self._fh = None
+        try:
+            fh = self._file()
+        except OSError as exc:
+            msg = str(exc)
+            if "truncated" in msg.lower():
+                raise RecordingError("truncated HDF5 file (the file is shorter than its header says)", path) from None
+            raise RecordingError(f"cannot open as HDF5 ({msg.splitlines()[0]})", path) from None
+        self.root_attrs = _attrs_to_dict(fh.attrs)
+        self.has_data = data_path in fh and isinstance(fh[data_path], h5py.Dataset)
+        if self.has_data:
+            ds = fh[data_path]
+            self.shape = tuple(ds.shape)
+            self.dtype = ds.dtype
+            self.chunks = ds.chunks
+            self.data_attrs = _attrs_to_dict(ds.attrs)
+        else:
+            self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+
+    def _file(self):
+        import h5py
+
+        if self._fh is None:
+            with self._lock:
+                if self._fh is None:
+                    self._fh = h5py.File(self.path, "r")
+        return self._fh
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_fh"] = None
+        return state
+
+    def read(self, t0, t1, c0=0, c1=None):
+        ds = self._file()[self.data_path]
+        try:
+            return ds[t0:t1, c0:c1]
+        except Exception as exc:  # corrupt chunk, truncated data
+            raise RecordingError(
+                f"cannot read samples {t0}:{t1} of /{self.data_path} ({exc})", self.path
+            ) from None
+
+    def optional(self, name):
+        fh = self._file()
+        if name in fh:
+            try:
+                return fh[name][()]
+            except Exception as exc:
+                raise RecordingError(f"cannot read /{name} ({exc})", self.path) from None
+        return None
+
+    def close(self):
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class ZarrStore(Store):
+    """The CNEA tree stored as a zarr v3 group (``.zarr`` directory)."""
+
+    kind = "zarr"
+
+    def __init__(self, path: Path):
+        import zarr
+
+        self.path = Path(path)
+        try:
+            self._group = zarr.open_group(os.fspath(self.path), mode="r")
+        except Exception as exc:
+            raise RecordingError(f"cannot open as a zarr group ({type(exc).__name__}: {exc})", path) from None
+        self.root_attrs = _attrs_to_dict(dict(self._group.attrs))
+        try:
+            arr = self._group["data"]
+            self.has_data = hasattr(arr, "shape")
+        except KeyError:
+            self.has_data = False
+        if self.has_data:
+            self.shape = tuple(arr.shape)
+            self.dtype = np.dtype(arr.dtype)
+            self.chunks = tuple(arr.chunks)
+            self.data_attrs = _attrs_to_dict(dict(arr.attrs))
+            self._data = arr
+        else:
+            self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+
+    def __getstate__(self):
+        return {"path": self.path}
+
+    def __setstate__(self, state):
+        self.__init__(state["path"])
+
+    def read(self, t0, t1, c0=0, c1=None):
+        try:
+            return self._data[t0:t1, c0:c1]
+        except Exception as exc:
+            raise RecordingError(
+                f"cannot read samples {t0}:{t1} of /data ({type(exc).__name__}: {exc})", self.path
+            ) from None
+
+    def optional(self, name):
+        try:
+            node = self._group[name]
+        except KeyError:
+            return None
+        if not hasattr(node, "shape"):
+            return None
+        try:
+            return node[...]
+        except Exception as exc:
+            raise RecordingError(f"cannot read /{name} ({exc})", self.path) from None
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open ``path`` with the store its content (not only its name) calls for."""
+    p = Path(path)
+    if not p.exists():
+        raise RecordingError("no such file or directory", p)
+    if p.is_dir():
+        if (p / "zarr.json").exists():
+            return ZarrStore(p)
+        if (p / ".zgroup").exists():
+            raise RecordingError("zarr v2 stores are not supported; convert to zarr v3", p)
+        raise RecordingError("a directory that is not a zarr v3 store (no zarr.json)", p)
+    if p.stat().st_size == 0:
+        raise RecordingError("empty file (0 bytes)", p)
+    if not _is_hdf5(p):
+        raise RecordingError("not an HDF5 file and not a zarr store", p)
+    from .nwb import is_nwb, NWBStore
+
+    if is_nwb(p):
+        return NWBStore(p)
+    return HDF5Store(p)
