@@ -197,7 +197,6 @@ def open_recording(path: str | os.PathLike) -> Recording:
 
     chunks = store.chunks or (min(n_samples, 65536), n_channels)
     attrs = {**store.root_attrs}
-    attrs.setdefault("pitch_um", pitch)
     return Recording(store=store, path=p, sampling_rate_hz=sr, n_samples=n_samples, n_channels=n_channels,
                      dtype=np.dtype(store.dtype), chunks=(int(chunks[0]), int(chunks[1])),
                      scale=scale, offset=offset, rows=rows, cols=cols, x_um=x_um, y_um=y_um, attrs=attrs)

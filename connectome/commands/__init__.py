@@ -1,0 +1,1 @@
+"""Click commands, one module per verb (registered in :mod:`connectome.cli`)."""

@@ -1,0 +1,279 @@
+"""The :class:`Connectome`: neurons and synapses as columnar arrays.
+
+Arrays at the core, networkx only at the edges: a connectome with 10^8 edges
+fits in its arrays; :meth:`Connectome.to_networkx` is for export and analysis
+of culture-sized graphs.
+
+Edge kinds are small integers in memory (:data:`KIND_CODES`) and words in
+files (``excitatory`` | ``inhibitory`` | ``electrical``), as in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import ConnectomeFormatError
+
+KIND_CODES = {"excitatory": 1, "inhibitory": 2, "electrical": 3}
+KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
+
+#: Edge columns every connectome has, with their dtypes.
+EDGE_COLUMNS = {"pre": np.int64, "post": np.int64, "kind": np.int8, "weight_mv": np.float64, "delay_ms": np.float64}
+#: Neuron columns every connectome has.
+NEURON_COLUMNS = {"neuron_id": np.int64}
+
+
+def _kind_codes(values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iuf":
+        codes = arr.astype(np.int8)
+    else:
+        try:
+            codes = np.array([KIND_CODES[str(v).strip().lower()] for v in arr], dtype=np.int8)
+        except KeyError as exc:
+            raise ValueError(f"unknown edge kind {exc.args[0]!r}; expected one of {sorted(KIND_CODES)}") from None
+    bad = ~np.isin(codes, list(KIND_NAMES))
+    if bad.any():
+        raise ValueError(f"unknown edge kind code {int(codes[bad][0])}")
+    return codes
+
+
+@dataclass(frozen=True)
+class Connectome:
+    """Neurons and directed synapses as columns of equal length.
+
+    Parameters
+    ----------
+    neurons : dict of str → ndarray
+        At least ``neuron_id``; commonly ``x_um, y_um, row, col, n_spikes,
+        rate_hz, is_excitatory`` and ``channels`` (strings ``"3;4"``).
+    edges : dict of str → ndarray
+        At least ``pre, post, kind, weight_mv, delay_ms`` (``pre``/``post``
+        are neuron ids; ``kind`` codes 1 excitatory, 2 inhibitory,
+        3 electrical); commonly ``score, p_value, q_value``.
+    meta : dict
+        Free-form provenance (parameters, input checksum, versions).
+
+    Examples
+    --------
+    >>> c = Connectome.from_edges([0, 1], [1, 2], weight_mv=[0.5, -0.3],
+    ...                           kind=["excitatory", "inhibitory"])
+    >>> c.n_neurons, c.n_edges
+    (3, 2)
+    >>> c.to_sparse().toarray()[0, 1]
+    0.5
+    """
+
+    neurons: dict = field(default_factory=dict)
+    edges: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        nid = np.asarray(self.neurons.get("neuron_id", np.zeros(0)), dtype=np.int64)
+        self.neurons["neuron_id"] = nid
+        n = len(nid)
+        for k, v in list(self.neurons.items()):
+            v = np.asarray(v)
+            if len(v) != n:
+                raise ValueError(f"neuron column {k!r} has {len(v)} rows, expected {n}")
+            self.neurons[k] = v
+        if len(np.unique(nid)) != n:
+            raise ValueError("neuron ids are not unique")
+        m = len(np.asarray(self.edges.get("pre", [])))
+        for k, dt in EDGE_COLUMNS.items():
+            if k not in self.edges:
+                if k in ("pre", "post", "weight_mv"):
+                    if m:
+                        raise ValueError(f"edge column {k!r} is missing")
+                    self.edges[k] = np.zeros(0, dt)
+                elif k == "kind":
+                    w = np.asarray(self.edges.get("weight_mv", np.zeros(m)))
+                    self.edges[k] = np.where(w < 0, 2, 1).astype(np.int8)
+                else:
+                    self.edges[k] = np.full(m, np.nan)
+        for k, v in list(self.edges.items()):
+            v = _kind_codes(v) if k == "kind" else np.asarray(v)
+            if k in EDGE_COLUMNS and k != "kind":
+                v = v.astype(EDGE_COLUMNS[k], copy=False)
+            if len(v) != m:
+                raise ValueError(f"edge column {k!r} has {len(v)} rows, expected {m}")
+            self.edges[k] = v
+        if m and n:
+            known = np.isin(self.edges["pre"], nid) & np.isin(self.edges["post"], nid)
+            if not known.all():
+                i = int(np.flatnonzero(~known)[0])
+                raise ValueError(f"edge {self.edges['pre'][i]}→{self.edges['post'][i]} names an unknown neuron")
+
+    # ----------------------------------------------------------- constructors
+    @classmethod
+    def from_edges(cls, pre, post, weight_mv, kind=None, delay_ms=None, neuron_id=None, meta=None, **extra):
+        """Build from edge columns; neurons default to every id that appears."""
+        pre = np.asarray(pre, dtype=np.int64)
+        post = np.asarray(post, dtype=np.int64)
+        if neuron_id is None:
+            neuron_id = np.unique(np.concatenate([pre, post]))
+        edges = {"pre": pre, "post": post, "weight_mv": np.asarray(weight_mv, dtype=np.float64)}
+        if kind is not None:
+            edges["kind"] = kind
+        if delay_ms is not None:
+            edges["delay_ms"] = delay_ms
+        edges.update(extra)
+        return cls(neurons={"neuron_id": np.asarray(neuron_id)}, edges=edges, meta=dict(meta or {}))
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_neurons(self) -> int:
+        return len(self.neurons["neuron_id"])
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edges["pre"])
+
+    @property
+    def neuron_id(self) -> np.ndarray:
+        return self.neurons["neuron_id"]
+
+    def kind_names(self) -> np.ndarray:
+        """Edge kinds as words."""
+        names = np.array(["", "excitatory", "inhibitory", "electrical"], dtype=object)
+        return names[self.edges["kind"]]
+
+    def counts_by_kind(self) -> dict:
+        return {name: int(np.sum(self.edges["kind"] == code)) for name, code in KIND_CODES.items()}
+
+    # ---------------------------------------------------------------- indexes
+    def index_of(self, ids) -> np.ndarray:
+        """Row/column index (0..N-1) of each neuron id in ``ids``."""
+        nid = self.neuron_id
+        order = np.argsort(nid, kind="stable")
+        pos = np.searchsorted(nid[order], ids)
+        pos = np.clip(pos, 0, max(len(nid) - 1, 0))
+        idx = order[pos] if len(nid) else pos
+        if len(nid) == 0 or not np.all(nid[idx] == ids):
+            raise KeyError("unknown neuron id")
+        return idx
+
+    def to_sparse(self, column: str = "weight_mv", kinds=None) -> sp.csr_matrix:
+        """N×N CSR matrix (row = pre, column = post) of one edge column.
+
+        Parallel edges of different kinds (an electrical and a chemical synapse
+        on the same pair) are summed; choose ``kinds`` to keep them apart.
+        """
+        mask = np.ones(self.n_edges, bool) if kinds is None else np.isin(
+            self.edges["kind"], [KIND_CODES.get(k, k) for k in kinds])
+        i = self.index_of(self.edges["pre"][mask])
+        j = self.index_of(self.edges["post"][mask])
+        v = np.asarray(self.edges[column][mask], dtype=np.float64)
+        n = self.n_neurons
+        return sp.csr_matrix((v, (i, j)), shape=(n, n))
+
+    def subset_edges(self, mask) -> "Connectome":
+        """A connectome with the same neurons and only the edges in ``mask``."""
+        mask = np.asarray(mask)
+        return Connectome(neurons=dict(self.neurons),
+                          edges={k: v[mask] for k, v in self.edges.items()}, meta=dict(self.meta))
+
+    # --------------------------------------------------------------- networkx
+    def to_networkx(self):
+        """A :class:`networkx.DiGraph` with neuron and edge attributes (kind as a word)."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph() if self._has_parallel_edges() else nx.DiGraph()
+        g.graph.update({k: v for k, v in self.meta.items() if isinstance(v, (str, int, float, bool))})
+        cols = list(self.neurons)
+        for row in range(self.n_neurons):
+            attrs = {c: _py(self.neurons[c][row]) for c in cols if c != "neuron_id"}
+            g.add_node(int(self.neuron_id[row]), **attrs)
+        ecols = [c for c in self.edges if c not in ("pre", "post")]
+        kinds = self.kind_names()
+        for e in range(self.n_edges):
+            attrs = {c: _py(self.edges[c][e]) for c in ecols if c != "kind"}
+            attrs["kind"] = kinds[e]
+            g.add_edge(int(self.edges["pre"][e]), int(self.edges["post"][e]), **attrs)
+        return g
+
+    def _has_parallel_edges(self) -> bool:
+        if not self.n_edges:
+            return False
+        key = self.edges["pre"].astype(np.int64) * (2**31) + self.edges["post"].astype(np.int64)
+        return len(np.unique(key)) != self.n_edges
+
+    @classmethod
+    def from_networkx(cls, g, meta=None) -> "Connectome":
+        nodes = list(g.nodes)
+        try:
+            ids = np.array([int(n) for n in nodes], dtype=np.int64)
+        except (TypeError, ValueError):
+            ids = np.arange(len(nodes), dtype=np.int64)
+        remap = dict(zip(nodes, ids.tolist()))
+        neurons = {"neuron_id": ids}
+        node_keys = sorted({k for _, d in g.nodes(data=True) for k in d})
+        for k in node_keys:
+            vals = [d.get(k) for _, d in g.nodes(data=True)]
+            neurons[k] = _column(vals)
+        data = list(g.edges(data=True))
+        edges = {"pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
+                 "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64)}
+        edge_keys = sorted({k for _, _, d in data for k in d})
+        for k in edge_keys:
+            vals = [d.get(k) for _, _, d in data]
+            edges[k] = vals if k == "kind" else _column(vals)
+        if "weight_mv" not in edges:
+            if "weight" in edges:
+                edges["weight_mv"] = edges.pop("weight")
+            else:
+                edges["weight_mv"] = np.ones(len(data))
+        return cls(neurons=neurons, edges=edges, meta={**dict(g.graph), **dict(meta or {})})
+
+    # -------------------------------------------------------------------- I/O
+    @classmethod
+    def read(cls, path) -> "Connectome":
+        """Read an inference directory, an ``edges.csv``, a GraphML file or a truth file."""
+        from . import formats
+
+        return formats.read_connectome(path)
+
+    def write_csv(self, out_dir) -> None:
+        """Write ``neurons.csv`` and ``edges.csv`` into ``out_dir`` (see docs/formats.md)."""
+        from . import formats
+
+        formats.write_csv(self, out_dir)
+
+    def write_graphml(self, path) -> None:
+        from . import formats
+
+        formats.write_graphml(self, path)
+
+    def summary(self) -> dict:
+        """Counts and simple statistics, JSON-serialisable."""
+        n, m = self.n_neurons, self.n_edges
+        w = self.edges["weight_mv"]
+        return {
+            "neurons": n,
+            "synapses": m,
+            "by_kind": self.counts_by_kind(),
+            "density": m / (n * (n - 1)) if n > 1 else 0.0,
+            "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())} if m else {},
+        }
+
+
+def _py(v):
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _column(vals) -> np.ndarray:
+    if all(isinstance(v, (bool, np.bool_)) for v in vals if v is not None):
+        return np.array([bool(v) for v in vals])
+    try:
+        return np.array([np.nan if v is None else float(v) for v in vals])
+    except (TypeError, ValueError):
+        return np.array(["" if v is None else str(v) for v in vals], dtype=object)

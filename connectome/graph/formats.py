@@ -1,0 +1,200 @@
+"""Connectome files: ``neurons.csv``/``edges.csv``, GraphML, truth HDF5.
+
+CSV layout (DESIGN.md, "Inference output directory"):
+
+- ``neurons.csv``: ``neuron_id, channels`` (``;``-separated channel indices),
+  then ``row, col, x_um, y_um, n_spikes, rate_hz`` and any further columns.
+- ``edges.csv``: ``pre, post, kind, weight_mv, delay_ms, score, p_value,
+  q_value`` and any further columns; ``kind`` is a word.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConnectomeFormatError
+from ..io.atomic import atomic_path
+from .connectome import KIND_CODES, KIND_NAMES, Connectome
+
+EDGE_ORDER = ["pre", "post", "kind", "weight_mv", "delay_ms", "score", "p_value", "q_value"]
+NEURON_ORDER = ["neuron_id", "channels", "row", "col", "x_um", "y_um", "n_spikes", "rate_hz"]
+_STRING_EDGE_COLS = {"kind", "subclass"}
+_STRING_NEURON_COLS = {"channels", "type"}
+
+
+# ----------------------------------------------------------------------- read
+def read_connectome(path) -> Connectome:
+    """Read a connectome from an inference directory, ``edges.csv``, GraphML or a truth file."""
+    p = Path(path)
+    if not p.exists():
+        raise ConnectomeFormatError("no such file or directory", p)
+    if p.is_dir():
+        if (p / "edges.csv").exists():
+            return read_csv_dir(p)
+        if (p / "connectome.graphml").exists():
+            return read_graphml(p / "connectome.graphml")
+        raise ConnectomeFormatError("directory has neither edges.csv nor connectome.graphml", p)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return read_csv_dir(p.parent, edges_path=p)
+    if suffix in (".graphml", ".xml"):
+        return read_graphml(p)
+    if suffix in (".h5", ".hdf5"):
+        return read_truth(p)
+    raise ConnectomeFormatError("unknown connectome file type (expected a directory, .csv, .graphml or .truth.h5)", p)
+
+
+def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    text = raw.decode("utf-8", "replace")
+    first, _, body = text.partition("\n")
+    header = [h.strip() for h in first.strip().split(",")]
+    if not header or header == [""]:
+        raise ConnectomeFormatError("empty CSV (no header)", path)
+    body = body.strip("\n")
+    if not body:
+        return {h: np.zeros(0) for h in header}
+    out = {}
+    text_cols = [i for i, h in enumerate(header) if h in string_cols and not (kind_col and h == "kind")]
+    if text_cols:  # slow path, only for free-text columns
+        rows = list(csv.reader(io.StringIO(body)))
+        for i in text_cols:
+            try:
+                out[header[i]] = np.array([r[i] for r in rows], dtype=object)
+            except IndexError:
+                raise ConnectomeFormatError(f"a row has fewer than {len(header)} fields", path) from None
+    if kind_col and "kind" in header:
+        # encode kind words as codes so that the fast numeric parser reads every other column
+        body = "\n" + body + "\n"
+        for name, code in KIND_CODES.items():
+            body = body.replace(f",{name},", f",{code},").replace(f",{name}\n", f",{code}\n")
+            body = body.replace(f"\n{name},", f"\n{code},")
+    body = body.replace(",,", ",nan,").replace(",,", ",nan,").replace(",\n", ",nan\n")
+    num_cols = [i for i in range(len(header)) if i not in text_cols]
+    try:
+        arr = np.loadtxt(io.StringIO(body), delimiter=",", usecols=num_cols, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise ConnectomeFormatError(f"cannot parse numbers ({exc})", path) from None
+    for j, i in enumerate(num_cols):
+        out[header[i]] = arr[:, j]
+    return {h: out[h] for h in header}
+
+
+def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Connectome:
+    directory = Path(directory)
+    edges_path = Path(edges_path or directory / "edges.csv")
+    e = _read_table(edges_path, _STRING_EDGE_COLS, kind_col=True)
+    for col in ("pre", "post", "weight_mv"):
+        if col not in e:
+            raise ConnectomeFormatError(f"missing column {col!r}", edges_path)
+    for col in ("pre", "post"):
+        v = e[col]
+        if len(v) and (not np.all(np.isfinite(v)) or np.any(v != np.round(v))):
+            raise ConnectomeFormatError(f"column {col!r} must hold integer neuron ids", edges_path)
+        e[col] = v.astype(np.int64)
+    neurons_path = directory / "neurons.csv"
+    if edges_path.name == "edges.csv" and neurons_path.exists():
+        n = _read_table(neurons_path, _STRING_NEURON_COLS, kind_col=False)
+        if "neuron_id" not in n:
+            raise ConnectomeFormatError("missing column 'neuron_id'", neurons_path)
+        n["neuron_id"] = n["neuron_id"].astype(np.int64)
+        if "channels" in n:
+            n["channels"] = np.array([str(c) for c in n["channels"]], dtype=object)
+    else:
+        n = {"neuron_id": np.unique(np.concatenate([e["pre"], e["post"]]))}
+    meta = {}
+    summary = directory / "summary.json"
+    if summary.exists():
+        import json
+
+        try:
+            meta = {"summary": json.loads(summary.read_text())}
+        except ValueError:
+            meta = {}
+    try:
+        return Connectome(neurons=n, edges=e, meta={"source": os.fspath(edges_path), **meta})
+    except ValueError as exc:
+        raise ConnectomeFormatError(str(exc), edges_path) from None
+
+
+def read_graphml(path) -> Connectome:
+    import networkx as nx
+
+    try:
+        g = nx.read_graphml(path)
+    except Exception as exc:
+        raise ConnectomeFormatError(f"cannot read GraphML ({exc})", path) from None
+    try:
+        return Connectome.from_networkx(g, meta={"source": os.fspath(path)})
+    except ValueError as exc:
+        raise ConnectomeFormatError(str(exc), path) from None
+
+
+def read_truth(path) -> Connectome:
+    """The ground-truth connectome of a simulated recording (``<name>.truth.h5``)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as fh:
+            if "edges" not in fh or "neurons" not in fh:
+                raise ConnectomeFormatError("not a truth file (no /neurons and /edges)", path)
+            neurons = {"neuron_id": fh["neurons/id"][()]}
+            for k in ("x_um", "y_um", "is_excitatory"):
+                if f"neurons/{k}" in fh:
+                    neurons[k] = fh[f"neurons/{k}"][()]
+            edges = {k: fh[f"edges/{k}"][()] for k in ("pre", "post", "weight_mv", "delay_ms", "kind")
+                     if f"edges/{k}" in fh}
+    except OSError as exc:
+        raise ConnectomeFormatError(f"cannot open as HDF5 ({exc})", path) from None
+    return Connectome(neurons=neurons, edges=edges, meta={"source": os.fspath(path), "truth": True})
+
+
+# ---------------------------------------------------------------------- write
+def _write_table(path: Path, cols: dict, order: list) -> None:
+    names = [c for c in order if c in cols] + [c for c in cols if c not in order]
+    n = len(next(iter(cols.values()))) if cols else 0
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        fh.write(",".join(names) + "\n")
+        block = 200_000
+        for s in range(0, n, block):
+            parts = []
+            for c in names:
+                v = cols[c][s:s + block]
+                if v.dtype.kind in "iub":
+                    parts.append(v.astype(np.int64).astype(str))
+                elif v.dtype.kind == "f":
+                    parts.append(np.char.mod("%.7g", v))
+                else:
+                    parts.append(np.array([str(x) for x in v], dtype=object).astype(str))
+            rows = parts[0].astype(object)
+            for p in parts[1:]:
+                rows = rows + "," + p.astype(object)
+            fh.write("\n".join(rows.tolist()))
+            fh.write("\n")
+
+
+def write_csv(c: Connectome, out_dir) -> None:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    edges = dict(c.edges)
+    edges["kind"] = c.kind_names()
+    _write_table(out_dir / "edges.csv", edges, EDGE_ORDER)
+    _write_table(out_dir / "neurons.csv", dict(c.neurons), NEURON_ORDER)
+
+
+def write_graphml(c: Connectome, path) -> None:
+    import networkx as nx
+
+    g = c.to_networkx()
+    for _, d in g.nodes(data=True):
+        for k, v in list(d.items()):
+            if isinstance(v, float) and np.isnan(v):
+                del d[k]
+    with atomic_path(path) as tmp:
+        nx.write_graphml(g, tmp)
