@@ -1,0 +1,118 @@
+"""Inference parameters: one frozen dataclass, units in the names.
+
+Defaults follow ../shared/reference/neuro-recordings.md §7 ("Suggested
+inference defaults") where it gives a value; choices made here are marked
+as such and measured in docs/accuracy.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class InferParams:
+    """Parameters of :func:`connectome.infer.infer_recording`.
+
+    Attributes
+    ----------
+    chunk_s : float
+        Seconds of recording processed at a time (memory ∝ chunk × channels).
+    bin_ms : float
+        Resolution of the stored membrane-potential traces used for pairwise
+        evidence (choice; latency is refined below one bin by template fits).
+    spike_threshold : float
+        Action-potential candidates exceed this many robust noise SDs of the
+        high-passed trace (reference §7: 5–6× MAD).
+    refractory_ms : float
+        Dead time between spikes on one channel (reference §7: 2 ms).
+    min_ap_fraction : float
+        A candidate whose amplitude is below this fraction of the channel's
+        running median AP amplitude is not an AP (summed PSPs, noise).
+    min_spikes : int
+        Channels with fewer spikes are not treated as recording a neuron.
+    merge_radius_pitches, merge_window_ms, merge_fraction : float
+        Channels within this many electrode pitches whose spikes coincide
+        within ±window on ≥ fraction of both trains record one neuron
+        (reference §7: ±0.2 ms, 70 %, 3 pitches).
+    ap_amplitude_mv : float
+        Nominal somatic AP amplitude used to convert electrode deflections
+        into somatic mV (reference §6: ≈ 80 mV).
+    mask_before_ms, mask_after_ms : float
+        Samples of a post-synaptic trace this close to that neuron's own
+        spikes (AP and after-hyperpolarisation) are excluded from evidence.
+    coupling_min_fraction : float
+        Chunks where a channel's activity falls below this fraction of its
+        typical level are excluded (coupling loss; reference §7: 30 %).
+    baseline_ms : tuple
+        Lags (ms) over which the local trend of each pairwise average is fitted.
+    response_ms : float
+        Last lag (ms) of the response examined.
+    window_ms : float
+        Width of each candidate response window.
+    min_pre_spikes : int
+        Pairs with fewer usable presynaptic spikes are reported as untested
+        (reference §7 suggests 100 for full recordings; lower here for short ones).
+    q_threshold : float
+        Benjamini–Hochberg level over all tested ordered pairs (reference §7: 0.01).
+    electrical_max_latency_ms : float
+        Responses peaking earlier than this are electrical (spikelets).
+    """
+
+    chunk_s: float = 1.0
+    bin_ms: float = 0.5
+    spike_threshold: float = 6.0
+    refractory_ms: float = 2.0
+    min_ap_fraction: float = 0.5
+    min_spikes: int = 10
+    merge_radius_pitches: float = 3.0
+    merge_window_ms: float = 0.2
+    merge_fraction: float = 0.7
+    ap_amplitude_mv: float = 80.0
+    mask_before_ms: float = 2.0
+    mask_after_ms: float = 30.0
+    coupling_min_fraction: float = 0.3
+    baseline_ms: tuple = (-10.0, -1.0)
+    response_ms: float = 16.0
+    window_ms: float = 4.0
+    min_pre_spikes: int = 30
+    q_threshold: float = 0.01
+    electrical_max_latency_ms: float = 0.6
+    workers: int = 2
+
+    def __post_init__(self):
+        checks = [
+            ("chunk_s", self.chunk_s > 0), ("bin_ms", self.bin_ms > 0),
+            ("spike_threshold", self.spike_threshold > 0), ("refractory_ms", self.refractory_ms >= 0),
+            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("min_spikes", self.min_spikes >= 1),
+            ("merge_fraction", 0 < self.merge_fraction <= 1), ("ap_amplitude_mv", self.ap_amplitude_mv > 0),
+            ("q_threshold", 0 < self.q_threshold < 1), ("min_pre_spikes", self.min_pre_spikes >= 2),
+            ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),
+            ("response_ms", self.response_ms > self.window_ms > 0), ("workers", self.workers >= 1),
+        ]
+        for name, ok in checks:
+            if not ok:
+                raise ConfigError(f"invalid inference parameter {name}={getattr(self, name)!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "InferParams":
+        """Build from a mapping, naming an unknown key and the closest valid one."""
+        import difflib
+
+        valid = {f.name for f in fields(cls)}
+        for k in d:
+            if k not in valid:
+                close = difflib.get_close_matches(k, sorted(valid), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"unknown inference parameter {k!r}{hint}")
+        d = dict(d)
+        if "baseline_ms" in d:
+            d["baseline_ms"] = tuple(d["baseline_ms"])
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["baseline_ms"] = list(self.baseline_ms)
+        return d

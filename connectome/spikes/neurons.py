@@ -1,0 +1,153 @@
+"""Channels → neurons.
+
+Several electrodes can sit on one neuron (≈ 1.8 per neuron on the microhole
+array, reference §1.2); they carry the same AP train at near-zero lag and
+must be merged, or they would look like zero-latency "electrical synapses".
+
+Rule (reference §7): channels within ``radius`` electrode pitches whose
+spikes coincide within ± ``window`` on at least ``fraction`` of the shorter
+train are one neuron (union–find over such pairs). The shorter train is the
+denominator so that a channel that loses coupling part-way (its train stops)
+still merges with its partner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+
+@dataclass
+class Neurons:
+    """Neurons found in a recording.
+
+    ``channels[k]`` lists neuron k's channels, best first; ``spike_ptr`` /
+    ``spike_sample`` are CSR spike trains (sample indices, sorted).
+    """
+
+    channels: list
+    best_channel: np.ndarray
+    spike_ptr: np.ndarray
+    spike_sample: np.ndarray
+    x_um: np.ndarray
+    y_um: np.ndarray
+    ap_amp_mv: np.ndarray  # median AP amplitude on the best channel
+
+    @property
+    def n(self) -> int:
+        return len(self.channels)
+
+    def spikes(self, k: int) -> np.ndarray:
+        return self.spike_sample[self.spike_ptr[k]:self.spike_ptr[k + 1]]
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.spike_ptr)
+
+
+def clean_spikes(channel, sample, amp, min_fraction: float, n_channels: int):
+    """Drop candidates smaller than ``min_fraction`` × the channel's running median amplitude.
+
+    APs are stereotyped; summed PSPs and noise peaks that crossed the
+    threshold are much smaller. The running median (21 spikes) follows slow
+    coupling decay.
+    """
+    keep = np.ones(channel.size, bool)
+    ptr = np.searchsorted(channel, np.arange(n_channels + 1))
+    for c in np.flatnonzero(np.diff(ptr) > 0):
+        a, b = ptr[c], ptr[c + 1]
+        ref = median_filter(amp[a:b], size=min(21, b - a) | 1, mode="nearest")
+        keep[a:b] = amp[a:b] >= min_fraction * ref
+    return channel[keep], sample[keep], amp[keep]
+
+
+def coincidence(a: np.ndarray, b: np.ndarray, tol: int) -> int:
+    """Number of spikes of ``a`` with a spike of ``b`` within ± ``tol`` samples."""
+    if a.size == 0 or b.size == 0:
+        return 0
+    i = np.searchsorted(b, a)
+    left = np.abs(a - b[np.clip(i - 1, 0, b.size - 1)]) <= tol
+    right = np.abs(b[np.clip(i, 0, b.size - 1)] - a) <= tol
+    return int(np.count_nonzero(left | right))
+
+
+def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs: float,
+                   min_spikes: int = 10, min_snr: float = 8.0, radius: float = 3.0,
+                   window_ms: float = 0.2, fraction: float = 0.7) -> Neurons:
+    """Group channels into neurons (see module docstring).
+
+    Parameters
+    ----------
+    channel, sample, amp : ndarray
+        Spikes sorted by (channel, sample), with amplitudes (mV).
+    noise_mv : ndarray
+        Per-channel noise SD; a coupled channel's median AP amplitude is at
+        least ``min_snr`` × noise (reference §7: ≥ 8×).
+    rows, cols, x_um, y_um : ndarray
+        Channel geometry.
+    """
+    n_ch = len(rows)
+    ptr = np.searchsorted(channel, np.arange(n_ch + 1))
+    count = np.diff(ptr)
+    med_amp = np.zeros(n_ch)
+    for c in np.flatnonzero(count):
+        med_amp[c] = np.median(amp[ptr[c]:ptr[c + 1]])
+    snr = med_amp / np.maximum(noise_mv, 1e-9)
+    coupled = np.flatnonzero((count >= min_spikes) & (snr >= min_snr))
+    tol = max(1, int(round(window_ms * 1e-3 * fs)))
+    parent = {int(c): int(c) for c in coupled}
+
+    def find(u):
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        return u
+
+    pos = {(int(rows[c]), int(cols[c])): int(c) for c in coupled}
+    rad = int(np.floor(radius))
+    for c in coupled:
+        tc = sample[ptr[c]:ptr[c + 1]]
+        for dr in range(-rad, rad + 1):
+            for dc in range(-rad, rad + 1):
+                if (dr, dc) <= (0, 0) or dr * dr + dc * dc > radius * radius:
+                    continue
+                d = pos.get((int(rows[c]) + dr, int(cols[c]) + dc))
+                if d is None:
+                    continue
+                td = sample[ptr[d]:ptr[d + 1]]
+                k = coincidence(tc, td, tol) if tc.size <= td.size else coincidence(td, tc, tol)
+                if k >= fraction * min(tc.size, td.size):
+                    ra, rb = find(int(c)), find(d)
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[int, list[int]] = {}
+    for c in coupled:
+        groups.setdefault(find(int(c)), []).append(int(c))
+    members = []
+    for g in groups.values():
+        g = sorted(g, key=lambda c: (-snr[c], c))
+        members.append(np.array(g, dtype=np.int64))
+    members.sort(key=lambda m: int(m[0]))
+    trains, best, xs, ys, amps = [], [], [], [], []
+    for m in members:
+        t = np.sort(np.concatenate([sample[ptr[c]:ptr[c + 1]] for c in m]))
+        if len(m) > 1 and t.size:  # one spike per AP: drop copies within the merge window
+            keep = np.ones(t.size, bool)
+            last = t[0]
+            for i in range(1, t.size):
+                if t[i] - last <= tol:
+                    keep[i] = False
+                else:
+                    last = t[i]
+            t = t[keep]
+        trains.append(t)
+        best.append(m[0])
+        w = med_amp[m]
+        xs.append(float(np.average(x_um[m], weights=w)))
+        ys.append(float(np.average(y_um[m], weights=w)))
+        amps.append(med_amp[m[0]])
+    sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
+    return Neurons(channels=members, best_channel=np.array(best, dtype=np.int64), spike_ptr=sptr,
+                   spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
+                   x_um=np.array(xs), y_um=np.array(ys), ap_amp_mv=np.array(amps))
