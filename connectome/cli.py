@@ -20,6 +20,7 @@ from .errors import ConnectomeError
 COMMAND_MODULES = [
     "connectome.commands.info",
     "connectome.commands.simulate",
+    "connectome.commands.infer",
 ]
 
 

@@ -1,0 +1,226 @@
+"""``infer_recording``: a recording in, a connectome directory out.
+
+Stages: pass 1 (:mod:`.preprocess`: QC, AP detection, binned traces) →
+channels → neurons (:mod:`connectome.spikes.neurons`) → pass 2 (:mod:`.sta`:
+pairwise evidence) → statistics (:mod:`.stats`) → fits and classes
+(:mod:`.classify`) → outputs, written to a temporary directory and renamed
+into place (see docs/formats.md, "Inference output directory").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..graph.connectome import Connectome
+from ..io import atomic_path, open_recording
+from ..io.checksum import file_fingerprint
+from ..spikes.neurons import Neurons, clean_spikes, merge_channels
+from . import classify
+from .params import InferParams
+from .preprocess import run_pass1
+from .sta import accumulate
+from .stats import pair_statistics, residual_curves
+
+log = logging.getLogger("connectome.infer")
+
+
+class InferResult:
+    """What :func:`infer_recording` returns: the connectome and its evidence."""
+
+    def __init__(self, connectome, score, weight, delay, summary):
+        self.connectome = connectome
+        self.score, self.weight_mv, self.delay_ms = score, weight, delay
+        self.summary = summary
+
+
+def _versions() -> dict:
+    import dask
+    import h5py
+    import numba
+    import scipy
+    import zarr
+
+    return {"connectome": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "h5py": h5py.__version__, "zarr": zarr.__version__,
+            "dask": dask.__version__, "numba": numba.__version__}
+
+
+def infer_connectome(path, params: InferParams | None = None, progress=None, tmp_dir=None) -> InferResult:
+    """Infer the connectome of one recording (no files written; see :func:`infer_recording`)."""
+    p = params or InferParams()
+    timings = {}
+    t0 = time.perf_counter()
+    rec = open_recording(path)
+    fingerprint = file_fingerprint(rec.path)
+    timings["open_s"] = time.perf_counter() - t0
+    work = Path(tempfile.mkdtemp(prefix="connectome-infer-", dir=tmp_dir))
+    try:
+        t = time.perf_counter()
+        p1 = run_pass1(rec, p, work, progress)
+        timings["pass1_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        ch, smp, amp = clean_spikes(p1.spike_channel, p1.spike_sample, p1.spike_amp_mv,
+                                    p.min_ap_fraction, rec.n_channels)
+        p1.spike_channel, p1.spike_sample, p1.spike_amp_mv = ch, smp, amp
+        noise = np.median(p1.noise_mv, axis=0)
+        neurons = merge_channels(ch, smp, amp, noise, rec.rows, rec.cols, rec.x_um, rec.y_um, fs=rec.sampling_rate_hz,
+                                 min_spikes=p.min_spikes, radius=p.merge_radius_pitches,
+                                 window_ms=p.merge_window_ms, fraction=p.merge_fraction)
+        timings["neurons_s"] = time.perf_counter() - t
+        if neurons.n == 0:
+            warnings.warn(f"{rec.path}: no neurons with detectable action potentials; the connectome is empty",
+                          stacklevel=2)
+        t = time.perf_counter()
+        sums = accumulate(p1, neurons, p, progress)
+        timings["pass2_s"] = time.perf_counter() - t
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    t = time.perf_counter()
+    result = _finish(rec, p, p1, neurons, sums, noise)
+    timings["stats_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+    result.summary.update({"input": {"path": str(rec.path), "fingerprint": fingerprint,
+                                     "channels": rec.n_channels, "duration_s": rec.duration_s,
+                                     "sampling_rate_hz": rec.sampling_rate_hz},
+                           "parameters": p.to_dict(), "versions": _versions(), "timings": timings})
+    result.connectome.meta.update({"input_fingerprint": fingerprint, "source": str(rec.path)})
+    return result
+
+
+def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResult:
+    N = neurons.n
+    fs = rec.sampling_rate_hz
+    duration = rec.duration_s
+    counts = neurons.counts()
+    best = neurons.best_channel
+    nrn = {
+        "neuron_id": np.arange(N, dtype=np.int64),
+        "channels": np.array([";".join(str(int(c)) for c in ch) for ch in neurons.channels], dtype=object),
+        "row": rec.rows[best] if N else np.zeros(0, np.int64),
+        "col": rec.cols[best] if N else np.zeros(0, np.int64),
+        "x_um": neurons.x_um, "y_um": neurons.y_um,
+        "n_spikes": counts, "rate_hz": counts / duration,
+        "ap_amplitude_mv": neurons.ap_amp_mv,
+        "snr": neurons.ap_amp_mv / np.maximum(noise[best], 1e-9) if N else np.zeros(0),
+    }
+    score = np.full((N, N), np.nan, np.float32)
+    weight = np.full((N, N), np.nan, np.float32)
+    delay = np.full((N, N), np.nan, np.float32)
+    edges = {k: np.zeros(0) for k in ("pre", "post", "kind", "weight_mv", "delay_ms", "score", "p_value", "q_value")}
+    qc = {"channels_coupled": int(sum(len(c) for c in neurons.channels)),
+          "saturated_or_nonfinite_samples": int(p1.bad_samples.sum()),
+          "channels_with_bad_samples": int(np.count_nonzero(p1.bad_samples))}
+    if N >= 2:
+        st = pair_statistics(sums, p)
+        zbest = np.take_along_axis(st.z, st.best[..., None], axis=2)[..., 0]
+        score[:] = np.where(st.tested, np.abs(zbest), np.nan)
+        win = st.windows_ms
+        lags = st.lags_ms
+        wmean = np.empty((N, N))
+        for k, (a, b) in enumerate(win):
+            sel = (lags >= a - 1e-9) & (lags <= b + 1e-9)
+            m = st.best == k
+            if m.any():
+                ii, jj = np.nonzero(m)
+                wmean[ii, jj] = residual_curves(sums, ii, jj, p)[:, sel].mean(axis=1)
+        weight[:] = np.where(st.tested, wmean, np.nan)
+        delay[:] = np.where(st.tested, win[st.best, 0], np.nan)
+        acc = st.tested & (st.q <= p.q_threshold)
+        pre, post = np.nonzero(acc)
+        if pre.size:
+            resid = residual_curves(sums, pre, post, p)
+            bin_ms = p1.bin_samples / fs * 1000.0
+            A, onset, rise, decay = classify.fit_psp(resid, lags, bin_ms, fit_from_ms=-1.0,
+                                                    onset_max_ms=p.response_ms - 3.0)
+            kind = np.where(onset < p.electrical_max_latency_ms, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
+            # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
+            k_best = st.best[pre, post]
+            single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
+            rise_p = np.array([
+                classify.firing_rise_p(neurons.spikes(i) / fs, neurons.spikes(j) / fs, onset[n] / 1000.0, duration)
+                if kind[n] == 1 else 1.0 for n, (i, j) in enumerate(zip(pre, post))])
+            eventful = (kind == 1) & ((single >= 1.16) | (rise_p < 1e-3))
+            sub = np.where(kind == 1, np.where(eventful, "eventful", "uneventful"), "").astype(object)
+            pairset = set(zip(pre[kind == 3].tolist(), post[kind == 3].tolist()))
+            bidir = np.array([(j, i) in pairset for i, j in zip(pre.tolist(), post.tolist())])
+            weight[pre, post] = A
+            delay[pre, post] = onset
+            edges = {"pre": pre.astype(np.int64), "post": post.astype(np.int64), "kind": kind,
+                     "weight_mv": A, "delay_ms": onset, "score": score[pre, post].astype(np.float64),
+                     "p_value": st.p[pre, post], "q_value": st.q[pre, post], "subclass": sub,
+                     "n_spikes_used": st.n_used[pre, post].astype(np.int64),
+                     "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
+                     "bidirectional": bidir.astype(np.int8)}
+        qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
+                   "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum())))})
+    kind_arr = np.asarray(edges["kind"], dtype=np.int8)
+    e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
+    nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
+    nrn["type"] = np.where(e_out > i_out, "excitatory", np.where(i_out > e_out, "inhibitory", "unknown")).astype(object)
+    con = Connectome(neurons=nrn, edges=edges, meta={})
+    by_kind = con.counts_by_kind()
+    sub = np.asarray(edges.get("subclass", np.zeros(0)), dtype=object)
+    summary = {
+        "neurons": N, "synapses": con.n_edges, "by_kind": by_kind,
+        "excitatory_eventful": int(np.sum(sub == "eventful")),
+        "excitatory_uneventful": int(np.sum(sub == "uneventful")),
+        "dale_consistency_mean": float(np.nanmean(cons)) if np.isfinite(cons).any() else None,
+        "dale_violating_neurons": int(np.sum(cons < 1.0)),
+        "qc": qc,
+    }
+    return InferResult(con, score, weight, delay, summary)
+
+
+def write_outputs(result: InferResult, out_dir) -> Path:
+    """Write neurons.csv, edges.csv, connectivity.h5, connectome.graphml, summary.json atomically."""
+    import h5py
+
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir(parents=True)
+        con = result.connectome
+        con.write_csv(tmp)
+        with h5py.File(tmp / "connectivity.h5", "w", track_order=True) as fh:
+            fh.attrs["description"] = "row = pre, column = post; NaN where untested"
+            fh.create_dataset("neuron_id", data=con.neuron_id, track_times=False)
+            for name, arr in (("score", result.score), ("weight_mv", result.weight_mv), ("delay_ms", result.delay_ms)):
+                fh.create_dataset(name, data=arr, track_times=False, compression="gzip", shuffle=True)
+        con.write_graphml(tmp / "connectome.graphml")
+        (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n")
+    return out_dir
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def infer_recording(path, out_dir, params: InferParams | None = None, progress=None) -> InferResult:
+    """Infer a recording's connectome and write the output directory.
+
+    Examples
+    --------
+    >>> from connectome.infer import infer_recording                  # doctest: +SKIP
+    >>> res = infer_recording("sample_data/sample.h5", "out/sample")  # doctest: +SKIP
+    >>> res.connectome.n_edges                                         # doctest: +SKIP
+    """
+    result = infer_connectome(path, params, progress, tmp_dir=Path(out_dir).resolve().parent)
+    write_outputs(result, out_dir)
+    return result
