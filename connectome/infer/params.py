@@ -58,7 +58,12 @@ class InferParams:
     q_threshold : float
         Benjamini–Hochberg level over all tested ordered pairs (reference §7: 0.01).
     electrical_max_latency_ms : float
-        Responses peaking earlier than this are electrical (spikelets).
+        Responses with an onset earlier than this are electrical (spikelets).
+    pass2_block_s : float
+        Seconds of binned traces per block of pairwise accumulation (speed:
+        larger blocks reuse each neuron's accumulators from cache).
+    workers : int
+        Threads for the chunked passes.
     """
 
     chunk_s: float = 1.0
@@ -80,6 +85,7 @@ class InferParams:
     min_pre_spikes: int = 30
     q_threshold: float = 0.01
     electrical_max_latency_ms: float = 0.6
+    pass2_block_s: float = 5.0
     workers: int = 2
 
     def __post_init__(self):

@@ -76,6 +76,26 @@ def own_spike_mask(neurons: Neurons, n_bins: int, bin_samples: int, before_bins:
     return out
 
 
+def _spike_baselines(V: np.ndarray, spk_row: np.ndarray, bl0: int, bl1: int) -> np.ndarray:
+    """Per spike and neuron: mean of the finite samples over baseline lags (NaN if fewer than half)."""
+    M = np.isfinite(V)
+    V0 = np.where(M, V, 0.0)
+    csv = np.zeros((V.shape[0] + 1, V.shape[1]), np.float64)
+    np.cumsum(V0, axis=0, dtype=np.float64, out=csv[1:])
+    del V0
+    csm = np.zeros((V.shape[0] + 1, V.shape[1]), np.int32)
+    np.cumsum(M, axis=0, dtype=np.int32, out=csm[1:])
+    del M
+    a = spk_row + bl0
+    b = spk_row + bl1 + 1
+    n = csm[b] - csm[a]
+    need = max(1, (bl1 - bl0 + 1) // 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = (csv[b] - csv[a]) / n
+    base[n < need] = np.nan
+    return base.astype(np.float32)
+
+
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:
     """Run pass 2 (see module docstring)."""
     bs = p1.bin_samples
@@ -99,12 +119,15 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
     after = int(np.ceil(p.mask_after_ms / bin_ms))
     masks = own_spike_mask(neurons, n_bins, bs, before, after)
     spike_bins = [neurons.spikes(k) // bs for k in range(N)]
-    n_chunks = -(-n_bins // bpc)
+    # blocks of several pass-1 chunks: each presynaptic neuron then has several
+    # spikes per block and its accumulator rows are reused from cache
+    cpb = max(1, int(np.ceil(p.pass2_block_s * p1.fs / (bpc * bs))))
+    starts = list(range(0, n_bins, bpc * cpb))
     if progress is not None:
-        progress.reset(total=n_chunks)
+        progress.reset(total=len(starts))
         progress.set_description("pass 2: pairwise evidence")
-    for c in range(n_chunks):
-        B0, B1 = c * bpc, min(n_bins, (c + 1) * bpc)
+    for B0 in starts:
+        B1 = min(n_bins, B0 + bpc * cpb)
         R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
         raw = store.read(R0, R1)  # clipped at the file's ends
         r_lo = max(0, R0)
@@ -114,25 +137,14 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
         for cc in np.unique(ck):
             sel = ck == cc
             V[rows[sel] - R0] = raw[sel][:, col[cc]] * scale[cc]
-        for k in range(N):  # own spikes
+        del raw
+        for k in range(N):  # own spikes: AP and after-hyperpolarisation
             st, sp = masks[k]
             lo = np.searchsorted(sp, R0, side="right")
             hi = np.searchsorted(st, R1, side="left")
             for a, b in zip(st[lo:hi], sp[lo:hi]):
                 V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
-        M = np.isfinite(V).astype(np.float32)
-        V0 = np.where(M > 0, V, 0.0).astype(np.float32)
-        # per-row baseline: mean over lags [bl0, bl1] before that row
-        csv = np.vstack([np.zeros((1, N), np.float64), np.cumsum(V0, axis=0, dtype=np.float64)])
-        csm = np.vstack([np.zeros((1, N), np.float64), np.cumsum(M, axis=0, dtype=np.float64)])
-        r = np.arange(R1 - R0)
-        a = np.clip(r + bl0, 0, R1 - R0)
-        b = np.clip(r + bl1 + 1, 0, R1 - R0)
-        nb = csm[b] - csm[a]
-        need = max(1, (bl1 - bl0 + 1) // 2)
-        bvalid = (nb >= need).astype(np.float32)
-        base0 = np.where(nb > 0, (csv[b] - csv[a]) / np.maximum(nb, 1), 0.0).astype(np.float32)
-        # presynaptic spikes in this chunk, grouped by neuron
+        # presynaptic spikes in this block, grouped by neuron
         rows_l, ptr = [], [0]
         for k in range(N):
             sb = spike_bins[k]
@@ -142,7 +154,8 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
             n_pre[k] += i1 - i0
         spk_row = np.concatenate(rows_l).astype(np.int64)
         pre_ptr = np.asarray(ptr, np.int64)
-        accumulate_pairs(V0, M, base0, bvalid, spk_row, pre_ptr, lag0, acc, cnt)
+        base = _spike_baselines(V, spk_row, bl0, bl1)
+        accumulate_pairs(V, base, spk_row, pre_ptr, lag0, acc, cnt)
         if progress is not None:
             progress.update(1)
     return PairSums(acc, cnt, (lag0 + np.arange(L)) * bin_ms, n_pre)
