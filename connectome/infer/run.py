@@ -86,6 +86,9 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     finally:
         shutil.rmtree(work, ignore_errors=True)
     t = time.perf_counter()
+    if p1.bad_samples.sum():
+        warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "
+                      f"{int(np.count_nonzero(p1.bad_samples))} channels were masked", stacklevel=2)
     result = _finish(rec, p, p1, neurons, sums, noise)
     timings["stats_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
