@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "connectome.commands.info",
     "connectome.commands.simulate",
     "connectome.commands.infer",
+    "connectome.commands.compile",
 ]
 
 

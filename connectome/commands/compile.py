@@ -1,0 +1,183 @@
+"""``connectome compile`` and ``connectome map-info``: paste a connectome onto crossbars.
+
+Heavy imports (pymetis, h5py, zarr) happen inside the commands so that
+``connectome --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from ..errors import ConfigError
+from ._common import progress_bar
+
+STAGES = ["read", "groups", "quantise", "partition", "baselines", "cells", "schedule", "placement", "tables",
+          "write"]
+
+
+def _crossbar(value: str | None):
+    if value is None:
+        return None, None
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
+    if not m:
+        raise ConfigError(f"--crossbar expects ROWSxCOLS such as 256x256, got {value!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _source_files(path: Path) -> dict:
+    from ..io.checksum import sha256_file
+
+    if path.is_dir():
+        names = [n for n in ("edges.csv", "neurons.csv") if (path / n).exists()] or \
+            [n for n in ("connectome.graphml",) if (path / n).exists()]
+        return {n: sha256_file(path / n) for n in names}
+    return {path.name: sha256_file(path)}
+
+
+def format_summary(s: dict, path=None) -> str:
+    """The summary as a few aligned lines."""
+    def g(k, default="?"):
+        return s.get(k, default)
+
+    by = g("tiles_by_ordering", {}) or {}
+    base = ", ".join(f"{k} {v}" for k, v in sorted(by.items()))
+    lines = []
+    if path is not None:
+        lines.append(f"map             {path}")
+    lines += [
+        f"technology      {g('technology')} ({g('technology_source')}), scheme {g('scheme')}, "
+        f"{g('levels')} levels × {g('slices')} slice(s)",
+        f"geometry        crossbar {g('crossbar')}, {g('layers')} layer(s)",
+        f"connectome      {g('neurons')} neurons, {g('edges')} edges → {g('synapses')} synapses "
+        f"in {g('groups')} tile group(s) (parallel edges merged: {g('parallel_edges_merged')})",
+        f"tiles           {g('tiles')} used; lower bound ⌈synapses/(rows·cols)⌉ = {g('tiles_lower_bound')}"
+        f" (×{g('tiles_over_lower_bound')}), per-neuron-column bound {g('tiles_lower_bound_scheme')}",
+    ]
+    if base:
+        lines.append(f"by ordering     {base}")
+    pl = g("placement", {}) or {}
+    lines += [
+        f"cells           {g('cells')} records ({g('cells_programmed')} above g_min), "
+        f"utilisation {100 * float(g('cell_utilisation', 0)):.2f} % of cells",
+        f"placement       {pl.get('stacks', '?')} stacks on a {pl.get('grid_y', '?')}×{pl.get('grid_x', '?')} grid, "
+        f"layer load max/mean {pl.get('layer_imbalance', '?')}",
+        f"weights         full scale {g('full_scale_mv')} mV, step {g('step_mv')} mV, "
+        f"clipped {g('clipped')} ({100 * float(g('clipped_fraction', 0)):.3f} %)",
+        f"expected error  {g('expected_weight_error_mv')} mV rms "
+        f"({100 * float(g('expected_weight_error_rel_full_scale', 0)):.2f} % of full scale)",
+        f"programming     {g('programming_time_s')} s, {g('programming_energy_uj')} µJ, "
+        f"{g('write_pulses')} pulses ({g('unverified_cells')} cells unverified), {g('parallel_lanes')} lanes, "
+        f"peak {g('peak_power_mw')} mW of {g('power_budget_mw')} mW",
+        f"area            {g('area_footprint_mm2')} mm² footprint, {g('area_cells_total_mm2')} mm² of cell arrays",
+        f"delays          {(g('delays', {}) or {}).get('mode', '?')}",
+    ]
+    return "\n".join(lines)
+
+
+@click.command("compile")
+@click.argument("source", type=click.Path())
+@click.option("--technology", "-t", default=None,
+              help="flash | mram | pcm | rram (a shipped preset); may be omitted when --technology-file names a base.")
+@click.option("--technology-file", type=click.Path(), default=None,
+              help="TOML overriding preset values (same tables, only the keys to change; 'base = \"rram\"').")
+@click.option("--crossbar", default=None, help="Tile size ROWSxCOLS, e.g. 256x256 [default: the technology's].")
+@click.option("--layers", type=int, default=None, help="3D stack depth [default: the technology's].")
+@click.option("--scheme", type=click.Choice(["differential", "split", "bitslice"]), default=None,
+              help="Weight encoding [default: bitslice for binary cells, else differential].")
+@click.option("--levels", type=int, default=None, help="Conductance levels per cell [default: the technology's].")
+@click.option("--bits", type=int, default=None, help="Alternative to --levels: levels = 2**bits.")
+@click.option("--slices", type=int, default=None, help="Cells per weight sign (bitslice) [default: the technology's].")
+@click.option("--clip", default="none", show_default=True,
+              help="Full scale: none (largest |w|), pNN (percentile of |w|) or a value in mV; "
+                   "weights beyond it saturate and are reported as clipped.")
+@click.option("--partitioner", type=click.Choice(["metis", "rcm", "identity"]), default="metis", show_default=True,
+              help="Neuron ordering used for tiling.")
+@click.option("--delay-buckets", type=int, default=1, show_default=True,
+              help="Split synapses into this many delay-bucket tile groups (1: delays only in the synapse table).")
+@click.option("--power-budget", "--power-budget-mw", "power_budget_mw", type=float, default=100.0,
+              show_default=True, help="Largest summed power (mW) of tiles programmed at once.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for METIS and the write simulation.")
+@click.option("--no-baselines", is_flag=True, help="Skip the identity/RCM tile counts in the summary (faster).")
+@click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, levels, bits, slices, clip,
+                partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, as_json, quiet):
+    """Compile the connectome SOURCE into a crossbar programming map.
+
+    SOURCE is an `connectome infer` output directory, an edges.csv, a GraphML
+    file or a truth .h5. The map (HDF5 or zarr v3, see docs/formats-progmap.md)
+    holds tiles and their 3D positions, every programmed cell and the
+    programming schedule; MAP.summary.json (inside the store for .zarr)
+    holds tiles against the lower bound, utilisation, time, energy, area,
+    expected weight error and the clipped weights.
+    """
+    from ..compile import CompileOptions, compile_connectome
+    from ..devices import load_technology
+    from ..graph.formats import read_connectome
+    from ..io.progmap import check_map_path, summary_path, write_map
+
+    out = Path(out)
+    check_map_path(out)
+    rows, cols = _crossbar(crossbar)
+    if technology is None and technology_file is None:
+        technology = "rram"
+    opts = CompileOptions(technology=technology, technology_file=technology_file, rows=rows, cols=cols,
+                          layers=layers, scheme=scheme, levels=levels, bits=bits, slices=slices, clip=clip,
+                          partitioner=partitioner, delay_buckets=delay_buckets, power_budget_mw=power_budget_mw,
+                          seed=seed, baselines=not no_baselines)
+    tech = load_technology(technology, technology_file)
+    with progress_bar(quiet) as bar:
+        if bar is not None:
+            bar.reset(total=len(STAGES))
+
+        def stage(name):
+            if bar is not None:
+                bar.set_description(name)
+                bar.update(1)
+
+        stage("read")
+        con = read_connectome(source)
+        pm = compile_connectome(con, opts, tech=tech, source_path=source, source_files=_source_files(Path(source)),
+                                progress=stage)
+        stage("write")
+        write_map(pm, out, extra_summary={"timings_s": pm.timings})
+    if quiet:
+        return
+    if as_json:
+        click.echo(json.dumps(pm.summary, indent=1, sort_keys=True))
+    else:
+        click.echo(format_summary(pm.summary, out))
+        click.echo(f"summary         {summary_path(out)}")
+
+
+@click.command("map-info")
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def map_info(path, as_json):
+    """Re-read a programming map, check it and print its summary.
+
+    Checks every dataset against the sha256 in the map's manifest, the
+    whole file against summary.json when it is present, and the structural
+    invariants: unique tile positions; one neuron per row and per column;
+    every cell inside its tile and consistent with its row and column; every
+    synapse decodes from its cells within half a quantisation step or is
+    listed as clipped, and no cell belongs to a non-synapse; every programmed
+    row scheduled exactly once, no tile doing two things at once, power within
+    the declared budget. A corrupted or inconsistent map is an error (exit 2).
+    """
+    from ..io.progmap import verify_map
+
+    s = verify_map(path)
+    if as_json:
+        click.echo(json.dumps(s, indent=1, sort_keys=True))
+    else:
+        click.echo(format_summary(s, path))
+        click.echo("checks          manifest sha256, file sha256 (when summary.json is present), structure: OK")
+
+
+COMMANDS = [compile_cmd, map_info]

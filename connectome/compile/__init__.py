@@ -1,0 +1,11 @@
+"""Compile a connectome into tiled 3D crossbar programming maps (``connectome compile``).
+
+See :mod:`connectome.compile.compiler` for the stages and docs/compile.md for
+the user's view.
+"""
+
+from .compiler import CompileOptions, check_geometry, compile_connectome
+from .mapping import SCHEMES
+from .tiling import PARTITIONERS
+
+__all__ = ["CompileOptions", "compile_connectome", "check_geometry", "SCHEMES", "PARTITIONERS"]

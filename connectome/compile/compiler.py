@@ -1,0 +1,298 @@
+"""Compile a :class:`~connectome.graph.Connectome` into a programming map.
+
+Stages (each in its own module): tile groups and delays (here) →
+weights to levels (:mod:`.mapping`) → tiling (:mod:`.tiling`) → write-pulse
+simulation and schedule (:mod:`.schedule`) → 3D placement
+(:mod:`.placement`) → tables and summary (:mod:`.report`), written by
+:mod:`connectome.io.progmap`.
+
+**Tile groups.** Synapses of different groups never share a tile. A group is
+(class, polarity, delay bucket): electrical synapses (kind 3) are kept apart
+from chemical ones; the ``split`` scheme puts excitatory (w ≥ 0) and
+inhibitory (w < 0) weights in separate groups of polarity +1 and −1 (the
+other schemes use polarity 0: the sign is in the columns).
+
+**Delays.** A crossbar applies one input timing to a whole row, so delays
+cannot live in the cells. They are carried two ways: every synapse's exact
+delay is kept in ``/synapses/delay_ms``, and with ``delay_buckets = K > 1``
+the synapses are also split by delay into K tile groups at the quantiles of
+the delay distribution, each group recording its delay range
+(``/groups/delay_lo_ms``, ``delay_hi_ms``) so that a chip can delay the input
+lines of a group's tiles as a whole. K = 1 (default) adds no tiles.
+
+**Parallel edges** of the same group (same pre, post) are merged into one
+synapse: weights summed, delays averaged; the count is reported.
+
+Examples
+--------
+>>> from connectome.graph import Connectome
+>>> c = Connectome.from_edges([0, 1, 2], [1, 2, 0], weight_mv=[0.5, -0.25, 1.0])
+>>> pm = compile_connectome(c, CompileOptions(technology="rram", rows=4, cols=4, layers=2))
+>>> pm.summary["synapses"], pm.summary["tiles"], pm.summary["clipped"]
+(3, 1, 0)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ..devices import load_technology
+from ..errors import ConnectomeFormatError, TechnologyError
+from ..io.progmap import FORMAT, FORMAT_VERSION, ProgrammingMap
+from . import mapping, placement, report, schedule, tiling
+
+DEFAULT_POWER_BUDGET_MW = 100.0
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Parameters of ``connectome compile`` (None: the technology's default).
+
+    ``clip``: ``"none"`` (full scale = largest |weight|), ``"pNN"`` (the
+    NN-th percentile of |weight|) or a full scale in mV; weights beyond the
+    full scale saturate and are listed as clipped.
+    """
+
+    technology: str | None = "rram"
+    technology_file: str | None = None
+    rows: int | None = None
+    cols: int | None = None
+    layers: int | None = None
+    scheme: str | None = None
+    levels: int | None = None
+    bits: int | None = None
+    slices: int | None = None
+    clip: str = "none"
+    partitioner: str = "metis"
+    delay_buckets: int = 1
+    power_budget_mw: float = DEFAULT_POWER_BUDGET_MW
+    seed: int = 0
+    baselines: bool = True
+
+
+def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encoding) -> None:
+    """Raise :class:`TechnologyError` for a crossbar or stack the technology cannot build."""
+    a = tech.array
+    if rows < 1 or cols < 1 or layers < 1:
+        raise TechnologyError(f"crossbar {rows}x{cols} with {layers} layer(s): sizes must be ≥ 1")
+    if rows > a.max_rows or cols > a.max_cols:
+        raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of {a.max_rows}x{a.max_cols} "
+                              "(rows x cols; set by IR drop, sneak paths or block size — see the preset)")
+    if layers > a.max_layers:
+        raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}")
+    if cols < enc.cols_per_neuron:
+        raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme with "
+                              f"{enc.slices} slice(s) needs {enc.cols_per_neuron} columns per neuron")
+
+
+def _nonfinite_error(pre, post, bad: np.ndarray, what: str, path) -> ConnectomeFormatError:
+    idx = np.flatnonzero(bad)
+    shown = ", ".join(f"{int(pre[i])}→{int(post[i])}" for i in idx[:8])
+    more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
+    return ConnectomeFormatError(f"{len(idx)} edge(s) have a non-finite {what} (NaN or inf): {shown}{more}", path)
+
+
+def edges_sha256(con) -> str:
+    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the file format."""
+    h = hashlib.sha256()
+    for k in ("pre", "post", "kind", "weight_mv", "delay_ms"):
+        a = np.ascontiguousarray(con.edges[k])
+        h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
+        h.update(memoryview(a).cast("B") if a.size else b"")
+    return h.hexdigest()
+
+
+def _groups(kind, weight, delay, scheme: str, buckets: int, pre, post, path):
+    """Group code per edge and the groups table (class, polarity, delay bucket, delay range)."""
+    m = len(kind)
+    cls = (kind == 3).astype(np.int64)
+    pol = np.where(weight < 0, -1, 1) if scheme == "split" else np.zeros(m, dtype=np.int64)
+    if buckets > 1:
+        bad = ~np.isfinite(delay)
+        if bad.any():
+            raise _nonfinite_error(pre, post, bad, "delay_ms (needed by --delay-buckets)", path)
+        cuts = np.unique(np.quantile(delay, np.linspace(0, 1, buckets + 1)[1:-1])) if m else np.zeros(0)
+        bucket = np.searchsorted(cuts, delay, side="right").astype(np.int64)
+    else:
+        bucket = np.zeros(m, dtype=np.int64)
+    code = (cls * 3 + (pol + 1)) * (buckets + 1) + bucket
+    ucode, gid = np.unique(code, return_inverse=True)
+    gid = gid.reshape(-1).astype(np.int64)
+    with np.errstate(all="ignore"):
+        lo = np.full(len(ucode), np.inf)
+        hi = np.full(len(ucode), -np.inf)
+        fin = np.isfinite(delay)
+        np.minimum.at(lo, gid[fin], delay[fin])
+        np.maximum.at(hi, gid[fin], delay[fin])
+    lo[~np.isfinite(lo)] = np.nan
+    hi[~np.isfinite(hi)] = np.nan
+    table = {"group": np.arange(len(ucode)), "cls": ucode // (buckets + 1) // 3,
+             "polarity": ucode // (buckets + 1) % 3 - 1, "delay_bucket": ucode % (buckets + 1),
+             "delay_lo_ms": lo, "delay_hi_ms": hi}
+    return gid, table
+
+
+def _merge_parallel(gid, pre_id, post_id, weight, delay):
+    """Sort synapses by (group, pre, post) and merge duplicates (weights summed, delays averaged)."""
+    o = np.lexsort((post_id, pre_id, gid))
+    gid, pre_id, post_id, weight, delay = gid[o], pre_id[o], post_id[o], weight[o], delay[o]
+    m = len(gid)
+    if m == 0:
+        return gid, pre_id, post_id, weight, delay, 0
+    new = np.concatenate([[True], (np.diff(gid) != 0) | (np.diff(pre_id) != 0) | (np.diff(post_id) != 0)])
+    if new.all():
+        return gid, pre_id, post_id, weight, delay, 0
+    start = np.flatnonzero(new)
+    cnt = np.diff(np.append(start, m))
+    with np.errstate(all="ignore"):
+        d = np.add.reduceat(np.nan_to_num(delay, nan=0.0), start) / np.add.reduceat(
+            np.isfinite(delay).astype(np.float64), start)
+    return (gid[start], pre_id[start], post_id[start], np.add.reduceat(weight, start), d,
+            int(m - len(start)))
+
+
+def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=None, source_path=None,
+                       source_files: dict | None = None, progress=None) -> ProgrammingMap:
+    """Compile ``con`` for a technology; returns the :class:`ProgrammingMap` (not yet written).
+
+    Parameters
+    ----------
+    con : Connectome
+    options : CompileOptions
+    tech : Technology, optional
+        Overrides ``options.technology`` / ``technology_file``.
+    source_path : path, optional
+        Named in error messages.
+    source_files : dict, optional
+        ``{file name: sha256}`` of the source files, recorded in the manifest.
+    progress : callable, optional
+        Called with a short stage name as each stage starts.
+    """
+    say = progress or (lambda stage: None)
+    times: dict = {}
+    t_all = time.perf_counter()
+    if tech is None:
+        tech = load_technology(options.technology, options.technology_file)
+    enc = mapping.resolve_encoding(tech, options.scheme, options.levels, options.bits, options.slices)
+    rows = int(options.rows or tech.array.default_rows)
+    cols = int(options.cols or tech.array.default_cols)
+    layers = int(options.layers or tech.array.default_layers)
+    check_geometry(tech, rows, cols, layers, enc)
+    if int(options.delay_buckets) < 1:
+        raise TechnologyError(f"--delay-buckets must be ≥ 1, got {options.delay_buckets}")
+    if not (np.isfinite(options.power_budget_mw) and options.power_budget_mw > 0):
+        raise TechnologyError(f"power budget must be a positive number of mW, got {options.power_budget_mw}")
+    if options.partitioner not in tiling.PARTITIONERS:
+        raise TechnologyError(f"unknown partitioner {options.partitioner!r}; "
+                              f"expected one of {', '.join(tiling.PARTITIONERS)}")
+    mapping.parse_clip(options.clip)
+    col_slots = cols // enc.cols_per_neuron
+
+    # ---- edges → synapses by group
+    say("groups")
+    t = time.perf_counter()
+    e = con.edges
+    pre_id, post_id = e["pre"].astype(np.int64), e["post"].astype(np.int64)
+    weight = e["weight_mv"].astype(np.float64)
+    delay = e["delay_ms"].astype(np.float64)
+    bad = ~np.isfinite(weight)
+    if bad.any():
+        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv", source_path)
+    gid, groups = _groups(e["kind"], weight, delay, enc.scheme, int(options.delay_buckets), pre_id, post_id,
+                          source_path)
+    gid, pre_id, post_id, weight, delay, merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
+    n = con.n_neurons
+    pre_ix = con.index_of(pre_id) if len(pre_id) else np.zeros(0, np.int64)
+    post_ix = con.index_of(post_id) if len(post_id) else np.zeros(0, np.int64)
+    times["groups_s"] = time.perf_counter() - t
+
+    # ---- weights → levels
+    say("quantise")
+    t = time.perf_counter()
+    fs = mapping.full_scale_mv(weight, options.clip)
+    quant = mapping.quantise(weight, fs, enc.levels, enc.slices)
+    cellsyn = mapping.encode_cells(quant, enc)
+    times["quantise_s"] = time.perf_counter() - t
+
+    # ---- tiling
+    say("partition")
+    t = time.perf_counter()
+    til = tiling.tile_synapses(n, pre_ix, post_ix, gid, rows, col_slots, options.partitioner, options.seed)
+    times["tiling_s"] = time.perf_counter() - t
+    baselines = {}
+    if options.baselines:
+        say("baselines")
+        t = time.perf_counter()
+        baselines = report.tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, options.seed)
+        times["baselines_s"] = time.perf_counter() - t
+
+    # ---- cells
+    say("cells")
+    t = time.perf_counter()
+    s = cellsyn["synapse"]
+    c_tile = til.tile[s]
+    c_row = til.row[s]
+    c_col = til.col_slot[post_ix[s]] * enc.cols_per_neuron + cellsyn["col_offset"]
+    order = np.argsort((c_tile * rows + c_row) * cols + c_col, kind="stable")
+    c = tech.conductance
+    dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
+    level = cellsyn["level"][order]
+    cells = {"tile": c_tile[order], "row": c_row[order], "col": c_col[order], "pre": pre_id[s[order]],
+             "post": post_id[s[order]], "polarity": cellsyn["polarity"][order],
+             "significance": cellsyn["significance"][order], "level": level,
+             "g_target_us": c.g_min_us + level * dg}
+    cell_syn = s[order]
+    del c_tile, c_row, c_col, order, s, cellsyn
+    times["cells_s"] = time.perf_counter() - t
+
+    # ---- pulses and schedule
+    say("schedule")
+    t = time.perf_counter()
+    pulses = schedule.simulate_pulses(level, enc.levels, tech, options.seed)
+    jobs = schedule.row_jobs(cells["tile"], cells["row"], pulses.pulses, tech)
+    sched = schedule.build_schedule(jobs, til.n_tiles, tech, float(options.power_budget_mw))
+    times["schedule_s"] = time.perf_counter() - t
+
+    # ---- placement
+    say("placement")
+    t = time.perf_counter()
+    place = placement.place_tiles(til.n_tiles, layers, sched.tile_time_us)
+    times["placement_s"] = time.perf_counter() - t
+
+    # ---- tables
+    say("tables")
+    t = time.perf_counter()
+    nid = con.neuron_id
+    tiles = report.tile_table(til, place, groups, enc, cols, nid)
+    synapses = {"pre": pre_id, "post": post_id, "group": gid, "weight_mv": weight, "delay_ms": delay,
+                "clipped": quant.clipped.astype(np.uint8)}
+    tables = {"groups": groups, "tiles": tiles, "cells": cells, "schedule": sched.as_columns(),
+              "synapses": synapses}
+    mv_per_us = quant.step_mv / dg
+    params = {k: v for k, v in asdict(options).items() if k not in ("technology_file", "baselines")}
+    params.update({"rows": rows, "cols": cols, "layers": layers, "scheme": enc.scheme, "levels": enc.levels,
+                   "slices": enc.slices})
+    attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "technology": tech.name, "rows": rows,
+             "cols": cols, "layers": layers, "levels": enc.levels, "g_min_us": float(c.g_min_us),
+             "g_max_us": float(c.g_max_us), "mv_per_us": float(mv_per_us), "scheme": enc.scheme,
+             "slices": enc.slices, "full_scale_mv": float(fs), "partitioner": options.partitioner,
+             "seed": int(options.seed), "power_budget_mw": float(options.power_budget_mw),
+             "erase_us": float(tech.write.erase_us),
+             "parameters": json.dumps({"options": params, "technology": tech.to_dict()}, sort_keys=True)}
+    summary = report.summarise(tech=tech, enc=enc, rows=rows, cols=cols, layers=layers, con=con, quant=quant,
+                               cells=cells, cell_syn=cell_syn, pulses=pulses, sched=sched, til=til, place=place,
+                               groups=groups, merged=merged, baselines=baselines, synapses=synapses,
+                               delay_buckets=int(options.delay_buckets))
+    pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
+    pm.manifest = {"source": {"files": dict(sorted((source_files or {}).items())), "edges_sha256": edges_sha256(con),
+                              "neurons": int(n), "edges": int(con.n_edges)}}
+    times["tables_s"] = time.perf_counter() - t
+    times["compile_s"] = time.perf_counter() - t_all
+    pm.timings = {k: round(v, 3) for k, v in times.items()}
+    pm.timings.update({k: v for k, v in til.info.items() if k.endswith("_s")})
+    return pm

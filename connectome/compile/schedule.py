@@ -1,0 +1,230 @@
+"""Write-pulse simulation and the programming schedule.
+
+Pulses per cell come from a simulated write loop of the technology model
+(vectorised over cells, seeded):
+
+``program-and-verify`` (RRAM, PCM)
+    cells start in the reset state ``g_min``; each pulse closes
+    ``step_fraction`` of the remaining gap to ``g_target`` plus Gaussian
+    write noise ``write_noise_us``; a read-verify after each pulse stops the
+    cell once ``|G − g_target| < tolerance_us`` or at ``max_pulses``
+    (reported as unverified).
+``ispp`` (flash)
+    incremental step pulse programming of a page (= a tile row): each pulse
+    raises the threshold voltage by ``ispp_step_v``; a cell's programming
+    speed varies by ``vt_sigma_v``; a cell locks once its Vt passes the
+    level's verify voltage; the page needs as many pulses as its slowest cell.
+``single-pulse`` (MRAM)
+    one pulse per bit; a write error (probability ``write_error_rate``) is
+    caught by verify and rewritten.
+
+Cells of one tile row are written in parallel (one word line, column-parallel
+drivers): a row takes ``max pulses × (pulse + verify) + verify`` and
+``Σ pulses × pulse_energy``. A row's power is its energy over its duration.
+Rows of one tile are written one after another (a tile never does two things
+at once); tiles are spread over ``lanes`` that run in parallel, with
+``lanes = ⌊power budget / largest row power⌋`` so that the summed power of
+concurrent rows never exceeds the budget. Tiles are assigned to lanes by
+longest-processing-time first (ties by tile index: deterministic).
+
+Examples
+--------
+>>> import numpy as np
+>>> from connectome.devices import load_technology
+>>> tech = load_technology("mram")
+>>> p = simulate_pulses(np.array([0, 1, 1]), levels=2, tech=tech, seed=0)
+>>> p.pulses.tolist()
+[0, 1, 1]
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import TechnologyError
+
+
+@dataclass(frozen=True)
+class Pulses:
+    pulses: np.ndarray      # int32 per cell
+    unverified: np.ndarray  # bool per cell: hit max_pulses without passing verify
+
+
+def simulate_pulses(level: np.ndarray, levels: int, tech, seed: int = 0) -> Pulses:
+    """Write pulses needed by each cell to reach ``level`` (0 = reset state, no pulse)."""
+    level = np.asarray(level, dtype=np.int64)
+    w = tech.write
+    rng = np.random.default_rng([int(seed), 0x5C4ED])
+    n = len(level)
+    pulses = np.zeros(n, dtype=np.int32)
+    unverified = np.zeros(n, dtype=bool)
+    todo = np.flatnonzero(level > 0)
+    if todo.size == 0:
+        return Pulses(pulses, unverified)
+    if w.mechanism == "program-and-verify":
+        c = tech.conductance
+        dg = (c.g_max_us - c.g_min_us) / (levels - 1)
+        gap = level[todo] * dg          # g_target − g; the cell starts at g_min
+        active = np.arange(todo.size)
+        for k in range(1, w.max_pulses + 1):
+            g = gap[active]
+            g = g - w.step_fraction * g - rng.normal(0.0, w.write_noise_us, g.size) if w.write_noise_us > 0 \
+                else g - w.step_fraction * g
+            gap[active] = g
+            done = np.abs(g) < w.tolerance_us
+            pulses[todo[active[done]]] = k
+            active = active[~done]
+            if active.size == 0:
+                break
+        pulses[todo[active]] = w.max_pulses
+        unverified[todo[active]] = True
+    elif w.mechanism == "ispp":
+        vt_step_level = w.vt_window_v / (levels - 1)
+        target = level[todo] * vt_step_level
+        speed = rng.normal(0.0, w.vt_sigma_v, todo.size)  # per-cell offset of the programmed Vt
+        need = np.ceil((target - speed) / w.ispp_step_v).astype(np.int64)
+        need = np.maximum(need, 1)
+        unverified[todo] = need > w.max_pulses
+        pulses[todo] = np.minimum(need, w.max_pulses)
+    elif w.mechanism == "single-pulse":
+        p_ok = 1.0 - w.write_error_rate
+        need = rng.geometric(p_ok, todo.size) if w.write_error_rate > 0 else np.ones(todo.size, np.int64)
+        unverified[todo] = need > w.max_pulses
+        pulses[todo] = np.minimum(need, w.max_pulses)
+    else:  # pragma: no cover - validated in devices
+        raise TechnologyError(f"unknown write mechanism {w.mechanism!r}")
+    return Pulses(pulses, unverified)
+
+
+@dataclass(frozen=True)
+class RowJobs:
+    """One job per programmed tile row (cells sorted by tile, row)."""
+
+    tile: np.ndarray
+    row: np.ndarray
+    pulses: np.ndarray       # max pulses over the row's cells (row-parallel write)
+    cell_pulses: np.ndarray  # Σ pulses over the row's cells
+    duration_us: np.ndarray
+    energy_pj: np.ndarray
+
+
+def row_jobs(cell_tile: np.ndarray, cell_row: np.ndarray, pulses: np.ndarray, tech) -> RowJobs:
+    """Group cells (already sorted by tile, row) into per-row jobs."""
+    w = tech.write
+    n = len(cell_tile)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return RowJobs(z, z, z, z, np.zeros(0), np.zeros(0))
+    brk = np.flatnonzero((np.diff(cell_tile) != 0) | (np.diff(cell_row) != 0)) + 1
+    start = np.concatenate([[0], brk])
+    p = pulses.astype(np.int64)
+    row_p = np.maximum.reduceat(p, start)
+    sum_p = np.add.reduceat(p, start)
+    dur = (row_p * (w.pulse_ns + w.verify_ns) + w.verify_ns) * 1e-3
+    energy = sum_p * w.pulse_energy_pj
+    return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur, energy)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    step: np.ndarray
+    tile: np.ndarray
+    row: np.ndarray          # −1: a whole-tile erase (flash block erase)
+    t_start_us: np.ndarray
+    t_end_us: np.ndarray
+    pulses: np.ndarray
+    energy_pj: np.ndarray
+    lanes: int
+    power_budget_mw: float
+    peak_power_mw: float
+    total_time_us: float
+    total_energy_pj: float
+    tile_time_us: np.ndarray  # per tile, busy time
+
+    def as_columns(self) -> dict:
+        return {"step": self.step, "tile": self.tile, "row": self.row, "t_start_us": self.t_start_us,
+                "t_end_us": self.t_end_us, "pulses": self.pulses, "energy_pj": self.energy_pj}
+
+
+def peak_power_mw(t_start, t_end, power_mw) -> float:
+    """Largest summed power of concurrently running jobs (an end at t frees power before a start at t)."""
+    if len(t_start) == 0:
+        return 0.0
+    t = np.concatenate([t_start, t_end])
+    d = np.concatenate([power_mw, -power_mw])
+    kind = np.concatenate([np.ones(len(t_start)), np.zeros(len(t_end))])  # ends (0) first at equal times
+    order = np.lexsort((kind, t))
+    return float(max(np.cumsum(d[order]).max(), 0.0))
+
+
+def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float) -> Schedule:
+    """Place row jobs in time: rows of a tile back to back, tiles on power-limited parallel lanes."""
+    w = tech.write
+    erase = w.erase_us > 0
+    # per-row jobs plus one erase per tile (flash) at the start of the tile's work
+    tile = jobs.tile
+    row = jobs.row
+    dur = jobs.duration_us
+    energy = jobs.energy_pj
+    pulses = jobs.pulses
+    if erase and n_tiles:
+        used = np.unique(tile)
+        tile = np.concatenate([used, tile])
+        row = np.concatenate([np.full(len(used), -1, dtype=np.int64), row])
+        dur = np.concatenate([np.full(len(used), w.erase_us), dur])
+        energy = np.concatenate([np.zeros(len(used)), energy])
+        pulses = np.concatenate([np.ones(len(used), dtype=np.int64), pulses])
+        order = np.lexsort((row, tile))
+        tile, row, dur, energy, pulses = tile[order], row[order], dur[order], energy[order], pulses[order]
+    m = len(tile)
+    power = np.where(dur > 0, energy / np.where(dur > 0, dur, 1.0), 0.0) * 1e-3  # pJ/µs = µW → mW
+    if m == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return Schedule(z, z, z, np.zeros(0), np.zeros(0), z, np.zeros(0), 0, float(power_budget_mw), 0.0,
+                        0.0, 0.0, np.zeros(n_tiles))
+    if not power_budget_mw > 0:
+        raise TechnologyError(f"power budget must be > 0 mW, got {power_budget_mw}")
+    p_max = float(power.max())
+    if p_max > power_budget_mw:
+        raise TechnologyError(f"power budget {power_budget_mw:g} mW is below the {p_max:.3g} mW that one "
+                              f"{tech.name} row write needs; raise --power-budget-mw")
+    tile_time = np.bincount(tile, weights=dur, minlength=n_tiles)
+    lanes = int(min(max(1, np.floor(power_budget_mw / p_max)) if p_max > 0 else n_tiles, n_tiles))
+    # longest processing time first onto the lane that frees up first (ties: lower lane)
+    t_order = np.lexsort((np.arange(n_tiles), -tile_time))
+    tile_lane = np.zeros(n_tiles, dtype=np.int64)
+    tile_seq = np.zeros(n_tiles, dtype=np.int64)
+    heap = [(0.0, lane) for lane in range(lanes)]
+    heapq.heapify(heap)
+    for seq, t_idx in enumerate(t_order.tolist()):
+        if tile_time[t_idx] == 0:
+            continue
+        free_at, lane = heapq.heappop(heap)
+        tile_lane[t_idx] = lane
+        tile_seq[t_idx] = seq
+        heapq.heappush(heap, (free_at + float(tile_time[t_idx]), lane))
+    # each lane runs its tiles one after another, a tile's jobs back to back in row order; one end
+    # time is the next start time exactly (same float), so chained jobs never overlap by rounding
+    o = np.lexsort((row, tile_seq[tile], tile_lane[tile]))
+    lane_o = tile_lane[tile][o]
+    cum = np.cumsum(dur[o])
+    lane_first = np.concatenate([[True], lane_o[1:] != lane_o[:-1]])
+    base = np.maximum.accumulate(np.where(lane_first, np.arange(m), 0))
+    base_val = (cum - dur[o])[base]
+    t1o = cum - base_val
+    t0o = np.concatenate([[0.0], t1o[:-1]])
+    t0o[lane_first] = 0.0
+    t0 = np.empty(m)
+    t1 = np.empty(m)
+    t0[o] = t0o
+    t1[o] = t1o
+    peak = peak_power_mw(t0, t1, power)
+    o = np.lexsort((row, tile, t0))  # the table is in step (time) order
+    return Schedule(step=np.arange(m, dtype=np.int64), tile=tile[o].astype(np.int64), row=row[o].astype(np.int64),
+                    t_start_us=t0[o], t_end_us=t1[o], pulses=pulses[o].astype(np.int64),
+                    energy_pj=energy[o].astype(np.float64), lanes=lanes,
+                    power_budget_mw=float(power_budget_mw), peak_power_mw=peak,
+                    total_time_us=float(t1.max()), total_energy_pj=float(energy.sum()), tile_time_us=tile_time)

@@ -1,0 +1,250 @@
+"""Memory technologies as data: frozen dataclasses loaded from TOML presets.
+
+Each preset in ``connectome/devices/presets/<name>.toml`` cites, next to every
+value, its source in the project's memory-device reference; values the
+reference does not give are marked "assumption". A user TOML file overrides
+any field (``connectome compile --technology-file user.toml``): it holds the
+same tables, only the keys it changes, and may name a preset to start from
+with ``base = "rram"``.
+
+Examples
+--------
+>>> tech = load_technology("rram")
+>>> tech.conductance.g_max_us, tech.array.max_rows
+(40.0, 1024)
+>>> sorted(known_technologies())
+['flash', 'mram', 'pcm', 'rram']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..errors import TechnologyError
+
+
+@dataclass(frozen=True)
+class Conductance:
+    """Programmable conductance window and the levels it is divided into."""
+
+    g_min_us: float
+    g_max_us: float
+    levels: int
+    max_levels: int
+    default_slices: int = 1
+
+    @property
+    def step_us(self) -> float:
+        """Conductance between adjacent levels at the default level count."""
+        return (self.g_max_us - self.g_min_us) / max(self.levels - 1, 1)
+
+
+@dataclass(frozen=True)
+class Write:
+    """How a cell is written and verified (``program-and-verify`` | ``ispp`` | ``single-pulse``)."""
+
+    mechanism: str
+    pulse_ns: float
+    verify_ns: float
+    pulse_energy_pj: float
+    max_pulses: int
+    tolerance_us: float = 0.0
+    step_fraction: float = 1.0
+    write_noise_us: float = 0.0
+    erase_us: float = 0.0
+    write_error_rate: float = 0.0
+    ispp_start_v: float = 0.0
+    ispp_step_v: float = 0.0
+    vt_window_v: float = 0.0
+    vt_sigma_v: float = 0.0
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Programming-error model used for the expected weight error (``relative`` | ``pcm`` | ``binary`` | ``vt``)."""
+
+    model: str
+    programming_sigma_rel: float = 0.0
+    read_noise_rel: float = 0.0
+    drift_t0_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ArrayLimits:
+    """Crossbar geometry, 3D stacking and cell footprint."""
+
+    default_rows: int
+    default_cols: int
+    max_rows: int
+    max_cols: int
+    default_layers: int
+    max_layers: int
+    cell_area_f2: float
+    feature_nm: float
+
+    @property
+    def cell_area_um2(self) -> float:
+        return self.cell_area_f2 * (self.feature_nm * 1e-3) ** 2
+
+
+@dataclass(frozen=True)
+class Reliability:
+    endurance_cycles: float
+    retention_years: float
+
+
+@dataclass(frozen=True)
+class Technology:
+    """One memory technology (a preset, possibly with user overrides)."""
+
+    name: str
+    description: str
+    conductance: Conductance
+    write: Write
+    noise: Noise
+    array: ArrayLimits
+    reliability: Reliability
+    source: str = field(default="preset", compare=False)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {"conductance": Conductance, "write": Write, "noise": Noise, "array": ArrayLimits,
+             "reliability": Reliability}
+_MECHANISMS = ("program-and-verify", "ispp", "single-pulse")
+_NOISE_MODELS = ("relative", "pcm", "binary", "vt")
+
+
+def known_technologies() -> list[str]:
+    """Names of the shipped presets."""
+    pkg = resources.files("connectome.devices") / "presets"
+    return sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".toml"))
+
+
+def _read_toml(path, what: str) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise TechnologyError(f"{what} not found", path) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TechnologyError(f"cannot read {what}: {exc}", path) from None
+
+
+def _preset_dict(name: str) -> dict:
+    known = known_technologies()
+    key = str(name).strip().lower()
+    if key not in known:
+        raise TechnologyError(f"unknown technology {name!r}; known technologies: {', '.join(known)}")
+    with (resources.files("connectome.devices") / "presets" / f"{key}.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _merge(base: dict, over: dict, path) -> dict:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for k, v in over.items():
+        if k == "base":
+            continue
+        if k in _SECTIONS:
+            if not isinstance(v, dict):
+                raise TechnologyError(f"[{k}] must be a table", path)
+            fields = {f.name for f in dataclasses.fields(_SECTIONS[k])}
+            unknown = sorted(set(v) - fields)
+            if unknown:
+                raise TechnologyError(f"unknown key(s) in [{k}]: {', '.join(unknown)}; "
+                                      f"known: {', '.join(sorted(fields))}", path)
+            out.setdefault(k, {}).update(v)
+        elif k in ("name", "description"):
+            out[k] = v
+        else:
+            raise TechnologyError(f"unknown key {k!r}; expected name, description, base or one of the "
+                                  f"tables {', '.join(_SECTIONS)}", path)
+    return out
+
+
+def _build(d: dict, source: str, path=None) -> Technology:
+    try:
+        parts = {k: cls(**d[k]) for k, cls in _SECTIONS.items()}
+    except KeyError as exc:
+        raise TechnologyError(f"missing table [{exc.args[0]}]", path) from None
+    except TypeError as exc:
+        raise TechnologyError(f"bad technology description: {exc}", path) from None
+    tech = Technology(name=str(d.get("name", "custom")), description=str(d.get("description", "")),
+                      source=source, **parts)
+    validate_technology(tech, path)
+    return tech
+
+
+def validate_technology(tech: Technology, path=None) -> None:
+    """Raise :class:`TechnologyError` if the description is not physically usable."""
+    c, w, a = tech.conductance, tech.write, tech.array
+
+    def bad(msg):
+        raise TechnologyError(f"technology {tech.name!r}: {msg}", path)
+
+    if not (math.isfinite(c.g_min_us) and math.isfinite(c.g_max_us) and 0 <= c.g_min_us < c.g_max_us):
+        bad(f"need 0 ≤ g_min_us < g_max_us, got {c.g_min_us} and {c.g_max_us}")
+    if not (2 <= c.levels <= c.max_levels):
+        bad(f"need 2 ≤ levels ≤ max_levels, got levels={c.levels}, max_levels={c.max_levels}")
+    if c.default_slices < 1:
+        bad("default_slices must be ≥ 1")
+    if w.mechanism not in _MECHANISMS:
+        bad(f"unknown write mechanism {w.mechanism!r}; expected one of {', '.join(_MECHANISMS)}")
+    if tech.noise.model not in _NOISE_MODELS:
+        bad(f"unknown noise model {tech.noise.model!r}; expected one of {', '.join(_NOISE_MODELS)}")
+    if w.max_pulses < 1 or w.pulse_ns <= 0 or w.verify_ns < 0 or w.pulse_energy_pj < 0:
+        bad("need max_pulses ≥ 1, pulse_ns > 0, verify_ns ≥ 0, pulse_energy_pj ≥ 0")
+    if w.mechanism == "program-and-verify" and not (0 < w.step_fraction <= 1 and w.tolerance_us > 0):
+        bad("program-and-verify needs 0 < step_fraction ≤ 1 and tolerance_us > 0")
+    if w.mechanism == "ispp" and not (w.ispp_step_v > 0 and w.vt_window_v > 0):
+        bad("ispp needs ispp_step_v > 0 and vt_window_v > 0")
+    if not (0 <= w.write_error_rate < 1):
+        bad("write_error_rate must be in [0, 1)")
+    for k in ("default_rows", "default_cols", "max_rows", "max_cols", "default_layers", "max_layers"):
+        if getattr(a, k) < 1:
+            bad(f"{k} must be ≥ 1")
+    if a.default_rows > a.max_rows or a.default_cols > a.max_cols or a.default_layers > a.max_layers:
+        bad("a default array size exceeds its maximum")
+    if a.cell_area_f2 <= 0 or a.feature_nm <= 0:
+        bad("cell_area_f2 and feature_nm must be > 0")
+
+
+def load_technology(name: str | None = None, override_file=None) -> Technology:
+    """A preset by name, optionally overridden by a user TOML file.
+
+    Parameters
+    ----------
+    name : str, optional
+        A shipped preset (:func:`known_technologies`). May be omitted when the
+        override file names its ``base``.
+    override_file : path, optional
+        TOML with the preset's tables and only the keys to change.
+
+    Raises
+    ------
+    TechnologyError
+        Unknown technology (the message lists the known ones), unknown keys
+        in the override file, or physically impossible values.
+    """
+    over = {}
+    if override_file is not None:
+        over = _read_toml(override_file, "technology file")
+        base = over.get("base")
+        if name is None and base is None:
+            raise TechnologyError("technology file has no 'base' preset and no --technology was given",
+                                  override_file)
+        name = name if name is not None else base
+    if name is None:
+        raise TechnologyError(f"no technology given; known technologies: {', '.join(known_technologies())}")
+    d = _preset_dict(name)
+    source = f"preset:{d['name']}"
+    if over:
+        d = _merge(d, over, override_file)
+        source += f"+{Path(override_file).name}"
+    return _build(d, source, override_file)

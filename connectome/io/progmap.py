@@ -1,0 +1,528 @@
+"""Programming maps (``connectome compile`` output): write, read, verify.
+
+A map is a few tables of columns (see docs/formats-progmap.md):
+
+- ``/groups``   tile groups: ``group, cls`` (0 chemical, 1 electrical),
+  ``polarity`` (0 differential, +1/−1 split arrays), ``delay_bucket``,
+  ``delay_lo_ms``, ``delay_hi_ms``;
+- ``/tiles``    ``tile, layer, y, x, group, col_block, part``,
+  ``row_neuron`` (tiles × rows), ``col_neuron``, ``col_polarity``,
+  ``col_significance`` (tiles × cols);
+- ``/cells``    ``tile, row, col, pre, post, polarity, significance, level,
+  g_target_us`` — one record per programmed cell, sorted by (tile, row, col);
+- ``/schedule`` ``step, tile, row, t_start_us, t_end_us, pulses, energy_pj``
+  in step (time) order; ``row = −1`` is a whole-tile erase (flash);
+- ``/synapses`` ``pre, post, group, weight_mv, delay_ms, clipped`` — the
+  source synapses as mapped (parallel edges of one group summed), sorted by
+  (group, pre, post); it carries the delays and the clipping report.
+
+Root attributes hold the contract's scalars plus ``manifest`` (JSON: sha256
+of every dataset and of the source connectome) and ``summary`` (JSON).
+HDF5 and zarr v3 trees are identical. Writing is atomic and deterministic
+(no timestamps; fixed dataset and attribute order), so the same input,
+parameters and seed give a byte-identical HDF5 file.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib
+>>> pm = ProgrammingMap.empty(attrs={"technology": "rram", "rows": 4, "cols": 4, "layers": 1,
+...     "levels": 8, "g_min_us": 2.0, "g_max_us": 40.0, "mv_per_us": 0.1})
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "m.h5"
+>>> write_map(pm, path)
+>>> verify_map(path)["cells"]
+0
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MapError
+from .atomic import atomic_path
+from .checksum import sha256_file
+
+FORMAT = "connectome-programming-map"
+FORMAT_VERSION = 1
+
+#: Tables and their columns with dtypes, in file order (2-D columns marked by the "2d" flag).
+TABLES: dict[str, dict[str, tuple[str, bool]]] = {
+    "groups": {"group": ("<i4", False), "cls": ("<i1", False), "polarity": ("<i1", False),
+               "delay_bucket": ("<i4", False), "delay_lo_ms": ("<f8", False), "delay_hi_ms": ("<f8", False)},
+    "tiles": {"tile": ("<i4", False), "layer": ("<i4", False), "y": ("<i4", False), "x": ("<i4", False),
+              "group": ("<i4", False), "col_block": ("<i4", False), "part": ("<i4", False),
+              "row_neuron": ("<i8", True), "col_neuron": ("<i8", True), "col_polarity": ("<i1", True),
+              "col_significance": ("<i8", True)},
+    "cells": {"tile": ("<i4", False), "row": ("<i4", False), "col": ("<i4", False), "pre": ("<i8", False),
+              "post": ("<i8", False), "polarity": ("<i1", False), "significance": ("<i8", False),
+              "level": ("<i4", False), "g_target_us": ("<f8", False)},
+    "schedule": {"step": ("<i8", False), "tile": ("<i4", False), "row": ("<i4", False),
+                 "t_start_us": ("<f8", False), "t_end_us": ("<f8", False), "pulses": ("<i8", False),
+                 "energy_pj": ("<f8", False)},
+    "synapses": {"pre": ("<i8", False), "post": ("<i8", False), "group": ("<i4", False),
+                 "weight_mv": ("<f8", False), "delay_ms": ("<f8", False), "clipped": ("|u1", False)},
+}
+#: Root attributes every map has, in file order (then manifest, summary).
+ROOT_ATTRS = ["format", "format_version", "technology", "rows", "cols", "layers", "levels", "g_min_us",
+              "g_max_us", "mv_per_us", "scheme", "slices", "full_scale_mv", "partitioner", "seed",
+              "power_budget_mw", "erase_us", "parameters"]
+CHUNK = 1 << 20
+
+
+@dataclass
+class ProgrammingMap:
+    """The compiled map: root attributes, tables of columns, and a summary."""
+
+    attrs: dict
+    tables: dict
+    summary: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict, compare=False)  # wall-clock, summary.json only
+
+    @classmethod
+    def empty(cls, attrs: dict, summary: dict | None = None) -> "ProgrammingMap":
+        rows, cols = int(attrs["rows"]), int(attrs["cols"])
+        tables = {}
+        for t, colspec in TABLES.items():
+            tables[t] = {}
+            for c, (dt, two_d) in colspec.items():
+                width = cols if c.startswith("col_") else rows
+                tables[t][c] = np.zeros((0, width) if two_d else 0, dtype=dt)
+        base = {"format": FORMAT, "format_version": FORMAT_VERSION, "scheme": "differential", "slices": 1,
+                "full_scale_mv": 1.0, "partitioner": "identity", "seed": 0, "power_budget_mw": 1.0,
+                "erase_us": 0.0, "parameters": "{}"}
+        return cls(attrs={**base, **attrs}, tables=tables, summary=dict(summary or {}))
+
+    # convenience
+    def column(self, name: str) -> np.ndarray:
+        t, c = name.split("/")
+        return self.tables[t][c]
+
+    def datasets(self):
+        """(name, array) for every dataset, in file order."""
+        for t, colspec in TABLES.items():
+            for c in colspec:
+                yield f"{t}/{c}", self.tables[t][c]
+
+
+# ------------------------------------------------------------------ checksums
+def dataset_sha256(arr: np.ndarray) -> str:
+    """sha256 of dtype, shape and the C-order bytes of an array."""
+    a = np.ascontiguousarray(arr)
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}{list(a.shape)}".encode())
+    h.update(memoryview(a).cast("B") if a.size else b"")
+    return h.hexdigest()
+
+
+def _canonical(pm: ProgrammingMap) -> None:
+    for t, colspec in TABLES.items():
+        if t not in pm.tables:
+            raise ValueError(f"programming map lacks table {t!r}")
+        for c, (dt, two_d) in colspec.items():
+            a = np.ascontiguousarray(pm.tables[t][c], dtype=dt)
+            if a.ndim != (2 if two_d else 1):
+                raise ValueError(f"{t}/{c} must be {'2' if two_d else '1'}-D")
+            pm.tables[t][c] = a
+
+
+def _root_attrs(pm: ProgrammingMap) -> dict:
+    a = pm.attrs
+    out = {}
+    for k in ROOT_ATTRS:
+        v = a[k]
+        if isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    out["manifest"] = json.dumps(pm.manifest, sort_keys=True)
+    out["summary"] = json.dumps(pm.summary, sort_keys=True)
+    return out
+
+
+def _fmt(path: Path) -> str:
+    s = path.suffix.lower()
+    if s in (".h5", ".hdf5"):
+        return "hdf5"
+    if s == ".zarr":
+        return "zarr"
+    raise MapError(f"unknown programming-map suffix {s!r}: use .h5 or .zarr", path)
+
+
+def check_map_path(path) -> str:
+    """``"hdf5"`` or ``"zarr"`` from a map path's suffix; :class:`MapError` otherwise."""
+    return _fmt(Path(path))
+
+
+def summary_path(path) -> Path:
+    """Where ``summary.json`` goes: ``MAP.summary.json`` next to an .h5, ``MAP.zarr/summary.json`` inside a store."""
+    path = Path(path)
+    if _fmt(path) == "zarr":
+        return path / "summary.json"
+    return path.with_name(path.stem + ".summary.json")
+
+
+# ---------------------------------------------------------------------- write
+def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> None:
+    """Write ``pm`` to ``path`` (.h5 or .zarr) atomically, with its manifest and summary.json.
+
+    ``extra_summary`` (e.g. wall-clock timings) goes into summary.json only,
+    never into the map itself, which stays byte-identical across runs.
+    """
+    path = Path(path)
+    fmt = _fmt(path)
+    _canonical(pm)
+    source = pm.manifest.get("source", {})
+    pm.manifest = {"algorithm": "sha256 of dtype.str + shape + C-order bytes",
+                   "datasets": {name: dataset_sha256(a) for name, a in pm.datasets()},
+                   "source": source}
+    attrs = _root_attrs(pm)
+    side = {**pm.summary, **(extra_summary or {})}
+    if fmt == "hdf5":
+        with atomic_path(path) as tmp:
+            _write_hdf5(tmp, pm, attrs)
+            side["map_file_sha256"] = sha256_file(tmp)
+        with atomic_path(summary_path(path)) as tmp:
+            tmp.write_text(json.dumps(side, indent=1, sort_keys=True) + "\n")
+    else:
+        with atomic_path(path) as tmp:
+            _write_zarr(tmp, pm, attrs)
+            side["store_file_sha256"] = _store_hashes(tmp)
+            (tmp / "summary.json").write_text(json.dumps(side, indent=1, sort_keys=True) + "\n")
+
+
+def _chunks(a: np.ndarray):
+    if a.size == 0:
+        return None
+    if a.ndim == 1:
+        return (min(len(a), CHUNK),)
+    return (max(1, min(a.shape[0], CHUNK // max(a.shape[1], 1))), a.shape[1])
+
+
+def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
+    import h5py
+
+    with h5py.File(tmp, "w", libver=("earliest", "v110")) as fh:
+        for k, v in attrs.items():
+            fh.attrs[k] = v
+        for t in TABLES:
+            fh.create_group(t)
+        for name, a in pm.datasets():
+            kw = {"track_times": False}
+            if a.size:
+                kw.update(chunks=_chunks(a), compression="lzf", shuffle=True, fletcher32=True)
+            fh.create_dataset(name, data=a, **kw)
+
+
+def _write_zarr(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
+    import zarr
+
+    root = zarr.open_group(os.fspath(tmp), mode="w", zarr_format=3)
+    root.attrs.update(attrs)
+    groups = {t: root.create_group(t) for t in TABLES}
+    for name, a in pm.datasets():
+        t, c = name.split("/")
+        arr = groups[t].create_array(c, shape=a.shape, dtype=a.dtype, chunks=_chunks(a) or (1,) * a.ndim)
+        if a.size:
+            arr[...] = a
+
+
+def _store_hashes(root: Path) -> dict:
+    out = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != "summary.json":
+            out[p.relative_to(root).as_posix()] = sha256_file(p)
+    return out
+
+
+# ----------------------------------------------------------------------- read
+def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
+    """Read a map; with ``check_checksums`` every dataset is compared with the manifest.
+
+    Raises
+    ------
+    MapError
+        Not a map, a missing dataset or attribute, an unreadable (corrupted)
+        chunk, or a checksum mismatch — one line naming the problem.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MapError("no such file or directory", path)
+    fmt = _fmt(path)
+    try:
+        attrs, tables = _read_hdf5(path) if fmt == "hdf5" else _read_zarr(path)
+    except MapError:
+        raise
+    except Exception as exc:  # h5py/zarr/codec errors on damaged files
+        raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})", path) from None
+    if attrs.get("format") != FORMAT:
+        raise MapError(f"not a programming map (root attribute format = {attrs.get('format')!r})", path)
+    missing = [k for k in ROOT_ATTRS + ["manifest", "summary"] if k not in attrs]
+    if missing:
+        raise MapError(f"missing root attribute(s): {', '.join(missing)}", path)
+    try:
+        manifest = json.loads(attrs.pop("manifest"))
+        summary = json.loads(attrs.pop("summary"))
+    except (TypeError, ValueError):
+        raise MapError("corrupted root attribute manifest or summary (not JSON)", path) from None
+    pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary, manifest=manifest)
+    if check_checksums:
+        sums = manifest.get("datasets", {})
+        for name, a in pm.datasets():
+            want = sums.get(name)
+            if want is None:
+                raise MapError(f"manifest has no checksum for dataset {name}", path)
+            if dataset_sha256(a) != want:
+                raise MapError(f"dataset {name} does not match its sha256 in the manifest (corrupted)", path)
+        extra = sorted(set(sums) - {n for n, _ in pm.datasets()})
+        if extra:
+            raise MapError(f"manifest lists datasets the map lacks: {', '.join(extra)}", path)
+    return pm
+
+
+def _first_line(exc) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+
+
+def _expect_tables(get, path) -> dict:
+    tables = {}
+    for t, colspec in TABLES.items():
+        tables[t] = {}
+        for c, (dt, two_d) in colspec.items():
+            a = get(f"{t}/{c}")
+            if a is None:
+                raise MapError(f"missing dataset {t}/{c}", path)
+            a = np.asarray(a)
+            if a.dtype.str != np.dtype(dt).str or a.ndim != (2 if two_d else 1):
+                raise MapError(f"dataset {t}/{c} has dtype {a.dtype.str} and {a.ndim} dimension(s), "
+                               f"expected {np.dtype(dt).str} and {2 if two_d else 1}", path)
+            tables[t][c] = a
+    return tables
+
+
+def _read_hdf5(path: Path):
+    import h5py
+
+    with h5py.File(path, "r") as fh:
+        attrs = {k: _py(v) for k, v in fh.attrs.items()}
+        return attrs, _expect_tables(lambda n: fh[n][()] if n in fh else None, path)
+
+
+def _read_zarr(path: Path):
+    import zarr
+
+    root = zarr.open_group(os.fspath(path), mode="r", zarr_format=3)
+    attrs = dict(root.attrs)
+
+    def get(name):
+        try:
+            return root[name][...]
+        except KeyError:
+            return None
+
+    return attrs, _expect_tables(get, path)
+
+
+def _py(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# --------------------------------------------------------------------- verify
+def verify_map(path, check_invariants: bool = True) -> dict:
+    """Re-read ``path``; check checksums (manifest and summary.json) and structural invariants.
+
+    Returns the map's summary (with ``cells``, ``tiles`` … counts) or raises
+    :class:`~connectome.errors.MapError` naming the map and what is wrong.
+    """
+    path = Path(path)
+    pm = read_map(path)
+    _check_sidecar(path)
+    if check_invariants:
+        problem = check_map(pm)
+        if problem:
+            raise MapError(problem, path)
+    out = dict(pm.summary)
+    out.setdefault("cells", int(len(pm.tables["cells"]["tile"])))
+    out.setdefault("tiles", int(len(pm.tables["tiles"]["tile"])))
+    return out
+
+
+def _check_sidecar(path: Path) -> None:
+    side = summary_path(path)
+    if not side.exists():
+        return
+    try:
+        d = json.loads(side.read_text())
+    except ValueError:
+        raise MapError(f"{side.name} is not valid JSON (corrupted)", path) from None
+    if _fmt(path) == "hdf5":
+        want = d.get("map_file_sha256")
+        if want and sha256_file(path) != want:
+            raise MapError(f"file sha256 differs from the one recorded in {side.name} (corrupted)", path)
+    else:
+        want = d.get("store_file_sha256") or {}
+        have = _store_hashes(path)
+        for name in sorted(set(want) | set(have)):
+            if want.get(name) != have.get(name):
+                what = "missing" if name not in have else "unexpected" if name not in want else "changed"
+                raise MapError(f"store file {name} is {what} relative to summary.json (corrupted)", path)
+
+
+def check_map(pm: ProgrammingMap) -> str | None:
+    """First violated structural invariant of a map, or None. Vectorised; see module docstring."""
+    a, T = pm.attrs, pm.tables
+    rows, cols, layers, levels = int(a["rows"]), int(a["cols"]), int(a["layers"]), int(a["levels"])
+    g_min, g_max, mv_per_us = float(a["g_min_us"]), float(a["g_max_us"]), float(a["mv_per_us"])
+    tiles, cells, sched, syn, groups = T["tiles"], T["cells"], T["schedule"], T["synapses"], T["groups"]
+    n_tiles = len(tiles["tile"])
+    n_groups = len(groups["group"])
+    # -- groups and tiles
+    if not np.array_equal(groups["group"], np.arange(n_groups)):
+        return "groups/group is not 0..n−1"
+    for name in ("tile", "layer", "y", "x", "group", "col_block", "part"):
+        if len(tiles[name]) != n_tiles:
+            return f"tiles/{name} has {len(tiles[name])} rows, expected {n_tiles}"
+    if not np.array_equal(tiles["tile"], np.arange(n_tiles)):
+        return "tiles/tile is not 0..n−1"
+    for name, width in (("row_neuron", rows), ("col_neuron", cols), ("col_polarity", cols),
+                        ("col_significance", cols)):
+        if tiles[name].shape != (n_tiles, width):
+            return f"tiles/{name} has shape {tiles[name].shape}, expected ({n_tiles}, {width})"
+    if n_tiles:
+        if tiles["layer"].min() < 0 or tiles["layer"].max() >= layers or tiles["y"].min() < 0 or tiles["x"].min() < 0:
+            return "a tile is placed outside the stack (layer, y or x out of range)"
+        pos = (tiles["layer"].astype(np.int64) * (int(tiles["y"].max()) + 1) + tiles["y"]) * \
+            (int(tiles["x"].max()) + 1) + tiles["x"]
+        if np.unique(pos).size != n_tiles:
+            return "two tiles share a (layer, y, x) position"
+        if tiles["group"].min() < 0 or tiles["group"].max() >= n_groups:
+            return "a tile names an unknown group"
+        s = np.sort(tiles["row_neuron"], axis=1)
+        if np.any((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0)):
+            return "a neuron drives two rows of one tile"
+        # a column carries one postsynaptic neuron; one neuron's columns differ in (polarity, significance)
+        cn, cp, cs = tiles["col_neuron"], tiles["col_polarity"].astype(np.int64), tiles["col_significance"]
+        used = cn >= 0
+        if np.any(used & ((cp == 0) | (cs < 1))) or np.any(~used & ((cp != 0) | (cs != 0))):
+            return "a used column lacks polarity/significance, or an unused one has them"
+        if used.any():
+            tt = np.broadcast_to(np.arange(n_tiles)[:, None], cn.shape)[used]
+            key = np.stack([tt, cn[used], cp[used], cs[used]])
+            if np.unique(key, axis=1).shape[1] != key.shape[1]:
+                return "two columns of one tile carry the same neuron, polarity and significance"
+    # -- cells
+    n = len(cells["tile"])
+    for name, arr in cells.items():
+        if len(arr) != n:
+            return f"cells/{name} has {len(arr)} rows, expected {n}"
+    if n:
+        t, r, c = cells["tile"].astype(np.int64), cells["row"].astype(np.int64), cells["col"].astype(np.int64)
+        if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols:
+            return "a cell lies outside its tile (tile, row or col out of range)"
+        key = (t * rows + r) * cols + c
+        if np.any(np.diff(key) <= 0):
+            return "cells are not unique and sorted by (tile, row, col): two records for one cell"
+        if np.any(tiles["row_neuron"][t, r] != cells["pre"]):
+            return "a cell's pre differs from the neuron its tile row carries (row_neuron)"
+        if np.any(tiles["col_neuron"][t, c] != cells["post"]):
+            return "a cell's post differs from the neuron its tile column carries (col_neuron)"
+        if np.any(tiles["col_polarity"][t, c] != cells["polarity"]) or not np.all(np.abs(cells["polarity"]) == 1):
+            return "a cell's polarity is not ±1 or differs from its column's"
+        if np.any(tiles["col_significance"][t, c] != cells["significance"]) or cells["significance"].min() < 1:
+            return "a cell's significance differs from its column's"
+        if cells["level"].min() < 0 or cells["level"].max() >= levels:
+            return f"a cell level is outside 0..{levels - 1}"
+        dg = (g_max - g_min) / (levels - 1)
+        want = g_min + cells["level"] * dg
+        if not np.allclose(cells["g_target_us"], want, rtol=1e-12, atol=1e-9 * max(abs(g_max), 1.0)):
+            return "a cell's g_target_us is not g_min_us + level × Δg"
+    # -- synapses: decode every one from the cells, and no cell for a non-synapse
+    m = len(syn["pre"])
+    for name, arr in syn.items():
+        if len(arr) != m:
+            return f"synapses/{name} has {len(arr)} rows, expected {m}"
+    if m:
+        if syn["group"].min() < 0 or syn["group"].max() >= n_groups:
+            return "a synapse names an unknown group"
+        sk = np.lexsort((syn["post"], syn["pre"], syn["group"]))
+        if not np.array_equal(sk, np.arange(m)):
+            return "synapses are not sorted by (group, pre, post)"
+        same = (np.diff(syn["group"]) == 0) & (np.diff(syn["pre"]) == 0) & (np.diff(syn["post"]) == 0)
+        if same.any():
+            return "two synapse records for one (group, pre, post)"
+    if n or m:
+        cg = tiles["group"][cells["tile"]] if n else np.zeros(0, np.int64)
+        o = np.lexsort((cells["post"], cells["pre"], cg))
+        g_s, pre_s, post_s = cg[o], cells["pre"][o], cells["post"][o]
+        contrib = (cells["polarity"][o] * cells["significance"][o].astype(np.float64)
+                   * (cells["g_target_us"][o] - g_min) * mv_per_us)
+        if n:
+            brk = np.flatnonzero((np.diff(g_s) != 0) | (np.diff(pre_s) != 0) | (np.diff(post_s) != 0)) + 1
+            start = np.concatenate([[0], brk])
+        else:
+            start = np.zeros(0, np.int64)
+        if len(start) != m or not (np.array_equal(g_s[start], syn["group"]) and np.array_equal(pre_s[start], syn["pre"])
+                                   and np.array_equal(post_s[start], syn["post"])):
+            return "cells and synapses disagree: a cell for a non-synapse or a synapse without cells"
+        decoded = np.add.reduceat(contrib, start) if n else np.zeros(0)
+        step = mv_per_us * (g_max - g_min) / (levels - 1)
+        err = np.abs(decoded - syn["weight_mv"])
+        clipped = syn["clipped"].astype(bool)
+        bad = (err > 0.5 * step * (1 + 1e-9) + 1e-12) & ~clipped
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            return (f"synapse {int(syn['pre'][i])}→{int(syn['post'][i])} decodes to {decoded[i]:.6g} mV, "
+                    f"source {syn['weight_mv'][i]:.6g} mV: beyond half a step ({0.5 * step:.3g} mV) and not clipped")
+        fs = float(a["full_scale_mv"])
+        if clipped.any() and np.any(np.abs(syn["weight_mv"][clipped]) < fs):
+            return "a synapse listed as clipped lies within the full scale"
+    # -- schedule
+    k = len(sched["step"])
+    for name, arr in sched.items():
+        if len(arr) != k:
+            return f"schedule/{name} has {len(arr)} rows, expected {k}"
+    if k and not np.array_equal(sched["step"], np.arange(k)):
+        return "schedule/step is not 0..n−1"
+    prog = sched["row"] >= 0
+    if n:
+        cell_rows = np.unique(cells["tile"].astype(np.int64) * rows + cells["row"])
+    else:
+        cell_rows = np.zeros(0, np.int64)
+    sched_rows = sched["tile"][prog].astype(np.int64) * rows + sched["row"][prog]
+    su = np.unique(sched_rows)
+    if su.size != sched_rows.size:
+        return "a tile row is programmed more than once in the schedule"
+    if not np.array_equal(su, cell_rows):
+        return "the schedule does not program exactly the tile rows that hold cells"
+    if np.any(~prog) and float(a["erase_us"]) <= 0:
+        return "the schedule erases a tile but the technology has no erase"
+    if k:
+        if np.any(sched["t_end_us"] < sched["t_start_us"]) or np.any(sched["t_start_us"] < 0):
+            return "a schedule entry ends before it starts"
+        if np.any(np.diff(sched["t_start_us"]) < 0):
+            return "schedule steps are not in time order"
+        o = np.lexsort((sched["t_start_us"], sched["tile"]))
+        tt, t0, t1 = sched["tile"][o], sched["t_start_us"][o], sched["t_end_us"][o]
+        same_tile = tt[1:] == tt[:-1]
+        eps = 1e-9 * max(float(t1.max()), 1.0)
+        if np.any(same_tile & (t0[1:] < t1[:-1] - eps)):
+            return "a tile does two things at once (overlapping schedule entries)"
+        dur = sched["t_end_us"] - sched["t_start_us"]
+        power = np.where(dur > 0, sched["energy_pj"] / np.where(dur > 0, dur, 1.0), 0.0) * 1e-3
+        from_t = np.concatenate([sched["t_start_us"], sched["t_end_us"]])
+        d = np.concatenate([power, -power])
+        kind = np.concatenate([np.ones(k), np.zeros(k)])
+        oo = np.lexsort((kind, from_t))
+        peak = float(np.cumsum(d[oo]).max())
+        budget = float(a["power_budget_mw"])
+        if peak > budget * (1 + 1e-9):
+            return f"concurrent programming draws {peak:.6g} mW, above the declared budget of {budget:g} mW"
+    return None
