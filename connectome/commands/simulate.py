@@ -4,4 +4,49 @@ from __future__ import annotations
 
 import click
 
-COMMANDS = []
+from ..errors import ConfigError
+from ._common import parse_params, progress_bar
+
+
+def _grid(value: str) -> tuple:
+    try:
+        r, c = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--grid expects ROWSxCOLS (e.g. 64x64), got {value!r}") from None
+    return (r, c)
+
+
+@click.command("simulate")
+@click.option("--neurons", type=int, default=2000, show_default=True, help="Neurons in the culture.")
+@click.option("--grid", default="64x64", show_default=True, help="Electrode grid ROWSxCOLS.")
+@click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of recording.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed → identical files).")
+@click.option("--out", required=True, type=click.Path(), help="Recording to write (.h5 or .zarr); the truth goes to <stem>.truth.h5.")
+@click.option("--compression", type=click.Choice(["lzf", "gzip", "none"]), default=None,
+              help="HDF5 compression (default lzf; gzip is smaller and slower).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Any other simulator parameter (see docs/simulator.md), repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def simulate_cmd(neurons, grid, duration, seed, out, compression, params, quiet):
+    """Simulate a cultured network on a CNEA and write its recording and ground truth.
+
+    The recording is streamed in one-second blocks: memory does not grow with
+    --duration. Neurons, synapses, bursts, common input, membrane noise,
+    electrode coupling, noise, drift and artefacts follow docs/simulator.md.
+    """
+    from ..simulate import SimParams, simulate
+
+    d = parse_params(params)
+    d.update(n_neurons=neurons, grid=_grid(grid), duration_s=duration, seed=seed)
+    if compression:
+        d["compression"] = compression
+    p = SimParams.from_dict(d)
+    with progress_bar(quiet) as bar:
+        res = simulate(p, out, progress=bar)
+    k = res.n_edges
+    click.echo(f"{res.recording}: {p.n_channels} channels × {p.duration_s:g} s, {res.n_neurons} neurons, "
+               f"{res.n_spikes} spikes, synapses {k['excitatory']} excitatory / {k['inhibitory']} inhibitory / "
+               f"{k['electrical']} electrical in {res.wall_s:.1f} s; truth → {res.truth}")
+
+
+COMMANDS = [simulate_cmd]

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def accumulate_pairs(v, base, spk_row, pre_ptr, lag0, acc, cnt):
     """acc[i, l, j] += Σ_s (v[r_s+lag0+l, j] − base[s, j]); cnt[i, l, j] += number of finite terms."""
     n_pre = pre_ptr.shape[0] - 1
@@ -35,3 +35,24 @@ def accumulate_pairs(v, base, spk_row, pre_ptr, lag0, acc, cnt):
                     ok = d == d
                     acc[i, l, j] += d if ok else zero
                     cnt[i, l, j] += one if ok else zero
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def spike_baselines(v, spk_row, bl0, bl1, need):
+    """Per spike and neuron: mean of finite v[r+bl0 .. r+bl1] (NaN if fewer than ``need``)."""
+    n_spk = spk_row.shape[0]
+    n = v.shape[1]
+    out = np.empty((n_spk, n), np.float32)
+    for s in numba.prange(n_spk):
+        r = spk_row[s]
+        acc = np.zeros(n, np.float64)
+        cnt = np.zeros(n, np.int64)
+        for rr in range(r + bl0, r + bl1 + 1):
+            for j in range(n):
+                x = v[rr, j]
+                if x == x:
+                    acc[j] += x
+                    cnt[j] += 1
+        for j in range(n):
+            out[s, j] = acc[j] / cnt[j] if cnt[j] >= need else np.nan
+    return out

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spikes.neurons import Neurons
-from ._kernels import accumulate_pairs
+from ._kernels import accumulate_pairs, spike_baselines
 from .params import InferParams
 from .preprocess import Pass1
 
@@ -76,26 +76,6 @@ def own_spike_mask(neurons: Neurons, n_bins: int, bin_samples: int, before_bins:
     return out
 
 
-def _spike_baselines(V: np.ndarray, spk_row: np.ndarray, bl0: int, bl1: int) -> np.ndarray:
-    """Per spike and neuron: mean of the finite samples over baseline lags (NaN if fewer than half)."""
-    M = np.isfinite(V)
-    V0 = np.where(M, V, 0.0)
-    csv = np.zeros((V.shape[0] + 1, V.shape[1]), np.float64)
-    np.cumsum(V0, axis=0, dtype=np.float64, out=csv[1:])
-    del V0
-    csm = np.zeros((V.shape[0] + 1, V.shape[1]), np.int32)
-    np.cumsum(M, axis=0, dtype=np.int32, out=csm[1:])
-    del M
-    a = spk_row + bl0
-    b = spk_row + bl1 + 1
-    n = csm[b] - csm[a]
-    need = max(1, (bl1 - bl0 + 1) // 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        base = (csv[b] - csv[a]) / n
-    base[n < need] = np.nan
-    return base.astype(np.float32)
-
-
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:
     """Run pass 2 (see module docstring)."""
     bs = p1.bin_samples
@@ -112,6 +92,8 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
     if N == 0:
         return PairSums(acc, cnt, (lag0 + np.arange(L)) * bin_ms, n_pre)
     col, scale = channel_gain_and_validity(p1, neurons, p)
+    used = np.unique(col)
+    col_pos = np.searchsorted(used, col)
     store = p1.binned
     bpc = store.bins_per_chunk
     n_bins = store.n_bins
@@ -129,14 +111,14 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
     for B0 in starts:
         B1 = min(n_bins, B0 + bpc * cpb)
         R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
-        raw = store.read(R0, R1)  # clipped at the file's ends
+        raw = store.read(R0, R1, used)  # clipped at the file's ends; only channels in use
         r_lo = max(0, R0)
         rows = np.arange(r_lo, r_lo + raw.shape[0])
         V = np.full((R1 - R0, N), np.nan, np.float32)
         ck = rows // bpc
         for cc in np.unique(ck):
             sel = ck == cc
-            V[rows[sel] - R0] = raw[sel][:, col[cc]] * scale[cc]
+            V[rows[sel] - R0] = raw[sel][:, col_pos[cc]] * scale[cc]
         del raw
         for k in range(N):  # own spikes: AP and after-hyperpolarisation
             st, sp = masks[k]
@@ -154,7 +136,7 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
             n_pre[k] += i1 - i0
         spk_row = np.concatenate(rows_l).astype(np.int64)
         pre_ptr = np.asarray(ptr, np.int64)
-        base = _spike_baselines(V, spk_row, bl0, bl1)
+        base = spike_baselines(V, spk_row, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2))
         accumulate_pairs(V, base, spk_row, pre_ptr, lag0, acc, cnt)
         if progress is not None:
             progress.update(1)

@@ -31,7 +31,8 @@ def recording_format(path: str | os.PathLike) -> str:
 
 
 class _Writer:
-    def __init__(self, tmp: Path, fmt: str, n_samples: int, n_channels: int, dtype, chunks):
+    def __init__(self, tmp: Path, fmt: str, n_samples: int, n_channels: int, dtype, chunks,
+                 compression: str = "lzf"):
         self.tmp, self.fmt = tmp, fmt
         self.n_samples, self.n_channels = n_samples, n_channels
         self.dtype = np.dtype(dtype)
@@ -44,7 +45,8 @@ class _Writer:
             self._root = self._fh
             self._data = self._fh.create_dataset(
                 "data", shape=(n_samples, n_channels), dtype=self.dtype, chunks=chunks,
-                compression="lzf", shuffle=True)
+                compression=None if compression == "none" else compression,
+                shuffle=compression != "none", track_times=False)
         else:
             import zarr
 
@@ -63,7 +65,7 @@ class _Writer:
     def write_array(self, name: str, value) -> None:
         value = np.asarray(value)
         if self.fmt == "hdf5":
-            self._fh.create_dataset(name, data=value)
+            self._fh.create_dataset(name, data=value, track_times=False)
         else:
             parent, _, leaf = name.rpartition("/")
             grp = self._root.require_group(parent) if parent else self._root
@@ -108,7 +110,7 @@ def create_recording(path, *, n_samples: int, n_channels: int, sampling_rate_hz:
                      dtype="int16", scale=1.0, offset=0.0, rows=None, cols=None,
                      x_um=None, y_um=None, attrs: dict | None = None,
                      chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
-                     chunk_channels: int = DEFAULT_CHUNK_CHANNELS):
+                     chunk_channels: int = DEFAULT_CHUNK_CHANNELS, compression: str = "lzf"):
     """Create a CNEA recording and yield a writer for its samples.
 
     The writer's :meth:`write(start, block)` stores raw values (physical mV =
@@ -129,7 +131,7 @@ def create_recording(path, *, n_samples: int, n_channels: int, sampling_rate_hz:
     n_samples, n_channels = int(n_samples), int(n_channels)
     chunks = (max(1, min(chunk_samples, n_samples)), max(1, min(chunk_channels, n_channels)))
     with atomic_path(path) as tmp:
-        w = _Writer(tmp, fmt, n_samples, n_channels, dtype, chunks)
+        w = _Writer(tmp, fmt, n_samples, n_channels, dtype, chunks, compression)
         try:
             root = {"format": "cnea", "format_version": 1}
             root.update(attrs or {})

@@ -13,7 +13,7 @@ import numpy as np
 _BLOCK = 64  # channels per parallel task: one contiguous cache line run per row
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
 def highpass_boxcar(x, half):
     """``x − centred moving mean`` over 2·half+1 samples, per column (edges clamped).
 
@@ -39,7 +39,7 @@ def highpass_boxcar(x, half):
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def scan_peaks(hp, thr, refractory, lo, hi):
     """Peaks of ``hp`` above ``thr`` (per column), separated by more than ``refractory``.
 
@@ -92,3 +92,59 @@ def scan_peaks(hp, thr, refractory, lo, hi):
             out[p, 1] = buf[bi, q, 1]
             p += 1
     return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop):
+    """Raw samples → float32 mV, masking bad samples, and their bin means, in one pass.
+
+    A sample is bad if it is not finite or (``check_limits``) at the integer
+    limits ``lo``/``hi`` (saturation). Bad samples are replaced by the last good
+    value on that channel (sample-and-hold) so that filters see no jump.
+    Rows [bin_start, bin_stop) are also averaged in bins of ``bin_len``.
+
+    Returns ``x`` (time × channels), ``xb`` (bins × channels, bin means),
+    ``badb`` (bins × channels, any bad sample in the bin) and the number of
+    bad samples per channel within [bin_start, bin_stop).
+    """
+    n, c = raw.shape
+    nb = (bin_stop - bin_start + bin_len - 1) // bin_len
+    x = np.empty((n, c), np.float32)
+    xb = np.zeros((nb, c), np.float32)
+    badb = np.zeros((nb, c), np.bool_)
+    nbad = np.zeros(c, np.int64)
+    nblocks = (c + _BLOCK - 1) // _BLOCK
+    for bi in numba.prange(nblocks):
+        c0 = bi * _BLOCK
+        c1 = min(c, c0 + _BLOCK)
+        last = np.zeros(c1 - c0, np.float32)
+        have = np.zeros(c1 - c0, np.bool_)
+        for t in range(n):
+            k = (t - bin_start) // bin_len if t >= bin_start else -1
+            in_core = t >= bin_start and t < bin_stop
+            for j in range(c0, c1):
+                r = raw[t, j]
+                v = np.float32(r * scale[j] + offset[j])
+                bad = not (v == v) or v == np.inf or v == -np.inf
+                if check_limits and (r <= lo or r >= hi):
+                    bad = True
+                jj = j - c0
+                if bad:
+                    v = last[jj] if have[jj] else np.float32(0.0)
+                    if in_core:
+                        badb[k, j] = True
+                        nbad[j] += 1
+                else:
+                    last[jj] = v
+                    have[jj] = True
+                x[t, j] = v
+                if in_core:
+                    xb[k, j] += v
+    # bin means (the last bin may be partial)
+    for k in numba.prange(nb):
+        a = bin_start + k * bin_len
+        b = min(bin_stop, a + bin_len)
+        inv = np.float32(1.0 / (b - a))
+        for j in range(c):
+            xb[k, j] *= inv
+    return x, xb, badb, nbad

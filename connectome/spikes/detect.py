@@ -45,7 +45,7 @@ def clean_block(x: np.ndarray, raw: np.ndarray | None, raw_limits) -> tuple[np.n
 
 
 def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
-                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad: np.ndarray | None = None):
+                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad_bins=None):
     """Detect AP peaks in ``x`` (time × channels, mV, already cleaned).
 
     Parameters
@@ -60,8 +60,10 @@ def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory
     valid : slice
         Only peaks with row index in this slice are returned (the block may
         carry margins shared with its neighbours).
-    bad : ndarray of bool, optional
-        Samples to ignore (saturated, NaN); peaks within 2 ms are dropped.
+    bad_bins : (ndarray of bool, int, int), optional
+        ``(badb, first_row, bin_len)``: bins (of ``bin_len`` rows from
+        ``first_row``) holding saturated or NaN samples; peaks within 2 ms of
+        one are dropped.
 
     Returns
     -------
@@ -87,24 +89,26 @@ def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory
     x = np.ascontiguousarray(x, dtype=np.float32)
     half = max(1, int(round(hp_window_ms * fs / 2000.0)))
     hp = highpass_boxcar(x, half)
-    sd = robust_sd(hp, stride=16)
+    sd = robust_sd(hp, stride=32)
     thr = (threshold * np.maximum(sd, 1e-6)).astype(np.float32)
     r = max(1, int(round(refractory_ms * fs / 1000.0)))
     lo, hi, _ = valid.indices(n)
     peaks = scan_peaks(hp, thr, r, lo, hi)
     del hp
     rows, cols = peaks[:, 0], peaks[:, 1]
-    if bad is not None and rows.size:
-        badcols = np.flatnonzero(bad.any(axis=0))
+    if bad_bins is not None and rows.size:
+        badb, first, blen = bad_bins
+        badcols = np.flatnonzero(badb.any(axis=0))
         if badcols.size:
-            m = int(round(2e-3 * fs))
+            m = int(np.ceil(2e-3 * fs / blen))
             keep = np.ones(rows.size, bool)
             for c in badcols:
                 sel = np.flatnonzero(cols == c)
                 if sel.size:
-                    bc = np.concatenate([[0], np.cumsum(bad[:, c])])
-                    a = np.clip(rows[sel] - m, 0, n)
-                    b = np.clip(rows[sel] + m + 1, 0, n)
+                    bc = np.concatenate([[0], np.cumsum(badb[:, c])])
+                    k = (rows[sel] - first) // blen
+                    a = np.clip(k - m, 0, badb.shape[0])
+                    b = np.clip(k + m + 1, 0, badb.shape[0])
                     keep[sel] = (bc[b] - bc[a]) == 0
             rows, cols = rows[keep], cols[keep]
     b0 = int(round(3.0e-3 * fs))

@@ -1,0 +1,214 @@
+"""Score an inferred connectome against a simulator's ground truth.
+
+The truth file (``<stem>.truth.h5``) is read here and only here — never by
+the inference pipeline. Inferred neurons are matched to true neurons through
+the electrodes they were recorded on (an inferred neuron is the true neuron
+that owns most of its channels).
+
+Detectability of a true synapse (issue 3's definition):
+
+    SNR = |PSP on the electrode| × √(presynaptic spikes) ÷ per-spike noise
+        = |w| · ā_post · √n_pre ÷ √((ā_post·σ_Vm,post)² + σ_e,post²)
+
+where ā_post is the post neuron's best electrode gain averaged over the
+recording (resealing and abrupt loss included), σ_Vm the SD of its
+background membrane fluctuation and σ_e that electrode's noise. A synapse
+is *detectable* when SNR ≥ 5.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+KIND_NAMES = {1: "excitatory", 2: "inhibitory", 3: "electrical"}
+PSP_BINS_MV = ((0.1, 0.3), (0.3, 1.0), (1.0, 3.0), (3.0, np.inf))
+
+
+@dataclass
+class Truth:
+    n: int
+    channel_neuron: np.ndarray
+    attenuation: np.ndarray
+    coupling_tau_s: np.ndarray
+    loss_time_s: np.ndarray
+    noise_uv: np.ndarray
+    status: np.ndarray
+    channel_ptr: np.ndarray
+    channel_idx: np.ndarray
+    n_spikes: np.ndarray
+    vm_noise_mv: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    kind: np.ndarray
+    weight_mv: np.ndarray
+    delay_ms: np.ndarray
+    duration_s: float
+
+
+def read_truth_arrays(path) -> Truth:
+    import h5py
+    import json
+
+    with h5py.File(path, "r") as fh:
+        g = lambda k: fh[k][()]  # noqa: E731
+        params = json.loads(fh.attrs["params"])
+        return Truth(n=len(g("neurons/id")), channel_neuron=g("channels/neuron"),
+                     attenuation=g("channels/attenuation"), coupling_tau_s=g("channels/coupling_tau_s"),
+                     loss_time_s=g("channels/loss_time_s"), noise_uv=g("channels/noise_uv"),
+                     status=g("channels/status"), channel_ptr=g("neurons/channel_ptr"),
+                     channel_idx=g("neurons/channel_idx"), n_spikes=np.diff(g("neurons/spike_ptr")),
+                     vm_noise_mv=g("neurons/vm_noise_mv"), pre=g("edges/pre"), post=g("edges/post"),
+                     kind=g("edges/kind"), weight_mv=g("edges/weight_mv"), delay_ms=g("edges/delay_ms"),
+                     duration_s=float(params["duration_s"]))
+
+
+def _mean_gain(t: Truth) -> np.ndarray:
+    """Per channel: electrode gain averaged over the recording."""
+    T = t.duration_s
+    tau = t.coupling_tau_s
+    stop = np.minimum(t.loss_time_s, T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(np.isfinite(tau), tau * (1 - np.exp(-stop / tau)) / T, stop / T)
+    return t.attenuation * np.nan_to_num(mean)
+
+
+def detectability(t: Truth) -> np.ndarray:
+    """Expected spike-triggered SNR of every true edge (see module docstring)."""
+    gain = _mean_gain(t)
+    best_gain = np.zeros(t.n)
+    best_noise = np.ones(t.n)
+    for i in range(t.n):
+        ch = t.channel_idx[t.channel_ptr[i]:t.channel_ptr[i + 1]]
+        if len(ch):
+            j = ch[np.argmax(gain[ch])]
+            best_gain[i], best_noise[i] = gain[j], t.noise_uv[j] / 1000.0
+    a = best_gain[t.post]
+    noise = np.sqrt((a * t.vm_noise_mv[t.post]) ** 2 + best_noise[t.post] ** 2)
+    return np.abs(t.weight_mv) * a * np.sqrt(t.n_spikes[t.pre]) / noise
+
+
+def _read_csv(path: Path) -> dict:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = {k: [r[k] for r in rows] for k in (rows[0].keys() if rows else [])}
+    return cols
+
+
+def match_neurons(inferred_channels: list, t: Truth):
+    """Inferred neuron index → true neuron id (−1 if none) by majority of channels."""
+    out = np.full(len(inferred_channels), -1, np.int64)
+    for i, chs in enumerate(inferred_channels):
+        owners = t.channel_neuron[np.asarray(chs, np.int64)] if len(chs) else np.zeros(0, np.int64)
+        owners = owners[owners >= 0]
+        if len(owners):
+            vals, cnt = np.unique(owners, return_counts=True)
+            out[i] = vals[np.argmax(cnt)]
+    return out
+
+
+def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.stats import rankdata
+
+    pos = labels.sum()
+    neg = len(labels) - pos
+    if pos == 0 or neg == 0:
+        return float("nan")
+    r = rankdata(scores)
+    return float((r[labels].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
+    """Accuracy of one inference output directory against its truth file."""
+    import h5py
+
+    infer_dir = Path(infer_dir)
+    t = read_truth_arrays(truth_path)
+    ncols = _read_csv(infer_dir / "neurons.csv")
+    ids = np.asarray(ncols.get("neuron_id", []), np.int64)
+    chans = [[int(c) for c in s.split(";") if c != ""] for s in ncols.get("channels", [])]
+    m = match_neurons(chans, t)
+    id2truth = dict(zip(ids.tolist(), m.tolist()))
+    # which true neurons were recordable: at least one working channel and some spikes
+    usable_ch = (t.status == 0) & (t.attenuation > 0)
+    recordable = np.zeros(t.n, bool)
+    for i in range(t.n):
+        ch = t.channel_idx[t.channel_ptr[i]:t.channel_ptr[i + 1]]
+        recordable[i] = usable_ch[ch].any() and t.n_spikes[i] >= 10
+    found = np.zeros(t.n, bool)
+    found[m[m >= 0]] = True
+    dup = int(len(m[m >= 0]) - len(np.unique(m[m >= 0])))
+    # edges
+    ecols = _read_csv(infer_dir / "edges.csv")
+    e_pre = np.asarray(ecols.get("pre", []), np.int64)
+    e_post = np.asarray(ecols.get("post", []), np.int64)
+    e_kind = np.asarray([{"excitatory": 1, "inhibitory": 2, "electrical": 3}[k] for k in ecols.get("kind", [])],
+                        np.int64)
+    e_w = np.asarray(ecols.get("weight_mv", []), float)
+    e_d = np.asarray(ecols.get("delay_ms", []), float)
+    tp_pre = np.array([id2truth.get(int(a), -1) for a in e_pre], np.int64)
+    tp_post = np.array([id2truth.get(int(b), -1) for b in e_post], np.int64)
+    key = t.pre * t.n + t.post
+    order = np.argsort(key)
+    skey = key[order]
+    q = np.where((tp_pre >= 0) & (tp_post >= 0), tp_pre * t.n + tp_post, -1)
+    pos = np.searchsorted(skey, q)
+    pos = np.minimum(pos, len(skey) - 1) if len(skey) else pos
+    hit = (q >= 0) & (len(skey) > 0) & (skey[pos] == q if len(skey) else False)
+    hit = np.asarray(hit, bool)
+    edge_of = np.where(hit, order[pos] if len(skey) else -1, -1)
+    n_rep = len(e_pre)
+    tp = int(hit.sum())
+    snr = detectability(t)
+    # a true edge is "recovered" if some reported edge maps onto it
+    recovered = np.zeros(len(t.pre), bool)
+    recovered[edge_of[hit]] = True
+    both_rec = found[t.pre] & found[t.post]
+    det = (snr >= snr_threshold) & both_rec
+    res = {
+        "truth_neurons": int(t.n), "recordable_neurons": int(recordable.sum()),
+        "neurons_found": int((found & recordable).sum()),
+        "neurons_recovered_fraction": float((found & recordable).sum() / max(1, recordable.sum())),
+        "inferred_neurons": int(len(ids)), "unmatched_inferred_neurons": int((m < 0).sum()),
+        "duplicate_neurons": dup,
+        "true_synapses": int(len(t.pre)), "reported_synapses": n_rep, "true_positives": tp,
+        "false_positives": n_rep - tp,
+        "precision": float(tp / n_rep) if n_rep else float("nan"),
+        "detectable_synapses": int(det.sum()),
+        "recall_detectable": float(recovered[det].mean()) if det.any() else float("nan"),
+        "recall_all": float(recovered.mean()) if len(recovered) else float("nan"),
+    }
+    bins = {}
+    for lo, hi in PSP_BINS_MV:
+        sel = (np.abs(t.weight_mv) >= lo) & (np.abs(t.weight_mv) < hi) & both_rec & (t.kind != 3)
+        bins[f"{lo:g}-{hi:g}"] = {"true": int(sel.sum()), "recall": float(recovered[sel].mean()) if sel.any() else None,
+                                  "detectable": int((sel & det).sum())}
+    res["recall_by_psp_mv"] = bins
+    for k, name in KIND_NAMES.items():
+        sel = det & (t.kind == k)
+        res[f"recall_detectable_{name}"] = float(recovered[sel].mean()) if sel.any() else None
+    if tp:
+        ti = edge_of[hit]
+        res["kind_correct"] = float((e_kind[hit] == t.kind[ti]).mean())
+        chem = t.kind[ti] != 3
+        res["median_latency_error_ms"] = float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem]))) if chem.any() else None
+        if tp >= 3:
+            res["weight_pearson_r"] = float(np.corrcoef(e_w[hit], t.weight_mv[ti])[0, 1])
+    # ranking of every tested pair
+    cpath = infer_dir / "connectivity.h5"
+    if cpath.exists():
+        with h5py.File(cpath, "r") as fh:
+            nid = fh["neuron_id"][()]
+            score = fh["score"][()]
+        tm = np.array([id2truth.get(int(i), -1) for i in nid])
+        a, b = np.nonzero(np.isfinite(score))
+        ok = (tm[a] >= 0) & (tm[b] >= 0) & (a != b)
+        a, b = a[ok], b[ok]
+        qk = tm[a] * t.n + tm[b]
+        lab = np.isin(qk, key)
+        res["pairs_scored"] = int(len(a))
+        res["roc_auc"] = _auc(np.abs(score[a, b]).astype(float), lab)
+    return res
