@@ -179,9 +179,10 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     if tech is None:
         tech = load_technology(options.technology, options.technology_file)
     enc = mapping.resolve_encoding(tech, options.scheme, options.levels, options.bits, options.slices)
-    rows = int(options.rows or tech.array.default_rows)
-    cols = int(options.cols or tech.array.default_cols)
-    layers = int(options.layers or tech.array.default_layers)
+    a = tech.array
+    rows = int(a.default_rows if options.rows is None else options.rows)
+    cols = int(a.default_cols if options.cols is None else options.cols)
+    layers = int(a.default_layers if options.layers is None else options.layers)
     check_geometry(tech, rows, cols, layers, enc)
     if int(options.delay_buckets) < 1:
         raise TechnologyError(f"--delay-buckets must be ≥ 1, got {options.delay_buckets}")

@@ -259,8 +259,6 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
         raise
     except Exception as exc:  # h5py/zarr/codec errors on damaged files
         raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})", path) from None
-    if attrs.get("format") != FORMAT:
-        raise MapError(f"not a programming map (root attribute format = {attrs.get('format')!r})", path)
     missing = [k for k in ROOT_ATTRS + ["manifest", "summary"] if k not in attrs]
     if missing:
         raise MapError(f"missing root attribute(s): {', '.join(missing)}", path)
@@ -288,6 +286,11 @@ def _first_line(exc) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
 
 
+def _expect_format(attrs: dict, path) -> None:
+    if attrs.get("format") != FORMAT:
+        raise MapError(f"not a programming map (root attribute format = {attrs.get('format')!r})", path)
+
+
 def _expect_tables(get, path) -> dict:
     tables = {}
     for t, colspec in TABLES.items():
@@ -309,6 +312,7 @@ def _read_hdf5(path: Path):
 
     with h5py.File(path, "r") as fh:
         attrs = {k: _py(v) for k, v in fh.attrs.items()}
+        _expect_format(attrs, path)
         return attrs, _expect_tables(lambda n: fh[n][()] if n in fh else None, path)
 
 
@@ -317,6 +321,7 @@ def _read_zarr(path: Path):
 
     root = zarr.open_group(os.fspath(path), mode="r", zarr_format=3)
     attrs = dict(root.attrs)
+    _expect_format(attrs, path)
 
     def get(name):
         try:
