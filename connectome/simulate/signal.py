@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
-from ._kernels import electrode_block, membrane_block, quantise
+from ._kernels import NORMAL_TABLE, electrode_block, membrane_block, quantise, stream_key
 from .activity import Activity
 from .network import KIND_GAP, Network
 from .params import SimParams
@@ -198,7 +198,8 @@ class Synthesizer:
         self.vm_coef = np.array([dE1, dE2, AE, dI1, dI2, AI, dH1, dH2, AH, d])
         self.vm_state = np.zeros((n, 7))
         self.vm_state[:, 6] = vm0
-        self.ou_scale = (self.vm_noise_mv * np.sqrt(1 - d * d)).astype(np.float32)
+        self.ou_scale = self.vm_noise_mv * np.sqrt(1 - d * d)
+        self.key_vm, self.key_el = stream_key(p.seed, 11), stream_key(p.seed, 12)
         self.channel_drive = np.full(C, -1, np.int64)
         self.channel_drive[self.coupled] = self.coupled_neuron
         self.loss_sample = np.where(np.isfinite(self.loss_time_s),
@@ -286,12 +287,9 @@ class Synthesizer:
         order = np.lexsort((tt, nrn))
         ptr = np.zeros(n + 1, np.int64)
         np.add.at(ptr, nrn + 1, 1)
-        xi = rng.standard_normal((n, T), dtype=np.float32)
-        xi *= self.ou_scale[:, None]
         vm = np.empty((n, T), np.float32)
-        membrane_block(np.cumsum(ptr), tt[order].astype(np.int64), ww[order], ty[order], xi,
-                       self.vm_state, self.vm_coef, vm)
-        del xi
+        membrane_block(np.cumsum(ptr), tt[order].astype(np.int64), ww[order], ty[order], self.ou_scale,
+                       self.key_vm, s0, NORMAL_TABLE, self.vm_state, self.vm_coef, vm)
         vm += self.burst_gain[:, None] * self._burst_envelope(s0, s1)[None, :]
         # own action potentials (windows reaching into this block)
         j0, j1 = np.searchsorted(self.g_samples, [s0 - (len(self.ap) - self.ap_pre), s1 + self.ap_pre])
@@ -312,13 +310,12 @@ class Synthesizer:
         t_mid = (s0 + s1) / 2 / fs
         gain = (self.attenuation * np.exp(-t_mid / self.coupling_tau_s)).astype(np.float32)
         loss_at = np.clip(self.loss_sample - s0, 0, T).astype(np.int64)
-        white = rng.standard_normal((T, C), dtype=np.float32)
         common = ((p.common_mode_uv / 1000.0) * rng.standard_normal(T)).astype(np.float32)
         slow = self._slow(s0, s1, rng)
         x = np.empty((T, C), np.float32)
         electrode_block(vmT, self.channel_drive, gain, loss_at, self.offset_f32, self.noise_sd_f32,
-                        white, common, slow, self.dec, s0 % self.dec, x)
-        del white, vmT
+                        self.key_el, s0, NORMAL_TABLE, common, slow, self.dec, s0 % self.dec, x)
+        del vmT
         # extracellular pick-up
         j0, j1 = np.searchsorted(self.g_samples, [s0 - (len(self.ex) - self.ex_pre), s1 + self.ex_pre])
         nn, ss = self.g_neuron[j0:j1], self.g_samples[j0:j1] - s0
