@@ -43,6 +43,11 @@ class InferParams:
     mask_before_ms, mask_after_ms : float
         Samples of a post-synaptic trace this close to that neuron's own
         spikes (AP and after-hyperpolarisation) are excluded from evidence.
+    artefact_mask_ms : float
+        A saturated or non-finite sample spoils its channel from 1 ms before
+        to this long after it: amplifiers recover from a saturating artefact
+        (e.g. a current pulse) over tens of ms, and the recovery tail is not
+        saturated (choice; reference §6 lists such artefacts).
     coupling_min_fraction : float
         Chunks where a channel's activity falls below this fraction of its
         typical level are excluded (coupling loss; reference §7: 30 %).
@@ -78,6 +83,7 @@ class InferParams:
     ap_amplitude_mv: float = 80.0
     mask_before_ms: float = 2.0
     mask_after_ms: float = 30.0
+    artefact_mask_ms: float = 50.0
     coupling_min_fraction: float = 0.3
     baseline_ms: tuple = (-10.0, -1.0)
     response_ms: float = 16.0
@@ -92,7 +98,7 @@ class InferParams:
         checks = [
             ("chunk_s", self.chunk_s > 0), ("bin_ms", self.bin_ms > 0),
             ("spike_threshold", self.spike_threshold > 0), ("refractory_ms", self.refractory_ms >= 0),
-            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("min_spikes", self.min_spikes >= 1),
+            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("artefact_mask_ms", self.artefact_mask_ms >= 0), ("min_spikes", self.min_spikes >= 1),
             ("merge_fraction", 0 < self.merge_fraction <= 1), ("ap_amplitude_mv", self.ap_amplitude_mv > 0),
             ("q_threshold", 0 < self.q_threshold < 1), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),

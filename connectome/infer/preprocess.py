@@ -123,7 +123,7 @@ def _chunk_task(rec: Recording, k: int, s: int, e: int, prev_tail, raw, next_hea
         raw, np.broadcast_to(rec.scale, (rec.n_channels,)).astype(np.float32),
         np.broadcast_to(rec.offset, (rec.n_channels,)).astype(np.float32),
         raw_limits[0] if raw_limits else 0, raw_limits[1] if raw_limits else 0, raw_limits is not None,
-        bin_samples, s - a, e - a)
+        bin_samples, s - a, e - a, int(round(1e-3 * fs)), int(round(p.artefact_mask_ms * 1e-3 * fs)))
     del raw, parts
     rows, cols, amp, sd = detect_block(x, fs, threshold=p.spike_threshold, refractory_ms=p.refractory_ms,
                                        valid=slice(s - a, e - a), bad_bins=(badb, s - a, bin_samples))
@@ -167,7 +167,7 @@ def run_pass1(rec: Recording, p: InferParams, tmp_dir: Path, progress=None) -> P
     # each chunk is read once, aligned to the file's chunks (an unaligned read
     # would decompress neighbouring file chunks again); margins for filters and
     # peaks across chunk edges come from the neighbours' reads (cf. dask's map_overlap)
-    pad = int(round(15e-3 * fs))
+    pad = int(round(max(15.0, p.artefact_mask_ms + 1.0) * 1e-3 * fs))
     reads = [dask.delayed(_read)(rec, s, e) for s, e in bounds]
     heads = [dask.delayed(_head)(r, pad) for r in reads]
     tails = [dask.delayed(_tail)(r, pad) for r in reads]

@@ -45,7 +45,8 @@ def scan_peaks(hp, thr, refractory, lo, hi):
 
     Greedy scan: a candidate opens at the first sample above threshold, moves
     to any larger sample within ``refractory`` of it, and is emitted once no
-    larger sample follows within ``refractory``. Only peaks with row in
+    larger sample follows within ``refractory`` — if it is a local maximum
+    (a candidate left on the falling flank of a wide AP is not a spike). Only peaks with row in
     [lo, hi) are kept. Returns a (n_peaks, 2) int64 array of (row, column),
     sorted by column then row.
     """
@@ -66,7 +67,10 @@ def scan_peaks(hp, thr, refractory, lo, hi):
                 v = hp[t, j]
                 ct = cand_t[jj]
                 if ct >= 0 and t - ct > refractory:
-                    if ct >= lo and ct < hi and k < cap:
+                    # emit only a true peak: a candidate opened on the falling
+                    # flank of the previous AP (still above threshold after
+                    # the refractory period) is not a new spike
+                    if ct >= lo and ct < hi and k < cap and (ct == 0 or hp[ct - 1, j] <= cand_v[jj]):
                         buf[bi, k, 0] = ct
                         buf[bi, k, 1] = j
                         k += 1
@@ -78,7 +82,7 @@ def scan_peaks(hp, thr, refractory, lo, hi):
                         cand_v[jj] = v
         for j in range(c0, c1):
             ct = cand_t[j - c0]
-            if ct >= lo and ct < hi and k < cap:
+            if ct >= lo and ct < hi and k < cap and (ct == 0 or hp[ct - 1, j] <= cand_v[j - c0]):
                 buf[bi, k, 0] = ct
                 buf[bi, k, 1] = j
                 k += 1
@@ -95,7 +99,7 @@ def scan_peaks(hp, thr, refractory, lo, hi):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop):
+def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before=0, after=0):
     """Raw samples → float32 mV, masking bad samples, and their bin means, in one pass.
 
     A sample is bad if it is not finite or (``check_limits``) at the integer
@@ -104,8 +108,10 @@ def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, 
     Rows [bin_start, bin_stop) are also averaged in bins of ``bin_len``.
 
     Returns ``x`` (time × channels), ``xb`` (bins × channels, bin means),
-    ``badb`` (bins × channels, any bad sample in the bin) and the number of
-    bad samples per channel within [bin_start, bin_stop).
+    ``badb`` (bins × channels: a bad sample anywhere in the block, margins
+    included, spoils the bins from ``before`` samples ahead of it to ``after``
+    samples behind it — an artefact's recovery tail) and the number of bad
+    samples per channel within [bin_start, bin_stop).
     """
     n, c = raw.shape
     nb = (bin_stop - bin_start + bin_len - 1) // bin_len
@@ -132,8 +138,15 @@ def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, 
                 if bad:
                     v = last[jj] if have[jj] else np.float32(0.0)
                     if in_core:
-                        badb[k, j] = True
                         nbad[j] += 1
+                    k0 = (t - before - bin_start) // bin_len
+                    k1 = (t + after - bin_start) // bin_len
+                    if k0 < 0:
+                        k0 = 0
+                    if k1 > nb - 1:
+                        k1 = nb - 1
+                    for kk in range(k0, k1 + 1):
+                        badb[kk, j] = True
                 else:
                     last[jj] = v
                     have[jj] = True
