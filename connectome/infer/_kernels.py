@@ -56,3 +56,46 @@ def spike_baselines(v, spk_row, bl0, bl1, need):
         for j in range(n):
             out[s, j] = acc[j] / cnt[j] if cnt[j] >= need else np.nan
     return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def own_spike_accumulate(v, spk_row, ptr, lag0, b0, b1, need, acc, cnt):
+    """Own-spike-triggered sums: for neuron k (column k of ``v``) and each of its
+    spikes (rows ``spk_row[ptr[k]:ptr[k+1]]``), add v[r+lag0+l, k] minus the
+    mean of v[r+b0 .. r+b1, k] to acc[k, l] (finite samples only)."""
+    n = ptr.shape[0] - 1
+    L = acc.shape[1]
+    for k in numba.prange(n):
+        for s in range(ptr[k], ptr[k + 1]):
+            r = spk_row[s]
+            tot = 0.0
+            m = 0
+            for rr in range(r + b0, r + b1 + 1):
+                x = v[rr, k]
+                if x == x:
+                    tot += x
+                    m += 1
+            if m < need:
+                continue
+            base = tot / m
+            for l in range(L):
+                x = v[r + lag0 + l, k]
+                if x == x:
+                    acc[k, l] += x - base
+                    cnt[k, l] += 1.0
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def subtract_own(v, spk_row, ptr, lag0, tmpl):
+    """v[r+lag0+l, k] −= tmpl[k, l] for every spike row r of neuron k (rows
+    outside ``v`` skipped): removes each cell's own spike after-potential."""
+    n = ptr.shape[0] - 1
+    L = tmpl.shape[1]
+    R = v.shape[0]
+    for k in numba.prange(n):
+        for s in range(ptr[k], ptr[k + 1]):
+            r = spk_row[s]
+            for l in range(L):
+                rr = r + lag0 + l
+                if rr >= 0 and rr < R:
+                    v[rr, k] -= tmpl[k, l]

@@ -42,7 +42,14 @@ class InferParams:
         into somatic mV (reference §6: ≈ 80 mV).
     mask_before_ms, mask_after_ms : float
         Samples of a post-synaptic trace this close to that neuron's own
-        spikes (AP and after-hyperpolarisation) are excluded from evidence.
+        spikes (the action potential itself) are excluded from evidence.
+    own_template_ms : float
+        Each neuron's average own-spike after-potential (after-hyperpolarisation
+        and burst co-activation), measured from its spikes over this many ms,
+        is subtracted at each of its spikes before pairwise averaging: the
+        post-synaptic cell's own spikes then neither bias response windows
+        (a recovering AHP is a ramp) nor cost the data a long mask would.
+        0 disables it (then raise ``mask_after_ms`` to cover the AHP).
     artefact_mask_ms : float
         A saturated or non-finite sample spoils its channel from 1 ms before
         to this long after it: amplifiers recover from a saturating artefact
@@ -82,7 +89,8 @@ class InferParams:
     merge_fraction: float = 0.7
     ap_amplitude_mv: float = 80.0
     mask_before_ms: float = 2.0
-    mask_after_ms: float = 30.0
+    mask_after_ms: float = 6.0
+    own_template_ms: float = 150.0
     artefact_mask_ms: float = 50.0
     coupling_min_fraction: float = 0.3
     baseline_ms: tuple = (-10.0, -1.0)
@@ -98,7 +106,7 @@ class InferParams:
         checks = [
             ("chunk_s", self.chunk_s > 0), ("bin_ms", self.bin_ms > 0),
             ("spike_threshold", self.spike_threshold > 0), ("refractory_ms", self.refractory_ms >= 0),
-            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("artefact_mask_ms", self.artefact_mask_ms >= 0), ("min_spikes", self.min_spikes >= 1),
+            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("artefact_mask_ms", self.artefact_mask_ms >= 0), ("own_template_ms", self.own_template_ms >= 0), ("min_spikes", self.min_spikes >= 1),
             ("merge_fraction", 0 < self.merge_fraction <= 1), ("ap_amplitude_mv", self.ap_amplitude_mv > 0),
             ("q_threshold", 0 < self.q_threshold < 1), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),

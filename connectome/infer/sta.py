@@ -24,9 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spikes.neurons import Neurons
-from ._kernels import accumulate_pairs, spike_baselines
+from ._kernels import accumulate_pairs, own_spike_accumulate, spike_baselines, subtract_own
 from .params import InferParams
 from .preprocess import Pass1
+
+
+#: A neuron's trace moves to another of its channels only if that one is this much better.
+SWITCH_MARGIN = 1.5
 
 
 @dataclass
@@ -45,7 +49,7 @@ def channel_gain_and_validity(p1: Pass1, neurons: Neurons, p: InferParams):
     col = np.zeros((n_chunks, neurons.n), np.int64)
     scale = np.full((n_chunks, neurons.n), np.nan, np.float32)
     for k, chans in enumerate(neurons.channels):
-        best_score = np.full(n_chunks, -np.inf)
+        scores, gains, cands = [], [], []
         for c in chans:
             a, b = ptr[c], ptr[c + 1]
             if b <= a:
@@ -59,11 +63,22 @@ def channel_gain_and_validity(p1: Pass1, neurons: Neurons, p: InferParams):
             act = p1.activity_mv[:, c]
             ref = np.percentile(act, 90)
             valid = (act >= p.coupling_min_fraction * ref) & (gain > 0)
-            score = np.where(valid, gain / np.maximum(p1.noise_mv[:, c], 1e-9), -np.inf)
-            better = score > best_score
-            col[better, k] = c
-            scale[better, k] = p.ap_amplitude_mv / gain[better]
-            best_score = np.maximum(best_score, score)
+            scores.append(np.where(valid, gain / np.maximum(p1.noise_mv[:, c], 1e-9), -np.inf))
+            gains.append(gain)
+            cands.append(c)
+        if not cands:
+            continue
+        S = np.array(scores)
+        # the best channel per chunk, with hysteresis: switching channels costs
+        # a level change under every response window that spans the switch
+        cur = int(np.argmax(S[:, 0]))
+        for t in range(n_chunks):
+            best = int(np.argmax(S[:, t]))
+            if not np.isfinite(S[cur, t]) or S[best, t] > SWITCH_MARGIN * S[cur, t]:
+                cur = best
+            if np.isfinite(S[cur, t]):
+                col[t, k] = cands[cur]
+                scale[t, k] = p.ap_amplitude_mv / gains[cur][t]
     return col, scale
 
 
@@ -74,6 +89,17 @@ def own_spike_mask(neurons: Neurons, n_bins: int, bin_samples: int, before_bins:
         b = neurons.spikes(k) // bin_samples
         out.append((np.clip(b - before_bins, 0, n_bins), np.clip(b + after_bins + 1, 0, n_bins)))
     return out
+
+
+def _spikes_in(spike_bins, lo: int, hi: int, origin: int):
+    """Rows (relative to ``origin``) of every neuron's spikes in bins [lo, hi), CSR by neuron."""
+    rows_l, ptr = [], [0]
+    for sb in spike_bins:
+        i0, i1 = np.searchsorted(sb, lo), np.searchsorted(sb, hi)
+        rows_l.append(sb[i0:i1] - origin)
+        ptr.append(ptr[-1] + (i1 - i0))
+    rows = np.concatenate(rows_l).astype(np.int64) if rows_l else np.zeros(0, np.int64)
+    return rows, np.asarray(ptr, np.int64)
 
 
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:
@@ -95,22 +121,27 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
     used = np.unique(col)
     col_pos = np.searchsorted(used, col)
     store = p1.binned
+    # each channel's typical level, removed before scaling to somatic mV: the
+    # electrode→soma scale varies from chunk to chunk (coupling changes) and
+    # must not turn a channel's DC offset into steps
+    ref = np.median(store.offsets, axis=0)[used].astype(np.float32)
     bpc = store.bins_per_chunk
     n_bins = store.n_bins
     before = int(np.ceil(p.mask_before_ms / bin_ms))
     after = int(np.ceil(p.mask_after_ms / bin_ms))
     masks = own_spike_mask(neurons, n_bins, bs, before, after)
     spike_bins = [neurons.spikes(k) // bs for k in range(N)]
+    T = int(np.ceil(p.own_template_ms / bin_ms))  # own after-potential template: lags 0 … T
     # blocks of several pass-1 chunks: each presynaptic neuron then has several
     # spikes per block and its accumulator rows are reused from cache
     cpb = max(1, int(np.ceil(p.pass2_block_s * p1.fs / (bpc * bs))))
     starts = list(range(0, n_bins, bpc * cpb))
     if progress is not None:
-        progress.reset(total=len(starts))
+        progress.reset(total=len(starts) * (2 if T > 0 else 1))
         progress.set_description("pass 2: pairwise evidence")
-    for B0 in starts:
-        B1 = min(n_bins, B0 + bpc * cpb)
-        R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
+
+    def traces(R0, R1):
+        """Somatic-mV traces of every neuron over bin rows [R0, R1), own AP cores masked."""
         raw = store.read(R0, R1, used)  # clipped at the file's ends; only channels in use
         r_lo = max(0, R0)
         rows = np.arange(r_lo, r_lo + raw.shape[0])
@@ -118,24 +149,48 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
         ck = rows // bpc
         for cc in np.unique(ck):
             sel = ck == cc
-            V[rows[sel] - R0] = raw[sel][:, col_pos[cc]] * scale[cc]
-        del raw
-        for k in range(N):  # own spikes: AP and after-hyperpolarisation
+            V[rows[sel] - R0] = (raw[sel][:, col_pos[cc]] - ref[col_pos[cc]]) * scale[cc]
+        return V
+
+    def mask_own(V, R0, R1):
+        for k in range(N):  # own spikes: the action potential itself
             st, sp = masks[k]
             lo = np.searchsorted(sp, R0, side="right")
             hi = np.searchsorted(st, R1, side="left")
             for a, b in zip(st[lo:hi], sp[lo:hi]):
                 V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
+
+    tmpl = None
+    if T > 0:
+        # sweep A: each neuron's own spike-triggered after-potential (AHP,
+        # burst co-activation), relative to its pre-spike baseline
+        tacc = np.zeros((N, T + 1), np.float64)
+        tcnt = np.zeros((N, T + 1), np.float64)
+        for B0 in starts:
+            B1 = min(n_bins, B0 + bpc * cpb)
+            R0, R1 = B0 + bl0, B1 + T + 1
+            V = traces(R0, R1)
+            mask_own(V, R0, R1)
+            rows, ptr = _spikes_in(spike_bins, B0, B1, R0)
+            own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2), tacc, tcnt)
+            if progress is not None:
+                progress.update(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tmpl = np.where(tcnt >= 5, tacc / tcnt, 0.0)
+        # taper the end to zero, so that subtraction leaves no step where it stops
+        taper = np.clip((T - np.arange(T + 1)) / max(1, T // 3), 0.0, 1.0)
+        tmpl = (tmpl * taper).astype(np.float32)
+    for B0 in starts:
+        B1 = min(n_bins, B0 + bpc * cpb)
+        R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
+        V = traces(R0, R1)
+        if tmpl is not None:
+            rows, ptr = _spikes_in(spike_bins, R0 - T, R1, R0)
+            subtract_own(V, rows, ptr, 0, tmpl)
+        mask_own(V, R0, R1)
         # presynaptic spikes in this block, grouped by neuron
-        rows_l, ptr = [], [0]
-        for k in range(N):
-            sb = spike_bins[k]
-            i0, i1 = np.searchsorted(sb, B0), np.searchsorted(sb, B1)
-            rows_l.append(sb[i0:i1] - R0)
-            ptr.append(ptr[-1] + (i1 - i0))
-            n_pre[k] += i1 - i0
-        spk_row = np.concatenate(rows_l).astype(np.int64)
-        pre_ptr = np.asarray(ptr, np.int64)
+        spk_row, pre_ptr = _spikes_in(spike_bins, B0, B1, R0)
+        n_pre += np.diff(pre_ptr)
         base = spike_baselines(V, spk_row, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2))
         accumulate_pairs(V, base, spk_row, pre_ptr, lag0, acc, cnt)
         if progress is not None:
