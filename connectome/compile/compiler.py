@@ -29,7 +29,7 @@ Examples
 >>> c = Connectome.from_edges([0, 1, 2], [1, 2, 0], weight_mv=[0.5, -0.25, 1.0])
 >>> pm = compile_connectome(c, CompileOptions(technology="rram", rows=4, cols=4, layers=2))
 >>> pm.summary["synapses"], pm.summary["tiles"], pm.summary["clipped"]
-(3, 1, 0)
+(3, 2, 0)
 """
 
 from __future__ import annotations

@@ -7,6 +7,40 @@ any field (``connectome compile --technology-file user.toml``): it holds the
 same tables, only the keys it changes, and may name a preset to start from
 with ``base = "rram"``.
 
+Where the shipped defaults come from (each value's source is on its line
+in the TOML; full table in docs/technologies.md):
+
+``flash``
+    TLC, 8 threshold-voltage levels (max QLC 16) and ≈ 4 F² per cell per
+    layer (Micheloni et al., Inside NAND Flash Memories, 2010); ISPP with
+    15-µs pulses and 0.3-V steps (Suh et al. 1995 JSSC), Vt σ 0.15 V
+    (Micheloni 2010); t_PROG ≈ 500 µs, block erase 3.5 ms, page 16 KB,
+    TLC endurance ≈ 10³ cycles (vendor datasheets); read as an analog
+    sub-threshold conductance as in NOR-flash weights (Merrikh-Bayat et al.
+    2018 IEEE TNNLS); up to 321 layers (Samsung, SK hynix 2024–2025).
+``mram``
+    STT-MRAM, 2 states, R_P = 3 kΩ, R_AP = 2.5 R_P, 10-ns 0.5-pJ writes with
+    a 10⁻⁶ write error rate, 20 F², > 10¹² cycles (Apalkov et al. 2016
+    Proc. IEEE); bit-slicing and 64×64 crossbars (Jung et al. 2022 Nature).
+``pcm``
+    0–25 µS and the programming-noise polynomial (Nandakumar et al.
+    2019/2020; aihwkit), partial-SET program-and-verify in ≤ 20 iterations
+    (Le Gallo & Sebastian 2020; Burr et al. 2017), 10 pJ per pulse and
+    10⁶ cycles (Burr et al. 2016 JETCAS), 4 F² cross-point cells (Wong
+    et al. 2010 Proc. IEEE), 4 decks (3D XPoint, Intel/Micron).
+``rram``
+    2–40 µS window and 32 levels (Yao et al. 2020 Nature; Wan et al. 2022
+    Nature; up to 2,048 levels, Rao et al. 2023 Nature), 50-ns pulses and
+    write-verify to ±1 µS in ≤ 20 iterations (Yao 2020; Wan 2022), σ ≈ 5 %
+    of G (Wan 2022; Prezioso et al. 2015 Nature), 1 pJ per pulse (Yu &
+    Chen 2016), 256×256 cores up to 1024×1024 (Wan 2022; Li et al. 2018
+    Nat. Electron.), 8 layers (Lin et al. 2020 Nat. Electron.), 12 F² 1T1R
+    (Wong et al. 2012 Proc. IEEE).
+
+Values the reference does not give (verify times, flash conductance range,
+per-pulse noise, pulse limits, feature sizes of the cited chips) are marked
+"assumption" in the TOML.
+
 Examples
 --------
 >>> tech = load_technology("rram")

@@ -1,0 +1,178 @@
+"""Benchmark ``connectome compile`` on synthetic sparse connectomes of 100,000 neurons.
+
+    python benchmarks/bench_compile.py                 # 1e5, 1e6, 1e7 synapses, 3 runs each
+    python benchmarks/bench_compile.py --sizes 1e5 1e6 --runs 5
+    python benchmarks/bench_compile.py --technologies  # also the four-technology table
+
+The connectome is clustered and distance-dependent, so that partitioning
+matters: neurons sit in minicolumns of 100 on a torus; 60 % of a neuron's
+synapses stay inside its minicolumn, the rest go to minicolumns at a
+Gaussian distance (σ = 1.5 minicolumns). 80 % of neurons are excitatory
+(Dale's law), |w| is lognormal (median 0.5 mV), delays are 0.5 ms plus a
+gamma-distributed part. Neuron ids are shuffled, as they come out of an
+experiment, so the neuron-table order carries no structure.
+
+Inputs are written once, as an ``connectome infer``-style directory
+(``edges.csv`` + ``neurons.csv``), into the benchmark cache; every measured
+run is the CLI in its own process, as a user runs it, timed with
+``/usr/bin/time`` (wall time, peak RSS).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as H  # noqa: E402
+
+N_NEURONS = 100_000
+
+
+def clustered_edges(n_neurons: int, n_synapses: int, column_size: int = 100, p_local: float = 0.6,
+                    sigma_columns: float = 1.5, seed: int = 0):
+    """Edge columns of the synthetic connectome described in the module docstring."""
+    rng = np.random.default_rng(seed)
+    n_cols = -(-n_neurons // column_size)
+    side = int(np.ceil(np.sqrt(n_cols)))
+    col_of = np.arange(n_neurons) // column_size
+    keys = np.zeros(0, dtype=np.int64)
+    want = n_synapses
+    while len(keys) < n_synapses:
+        m = int((want - len(keys)) * 1.3) + 1000
+        pre = rng.integers(0, n_neurons, m)
+        local = rng.random(m) < p_local
+        dy = np.where(local, 0, np.rint(rng.normal(0, sigma_columns, m))).astype(np.int64)
+        dx = np.where(local, 0, np.rint(rng.normal(0, sigma_columns, m))).astype(np.int64)
+        t = ((col_of[pre] // side + dy) % side) * side + (col_of[pre] % side + dx) % side
+        t = np.where(t < n_cols, t, col_of[pre])
+        size = np.minimum(column_size, n_neurons - t * column_size)
+        post = t * column_size + (rng.random(m) * size).astype(np.int64)
+        keys = np.unique(np.concatenate([keys, (pre * n_neurons + post)[pre != post]]))
+    keys = keys[np.sort(rng.permutation(len(keys))[:n_synapses])]
+    pre, post = keys // n_neurons, keys % n_neurons
+    ids = rng.permutation(n_neurons)
+    exc = rng.random(n_neurons) < 0.8
+    mag = rng.lognormal(np.log(0.5), 0.8, len(pre))
+    return {"pre": ids[pre], "post": ids[post], "kind": np.where(exc[pre], 1, 2).astype(np.int8),
+            "weight_mv": np.where(exc[pre], mag, -2.0 * mag), "delay_ms": 0.5 + rng.gamma(2.0, 0.5, len(pre))}
+
+
+def _write_csv_fast(path: Path, e: dict) -> None:
+    kinds = np.array(["", "excitatory", "inhibitory", "electrical"])
+    with open(path, "w") as fh:
+        fh.write("pre,post,kind,weight_mv,delay_ms\n")
+        for s in range(0, len(e["pre"]), 1_000_000):
+            sl = slice(s, s + 1_000_000)
+            cols = [e["pre"][sl].astype(str), e["post"][sl].astype(str), kinds[e["kind"][sl]],
+                    np.char.mod("%.6g", e["weight_mv"][sl]), np.char.mod("%.5g", e["delay_ms"][sl])]
+            rows = cols[0].astype(object)
+            for c in cols[1:]:
+                rows = rows + "," + c.astype(object)
+            fh.write("\n".join(rows.tolist()) + "\n")
+
+
+def connectome_dir(n_synapses: int) -> Path:
+    """A cached inference-style directory holding the synthetic connectome."""
+    d = H.cache_dir() / f"compile-{N_NEURONS}-{n_synapses}"
+    if not (d / "edges.csv").exists():
+        print(f"generating {n_synapses:.0e} synapses …", file=sys.stderr, flush=True)
+        d.mkdir(parents=True, exist_ok=True)
+        e = clustered_edges(N_NEURONS, n_synapses)
+        (d / "neurons.csv").write_text("neuron_id\n" + "\n".join(map(str, range(N_NEURONS))) + "\n")
+        tmp = d / "edges.csv.tmp"
+        _write_csv_fast(tmp, e)
+        tmp.rename(d / "edges.csv")
+    return d
+
+
+def compile_args(src: Path, out: Path, tech: str = "rram", crossbar: str = "256x256", layers: int = 8,
+                 clip: str = "none") -> list:
+    return ["connectome", "compile", str(src), "--technology", tech, "--crossbar", crossbar,
+            "--layers", str(layers), "--clip", clip, "--out", str(out), "--quiet"]
+
+
+def bench_sizes(sizes: list[int], runs: int, runs_largest: int) -> list[dict]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n_syn in sizes:
+            src = connectome_dir(n_syn)
+            out = Path(tmp) / f"map-{n_syn}.h5"
+            n = runs_largest if n_syn == max(sizes) and n_syn >= 10_000_000 else runs
+            r = H.repeat(compile_args(src, out), n=n)
+            s = json.loads(out.with_name(out.stem + ".summary.json").read_text())
+            by = s["tiles_by_ordering"]
+            rows.append({"synapses": f"{n_syn:.0e}", "runs": n, "median_s": r["median_s"],
+                         "range_s": f"{r['min_s']:.1f}–{r['max_s']:.1f}", "rss_gb": r["rss_mb"] / 1024,
+                         "tiles": s["tiles"], "lower_bound": s["tiles_lower_bound"], "rcm": by["rcm"],
+                         "identity": by["identity"], "naive_grid": by["naive_identity_grid"],
+                         "map_mb": out.stat().st_size / 2**20,
+                         "stages": {k: v for k, v in s["timings_s"].items()}})
+            print(f"{n_syn:.0e}: {r} tiles {s['tiles']}", file=sys.stderr, flush=True)
+    return rows
+
+
+def bench_technologies(n_syn: int, clip: str = "none") -> list[dict]:
+    rows = []
+    src = connectome_dir(n_syn)
+    from connectome.devices import load_technology
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for tech in ("flash", "mram", "pcm", "rram"):
+            layers = min(8, load_technology(tech).array.max_layers)
+            out = Path(tmp) / f"{tech}.h5"
+            r = H.run_measured(compile_args(src, out, tech, "256x256", layers, clip))
+            s = json.loads(out.with_name(out.stem + ".summary.json").read_text())
+            rows.append({"technology": tech, "scheme": f"{s['scheme']} {s['levels']}×{s['slices']}",
+                         "layers": layers, "tiles": s["tiles"], "footprint_mm2": s["area_footprint_mm2"],
+                         "cells_mm2": s["area_cells_total_mm2"], "prog_time_s": s["programming_time_s"],
+                         "energy_uj": s["programming_energy_uj"], "lanes": s["parallel_lanes"],
+                         "err_pct_fs": 100 * s["expected_weight_error_rel_full_scale"],
+                         "err_mv": s["expected_weight_error_mv"], "clipped": s["clipped"],
+                         "compile_s": r["wall_s"]})
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", nargs="+", type=float, default=[1e5, 1e6, 1e7])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs-largest", type=int, default=3, help="runs for 1e7 synapses")
+    ap.add_argument("--technologies", action="store_true", help="also compare the four technologies")
+    ap.add_argument("--tech-size", type=float, default=1e6)
+    ap.add_argument("--tech-clip", nargs="+", default=["none", "p99.5"], help="--clip policies for that table")
+    ap.add_argument("--no-sizes", action="store_true", help="skip the scaling table")
+    a = ap.parse_args(argv)
+    t0 = time.time()
+    print(f"machine: {H.machine()}")
+    rows = [] if a.no_sizes else bench_sizes([int(s) for s in a.sizes], a.runs, a.runs_largest)
+    if rows:
+        print("\nconnectome compile IN --technology rram --crossbar 256x256 --layers 8 (100,000 neurons)\n")
+        print(H.table(rows, [("synapses", "synapses"), ("runs", "runs"), ("median_s", "median s"),
+                             ("range_s", "min–max s"), ("rss_gb", "peak RSS GB"), ("tiles", "tiles (METIS)"),
+                             ("lower_bound", "lower bound"), ("rcm", "RCM"), ("identity", "identity"),
+                             ("naive_grid", "naive grid"), ("map_mb", "map MB")]))
+        print("\nstage timings of the last run (s):")
+        for r in rows:
+            print(f"  {r['synapses']}: " + ", ".join(f"{k} {v}" for k, v in r["stages"].items()))
+    for clip in a.tech_clip if a.technologies else []:
+        trows = bench_technologies(int(a.tech_size), clip)
+        print(f"\nfour technologies, same connectome ({a.tech_size:.0e} synapses), crossbar 256x256, "
+              f"--clip {clip}\n")
+        print(H.table(trows, [("technology", "technology"), ("scheme", "scheme levels×slices"),
+                              ("layers", "layers"), ("tiles", "tiles"), ("footprint_mm2", "footprint mm²"),
+                              ("cells_mm2", "cell arrays mm²"), ("prog_time_s", "programming s"),
+                              ("energy_uj", "energy µJ"), ("lanes", "parallel tiles"),
+                              ("err_pct_fs", "weight error % FS"), ("err_mv", "weight error mV rms"),
+                              ("clipped", "clipped"), ("compile_s", "compile s")]))
+    print(f"\ntotal benchmark time {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
