@@ -101,7 +101,8 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--power-budget", "--power-budget-mw", "power_budget_mw", type=float, default=100.0,
               show_default=True, help="Largest summed power (mW) of tiles programmed at once.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for METIS and the write simulation.")
-@click.option("--no-baselines", is_flag=True, help="Skip the identity/RCM tile counts in the summary (faster).")
+@click.option("--no-baselines", is_flag=True,
+              help="Skip the identity and RCM tile counts in the summary (faster; the naive-grid count stays).")
 @click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")

@@ -137,9 +137,21 @@ def _groups(kind, weight, delay, scheme: str, buckets: int, pre, post, path):
     return gid, table
 
 
+def _sort_order(gid, pre_id, post_id) -> np.ndarray:
+    """Stable order by (group, pre, post): one int64 key when it fits (3× faster than lexsort)."""
+    if len(gid) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo = min(int(pre_id.min()), int(post_id.min()))
+    span = max(int(pre_id.max()), int(post_id.max())) - lo + 1
+    if lo >= 0 and (int(gid.max()) + 1) * span * span < 2 ** 62:
+        key = (gid * span + (pre_id - lo)) * span + (post_id - lo)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((post_id, pre_id, gid))
+
+
 def _merge_parallel(gid, pre_id, post_id, weight, delay):
     """Sort synapses by (group, pre, post) and merge duplicates (weights summed, delays averaged)."""
-    o = np.lexsort((post_id, pre_id, gid))
+    o = _sort_order(gid, pre_id, post_id)
     gid, pre_id, post_id, weight, delay = gid[o], pre_id[o], post_id[o], weight[o], delay[o]
     m = len(gid)
     if m == 0:
@@ -204,6 +216,10 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     bad = ~np.isfinite(weight)
     if bad.any():
         raise _nonfinite_error(pre_id, post_id, bad, "weight_mv", source_path)
+    if con.n_neurons and int(con.neuron_id.min()) < 0:
+        neg = con.neuron_id[con.neuron_id < 0]
+        raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a programming "
+                                    "map needs ids ≥ 0 (−1 marks unused rows and columns)", source_path)
     gid, groups = _groups(e["kind"], weight, delay, enc.scheme, int(options.delay_buckets), pre_id, post_id,
                           source_path)
     gid, pre_id, post_id, weight, delay, merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
@@ -223,14 +239,17 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     # ---- tiling
     say("partition")
     t = time.perf_counter()
-    til = tiling.tile_synapses(n, pre_ix, post_ix, gid, rows, col_slots, options.partitioner, options.seed)
+    need_graph = len(pre_ix) and (options.partitioner != "identity" or options.baselines)
+    adj = tiling.symmetric_graph(n, pre_ix, post_ix) if need_graph else None
+    til = tiling.tile_synapses(n, pre_ix, post_ix, gid, rows, col_slots, options.partitioner, options.seed,
+                               adj=adj)
     times["tiling_s"] = time.perf_counter() - t
-    baselines = {}
-    if options.baselines:
-        say("baselines")
-        t = time.perf_counter()
-        baselines = report.tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, options.seed)
-        times["baselines_s"] = time.perf_counter() - t
+    say("baselines")
+    t = time.perf_counter()
+    baselines = report.tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, options.seed,
+                                      orderings=options.baselines, adj=adj)
+    del adj
+    times["baselines_s"] = time.perf_counter() - t
 
     # ---- cells
     say("cells")

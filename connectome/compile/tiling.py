@@ -129,7 +129,7 @@ def _quotient_rank(adj: sp.csr_matrix, parts: np.ndarray) -> np.ndarray:
 
 
 def order_neurons(n: int, pre: np.ndarray, post: np.ndarray, part_size: int, partitioner: str = "metis",
-                  seed: int = 0) -> tuple[np.ndarray, dict]:
+                  seed: int = 0, adj: sp.csr_matrix | None = None) -> tuple[np.ndarray, dict]:
     """Rank (0..n−1) of every neuron in the order given by ``partitioner``.
 
     Parameters
@@ -141,6 +141,8 @@ def order_neurons(n: int, pre: np.ndarray, post: np.ndarray, part_size: int, par
     partitioner : {"metis", "rcm", "identity"}
     seed : int
         METIS seed; the result is deterministic for a seed.
+    adj : sparse matrix, optional
+        :func:`symmetric_graph` of the synapses, if already built.
     """
     if partitioner not in PARTITIONERS:
         raise ValueError(f"unknown partitioner {partitioner!r}; expected one of {', '.join(PARTITIONERS)}")
@@ -149,7 +151,8 @@ def order_neurons(n: int, pre: np.ndarray, post: np.ndarray, part_size: int, par
     if partitioner == "identity" or len(pre) == 0 or n == 0:
         rank = np.arange(n, dtype=np.int64)
     else:
-        adj = symmetric_graph(n, pre, post)
+        if adj is None:
+            adj = symmetric_graph(n, pre, post)
         if partitioner == "rcm":
             order = reverse_cuthill_mckee(adj, symmetric_mode=True)
         else:
@@ -178,7 +181,8 @@ def assign_columns(n: int, post: np.ndarray, rank: np.ndarray, col_slots: int) -
 
 
 def tile_synapses(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: int, col_slots: int,
-                  partitioner: str = "metis", seed: int = 0, rank: np.ndarray | None = None) -> Tiling:
+                  partitioner: str = "metis", seed: int = 0, rank: np.ndarray | None = None,
+                  adj: sp.csr_matrix | None = None) -> Tiling:
     """Tile the synapses ``pre → post`` (neuron indices) of tile groups ``group``.
 
     Parameters
@@ -192,15 +196,15 @@ def tile_synapses(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray, 
         Rows (presynaptic neurons) per tile.
     col_slots : int
         Postsynaptic neurons per tile.
-    partitioner, seed
-        See :func:`order_neurons`; ``rank`` overrides both with a given order.
+    partitioner, seed, adj
+        See :func:`order_neurons`; ``rank`` overrides them with a given order.
     """
     pre = np.asarray(pre, dtype=np.int64)
     post = np.asarray(post, dtype=np.int64)
     group = np.asarray(group, dtype=np.int64)
     info: dict = {}
     if rank is None:
-        rank, info = order_neurons(n, pre, post, col_slots, partitioner, seed)
+        rank, info = order_neurons(n, pre, post, col_slots, partitioner, seed, adj)
     t = time.perf_counter()
     cb, cs = assign_columns(n, post, rank, col_slots)
     n_cb = int(cb.max()) + 1 if len(pre) else 0
@@ -249,8 +253,10 @@ def compact_tile_count(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndar
         return 0
     cb, _ = assign_columns(n, post, rank, col_slots)
     gcb = np.asarray(group, dtype=np.int64) * (int(cb.max()) + 1) + cb[post]
-    u = np.unique(gcb * n + rank[pre])
-    distinct = np.bincount(np.unique(u // n, return_inverse=True)[1].reshape(-1))
+    u = np.unique(gcb * n + rank[pre])  # sorted, so each (group, column block) is one run
+    gu = u // n
+    starts = np.flatnonzero(np.concatenate([[True], gu[1:] != gu[:-1]]))
+    distinct = np.diff(np.append(starts, len(u)))
     return int(np.sum(-(-distinct // rows)))
 
 

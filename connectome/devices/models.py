@@ -273,6 +273,9 @@ def load_technology(name: str | None = None, override_file=None) -> Technology:
         if name is None and base is None:
             raise TechnologyError("technology file has no 'base' preset and no --technology was given",
                                   override_file)
+        if name is not None and base is not None and str(name).strip().lower() != str(base).strip().lower():
+            raise TechnologyError(f"technology file is based on {base!r} but --technology is {name!r}; "
+                                  "give one of them", override_file)
         name = name if name is not None else base
     if name is None:
         raise TechnologyError(f"no technology given; known technologies: {', '.join(known_technologies())}")

@@ -177,6 +177,21 @@ def test_nan_weights_name_the_edges():
     assert msg.startswith("edges.csv:")
 
 
+def test_negative_neuron_ids_refused():
+    c = Connectome.from_edges([-1, 1], [1, -1], weight_mv=[0.5, -0.3])
+    with pytest.raises(ConnectomeFormatError, match="negative"):
+        compile_connectome(c, CompileOptions(technology="rram"))
+
+
+def test_self_loops_odd_columns_and_tiny_weights():
+    c = Connectome.from_edges([0, 1, 1, 2, 3], [0, 1, 2, 3, 0], weight_mv=[0.5, -0.3, 0.2, 0.0, 1e-6])
+    pm = compile_connectome(c, CompileOptions(technology="rram", rows=2, cols=5, layers=2))
+    assert check_map(pm) is None
+    assert_decodes(pm, c)
+    assert np.all(pm.tables["tiles"]["col_neuron"][:, 4] == -1)  # 5th column of a 2-column-per-neuron tile unused
+    assert len(pm.tables["cells"]["tile"]) == 5  # zero and tiny weights keep their (level-0) cell
+
+
 def test_nan_delays_only_matter_for_buckets():
     c = Connectome.from_edges([1, 2], [2, 1], weight_mv=[0.5, -0.5], delay_ms=[1.0, np.nan])
     assert check_map(compile_connectome(c, CompileOptions(technology="rram"))) is None

@@ -75,6 +75,14 @@ def test_bad_override_file(tmp_path, body, phrase):
     assert phrase in str(exc.value) and str(f) in str(exc.value)
 
 
+def test_override_base_conflicting_with_technology(tmp_path):
+    f = tmp_path / "x.toml"
+    f.write_text('base = "pcm"\n[conductance]\nlevels = 8\n')
+    with pytest.raises(TechnologyError, match="based on 'pcm' but --technology is 'rram'"):
+        load_technology("rram", f)
+    assert load_technology("pcm", f).conductance.levels == 8
+
+
 def test_override_without_base_needs_technology(tmp_path):
     f = tmp_path / "x.toml"
     f.write_text("[conductance]\nlevels = 8\n")
