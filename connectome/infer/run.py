@@ -145,7 +145,14 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             bin_ms = p1.bin_samples / fs * 1000.0
             A, onset, rise, decay = classify.fit_psp(resid, lags, bin_ms, fit_from_ms=-1.0,
                                                     onset_max_ms=p.response_ms - 3.0)
-            kind = np.where(onset < p.electrical_max_latency_ms, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
+            # electrical: near-zero latency AND a spikelet's shape (fast decay) or the
+            # same near-zero-latency coupling in the reverse direction (reference §2.3);
+            # a fast chemical PSP of a close neighbour can also fit an early onset
+            early = onset < p.electrical_max_latency_ms
+            early_set = set(zip(pre[early].tolist(), post[early].tolist()))
+            reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
+            electrical = early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
+            kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
             k_best = st.best[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)

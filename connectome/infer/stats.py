@@ -87,7 +87,10 @@ def _robust(x: np.ndarray, axis: int):
 def _detrend_projector(lags: np.ndarray, p: InferParams):
     base = (lags >= p.baseline_ms[0] - 1e-9) & (lags <= p.baseline_ms[1] + 1e-9)
     X = np.vstack([np.ones(base.sum()), lags[base]]).T
-    return base, np.linalg.pinv(X)  # (2, n_base)
+    P = np.linalg.pinv(X)  # (2, n_base)
+    if not p.detrend:
+        P = np.vstack([np.full(base.sum(), 1.0 / base.sum()), np.zeros(base.sum())])
+    return base, P
 
 
 def residual_curves(sums: PairSums, pre: np.ndarray, post: np.ndarray, p: InferParams) -> np.ndarray:
