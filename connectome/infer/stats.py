@@ -79,8 +79,12 @@ def bh(pvals: np.ndarray) -> np.ndarray:
 
 
 def _robust(x: np.ndarray, axis: int):
-    med = np.nanmedian(x, axis=axis, keepdims=True)
-    mad = np.nanmedian(np.abs(x - med), axis=axis, keepdims=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: untested neurons
+        med = np.nanmedian(x, axis=axis, keepdims=True)
+        mad = np.nanmedian(np.abs(x - med), axis=axis, keepdims=True)
     return med, 1.4826 * mad
 
 
