@@ -231,6 +231,8 @@ def infer_recording(path, out_dir, params: InferParams | None = None, progress=N
     >>> res = infer_recording("sample_data/sample.h5", "out/sample")  # doctest: +SKIP
     >>> res.connectome.n_edges                                         # doctest: +SKIP
     """
-    result = infer_connectome(path, params, progress, tmp_dir=Path(out_dir).resolve().parent)
+    parent = Path(out_dir).resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    result = infer_connectome(path, params, progress, tmp_dir=parent)
     write_outputs(result, out_dir)
     return result

@@ -95,6 +95,6 @@ def test_coupling_lost_part_way_is_handled(tmp_path):
 
 def test_cli_infer_and_bad_parameter(culture, tmp_path):
     res, _ = culture
-    assert main(["infer", str(res.recording), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+    assert main(["infer", str(res.recording), "--out", str(tmp_path / "new" / "dir" / "o"), "--quiet"]) == 0
     assert main(["infer", str(res.recording), "--out", str(tmp_path / "p"), "--param", "q_treshold=0.1", "--quiet"]) == 2
     assert not (tmp_path / "p").exists()
