@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..devices import load_technology
-from ..errors import ConnectomeFormatError, TechnologyError
+from ..errors import ConfigError, ConnectomeFormatError, TechnologyError
 from ..io.progmap import FORMAT, FORMAT_VERSION, ProgrammingMap
 from . import mapping, placement, report, schedule, tiling
 
@@ -120,17 +120,25 @@ def _groups(kind, weight, delay, scheme: str, buckets: int, pre, post, path):
         bucket = np.searchsorted(cuts, delay, side="right").astype(np.int64)
     else:
         bucket = np.zeros(m, dtype=np.int64)
-    code = (cls * 3 + (pol + 1)) * (buckets + 1) + bucket
-    ucode, gid = np.unique(code, return_inverse=True)
-    gid = gid.reshape(-1).astype(np.int64)
-    with np.errstate(all="ignore"):
-        lo = np.full(len(ucode), np.inf)
-        hi = np.full(len(ucode), -np.inf)
-        fin = np.isfinite(delay)
+    code = (cls * 3 + (pol + 1)) * (buckets + 1) + bucket  # small non-negative integers
+    present = np.bincount(code, minlength=1) > 0 if m else np.zeros(1, dtype=bool)
+    ucode = np.flatnonzero(present)
+    lookup = np.cumsum(present) - 1
+    gid = lookup[code].astype(np.int64)
+    lo = np.full(len(ucode), np.nan)
+    hi = np.full(len(ucode), np.nan)
+    fin = np.isfinite(delay)
+    if len(ucode) <= 16:  # usually a handful of groups: one masked pass each
+        for g in range(len(ucode)):
+            d = delay[(gid == g) & fin]
+            if d.size:
+                lo[g], hi[g] = d.min(), d.max()
+    else:
+        lo[:], hi[:] = np.inf, -np.inf
         np.minimum.at(lo, gid[fin], delay[fin])
         np.maximum.at(hi, gid[fin], delay[fin])
-    lo[~np.isfinite(lo)] = np.nan
-    hi[~np.isfinite(hi)] = np.nan
+        lo[~np.isfinite(lo)] = np.nan
+        hi[~np.isfinite(hi)] = np.nan
     table = {"group": np.arange(len(ucode)), "cls": ucode // (buckets + 1) // 3,
              "polarity": ucode // (buckets + 1) % 3 - 1, "delay_bucket": ucode % (buckets + 1),
              "delay_lo_ms": lo, "delay_hi_ms": hi}
@@ -160,7 +168,6 @@ def _merge_parallel(gid, pre_id, post_id, weight, delay):
     if new.all():
         return gid, pre_id, post_id, weight, delay, 0
     start = np.flatnonzero(new)
-    cnt = np.diff(np.append(start, m))
     with np.errstate(all="ignore"):
         d = np.add.reduceat(np.nan_to_num(delay, nan=0.0), start) / np.add.reduceat(
             np.isfinite(delay).astype(np.float64), start)
@@ -197,11 +204,11 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     layers = int(a.default_layers if options.layers is None else options.layers)
     check_geometry(tech, rows, cols, layers, enc)
     if int(options.delay_buckets) < 1:
-        raise TechnologyError(f"--delay-buckets must be ≥ 1, got {options.delay_buckets}")
+        raise ConfigError(f"--delay-buckets must be ≥ 1, got {options.delay_buckets}")
     if not (np.isfinite(options.power_budget_mw) and options.power_budget_mw > 0):
-        raise TechnologyError(f"power budget must be a positive number of mW, got {options.power_budget_mw}")
+        raise ConfigError(f"power budget must be a positive number of mW, got {options.power_budget_mw}")
     if options.partitioner not in tiling.PARTITIONERS:
-        raise TechnologyError(f"unknown partitioner {options.partitioner!r}; "
+        raise ConfigError(f"unknown partitioner {options.partitioner!r}; "
                               f"expected one of {', '.join(tiling.PARTITIONERS)}")
     mapping.parse_clip(options.clip)
     col_slots = cols // enc.cols_per_neuron
@@ -258,7 +265,7 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     c_tile = til.tile[s]
     c_row = til.row[s]
     c_col = til.col_slot[post_ix[s]] * enc.cols_per_neuron + cellsyn["col_offset"]
-    order = np.argsort((c_tile * rows + c_row) * cols + c_col, kind="stable")
+    order = np.argsort((c_tile * rows + c_row) * cols + c_col)  # keys are unique: any sort is deterministic
     c = tech.conductance
     dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
     level = cellsyn["level"][order]

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import TechnologyError
+from ..errors import ConfigError, TechnologyError
 
 SCHEMES = ("differential", "split", "bitslice")
 
@@ -107,12 +107,12 @@ def parse_clip(clip: str | float | None) -> tuple[str, float]:
         try:
             v = float(s[1:] if kind == "percentile" else s.removesuffix("mv"))
         except ValueError:
-            raise TechnologyError(f"bad clip policy {clip!r}: use none, pNN (percentile of |w|) "
+            raise ConfigError(f"bad clip policy {clip!r}: use none, pNN (percentile of |w|) "
                                   "or a full scale in mV") from None
     if kind == "percentile" and not 0 < v <= 100:
-        raise TechnologyError(f"clip percentile must be in (0, 100], got {v}")
+        raise ConfigError(f"clip percentile must be in (0, 100], got {v}")
     if kind == "mv" and not (math.isfinite(v) and v > 0):
-        raise TechnologyError(f"clip full scale must be a positive number of mV, got {v}")
+        raise ConfigError(f"clip full scale must be a positive number of mV, got {v}")
     return kind, v
 
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import TechnologyError
+from .tiling import unique_sorted
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float) ->
     energy = jobs.energy_pj
     pulses = jobs.pulses
     if erase and n_tiles:
-        used = np.unique(tile)
+        used = unique_sorted(tile)
         tile = np.concatenate([used, tile])
         row = np.concatenate([np.full(len(used), -1, dtype=np.int64), row])
         dur = np.concatenate([np.full(len(used), w.erase_us), dur])

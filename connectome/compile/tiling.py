@@ -90,6 +90,15 @@ class Tiling:
         return len(self.tile_group)
 
 
+def unique_sorted(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (``np.sort`` based: numpy 2's ``np.unique`` without
+    ``return_inverse`` takes a hash path that is ~10× slower on 10⁷ int64 keys)."""
+    s = np.sort(np.asarray(a))
+    if s.size == 0:
+        return s
+    return s[np.concatenate([[True], s[1:] != s[:-1]])]
+
+
 # --------------------------------------------------------------- orderings
 def symmetric_graph(n: int, pre: np.ndarray, post: np.ndarray) -> sp.csr_matrix:
     """Unweighted undirected adjacency (no self loops, no duplicates) of the synapse graph."""
@@ -253,7 +262,7 @@ def compact_tile_count(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndar
         return 0
     cb, _ = assign_columns(n, post, rank, col_slots)
     gcb = np.asarray(group, dtype=np.int64) * (int(cb.max()) + 1) + cb[post]
-    u = np.unique(gcb * n + rank[pre])  # sorted, so each (group, column block) is one run
+    u = unique_sorted(gcb * n + rank[pre])  # each (group, column block) is one run
     gu = u // n
     starts = np.flatnonzero(np.concatenate([[True], gu[1:] != gu[:-1]]))
     distinct = np.diff(np.append(starts, len(u)))
@@ -269,4 +278,4 @@ def grid_tile_count(pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: 
     n_rb = int(pre.max()) // rows + 1
     n_cb = int(post.max()) // col_slots + 1
     key = (np.asarray(group, dtype=np.int64) * n_rb + pre // rows) * n_cb + post // col_slots
-    return int(np.unique(key).size)
+    return int(unique_sorted(key).size)

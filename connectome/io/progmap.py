@@ -381,6 +381,12 @@ def _check_sidecar(path: Path) -> None:
                 raise MapError(f"store file {name} is {what} relative to summary.json (corrupted)", path)
 
 
+def _unique_sorted(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort based; numpy 2's hashing ``np.unique`` is slow on 10⁷ keys)."""
+    s = np.sort(np.asarray(a))
+    return s[np.concatenate([[True], s[1:] != s[:-1]])] if s.size else s
+
+
 def check_map(pm: ProgrammingMap) -> str | None:
     """First violated structural invariant of a map, or None. Vectorised; see module docstring."""
     a, T = pm.attrs, pm.tables
@@ -406,7 +412,7 @@ def check_map(pm: ProgrammingMap) -> str | None:
             return "a tile is placed outside the stack (layer, y or x out of range)"
         pos = (tiles["layer"].astype(np.int64) * (int(tiles["y"].max()) + 1) + tiles["y"]) * \
             (int(tiles["x"].max()) + 1) + tiles["x"]
-        if np.unique(pos).size != n_tiles:
+        if _unique_sorted(pos).size != n_tiles:
             return "two tiles share a (layer, y, x) position"
         if tiles["group"].min() < 0 or tiles["group"].max() >= n_groups:
             return "a tile names an unknown group"
@@ -498,11 +504,11 @@ def check_map(pm: ProgrammingMap) -> str | None:
         return "schedule/step is not 0..n−1"
     prog = sched["row"] >= 0
     if n:
-        cell_rows = np.unique(cells["tile"].astype(np.int64) * rows + cells["row"])
+        cell_rows = _unique_sorted(cells["tile"].astype(np.int64) * rows + cells["row"])
     else:
         cell_rows = np.zeros(0, np.int64)
     sched_rows = sched["tile"][prog].astype(np.int64) * rows + sched["row"][prog]
-    su = np.unique(sched_rows)
+    su = _unique_sorted(sched_rows)
     if su.size != sched_rows.size:
         return "a tile row is programmed more than once in the schedule"
     if not np.array_equal(su, cell_rows):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from connectome.compile import CompileOptions, compile_connectome
-from connectome.errors import ConnectomeFormatError, TechnologyError
+from connectome.errors import ConfigError, ConnectomeFormatError, TechnologyError
 from connectome.graph import Connectome
 from connectome.io.progmap import check_map
 
@@ -145,6 +145,15 @@ def test_delay_buckets(small_connectome):
         assert all(src[(p, q)] == d for p, q, d in zip(s["pre"].tolist(), s["post"].tolist(), s["delay_ms"].tolist()))
 
 
+def test_many_delay_buckets(small_connectome):
+    pm = _compile(small_connectome, "rram", delay_buckets=40, scheme="split")
+    assert check_map(pm) is None
+    g, syn = pm.tables["groups"], pm.tables["synapses"]
+    assert len(g["group"]) > 16
+    lo, hi = g["delay_lo_ms"][syn["group"]], g["delay_hi_ms"][syn["group"]]
+    assert np.all((lo <= syn["delay_ms"]) & (syn["delay_ms"] <= hi))
+
+
 def test_partitioner_reduces_tiles(small_connectome):
     s = _compile(small_connectome, "rram").summary
     assert s["tiles"] < s["tiles_by_ordering"]["identity"] < s["tiles_by_ordering"]["naive_identity_grid"]
@@ -213,6 +222,6 @@ def test_nan_delays_only_matter_for_buckets():
     ({"technology": "quantum"}, "known technologies: flash, mram, pcm, rram"),
 ])
 def test_bad_options(small_connectome, opts, phrase):
-    with pytest.raises(TechnologyError) as exc:
+    with pytest.raises((TechnologyError, ConfigError)) as exc:
         compile_connectome(small_connectome, CompileOptions(**opts))
     assert phrase in str(exc.value)

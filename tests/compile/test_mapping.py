@@ -5,7 +5,7 @@ import pytest
 
 from connectome.compile import mapping
 from connectome.devices import load_technology
-from connectome.errors import TechnologyError
+from connectome.errors import ConfigError, TechnologyError
 
 
 @pytest.mark.parametrize("levels, slices", [(2, 1), (2, 4), (8, 1), (12, 2), (32, 1)])
@@ -56,7 +56,7 @@ def test_full_scale_policies():
 
 @pytest.mark.parametrize("clip", ["p0", "p101", "-1", "abc", "nan"])
 def test_bad_clip_policy(clip):
-    with pytest.raises(TechnologyError):
+    with pytest.raises(ConfigError):
         mapping.parse_clip(clip)
 
 
