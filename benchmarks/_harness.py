@@ -32,6 +32,10 @@ def simulated(name: str, **kw) -> Path:
     if not out.exists():
         args = [sys.executable, "-m", "connectome.cli", "simulate", "--out", str(out)]
         for k, v in kw.items():
+            if k == "param":          # list of KEY=VALUE simulator parameters
+                for item in v:
+                    args += ["--param", item]
+                continue
             args += [f"--{k.replace('_', '-')}", str(v)]
         print("generating", " ".join(args[3:]), file=sys.stderr, flush=True)
         subprocess.run(args, check=True)
