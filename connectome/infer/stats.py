@@ -117,8 +117,9 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64) -> PairStat
     win = windows(p)
     K = len(win)
     sel = [(lags >= a - 1e-9) & (lags <= b + 1e-9) for a, b in win]
-    stat = np.full((N, N, K), np.nan)
-    n_used = np.zeros((N, N))
+    # float32 throughout: N² × windows arrays dominate memory at N = 2,000
+    stat = np.full((N, N, K), np.nan, np.float32)
+    n_used = np.zeros((N, N), np.float32)
     for i0 in range(0, N, block):  # blocks of presynaptic neurons bound the memory
         i1 = min(N, i0 + block)
         cnt = sums.cnt[i0:i1].transpose(0, 2, 1)  # (b, post, L)
@@ -130,7 +131,8 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64) -> PairStat
         for k in range(K):
             stat[i0:i1, :, k] = resid[:, :, sel[k]].mean(axis=2)
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
-    t = np.where(tested[..., None], stat * np.sqrt(np.maximum(n_used, 1))[..., None], np.nan)
+    t = np.where(tested[..., None], stat * np.sqrt(np.maximum(n_used, 1))[..., None], np.float32(np.nan))
+    del stat
     # empirical null per post-synaptic neuron (axis 0 = pre) and window
     center, scale = _robust(t, axis=0)  # (1, N, K)
     few = tested.sum(axis=0) < 30
@@ -146,9 +148,12 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64) -> PairStat
         scale[:, few] = (gs.reshape(1, 1, K) * s_all)[:, few]
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (t - center) / np.where(scale > 0, scale, np.nan)
-    pw = np.where(np.isfinite(z), 2.0 * ndtr(-np.abs(z)), np.inf)
-    best = np.argmin(pw, axis=2)
-    pmin = np.take_along_axis(pw, best[..., None], axis=2)[..., 0]
+    del t
+    az = np.where(np.isfinite(z), np.abs(z), np.float32(-1.0))
+    best = np.argmax(az, axis=2)           # the smallest p is the largest |z|
+    zmax = np.take_along_axis(az, best[..., None], axis=2)[..., 0].astype(np.float64)
+    del az
+    pmin = np.where(zmax >= 0, 2.0 * ndtr(-zmax), np.inf)
     pval = np.where(tested, np.minimum(1.0, pmin * K), np.nan)
     q = bh(pval.ravel()).reshape(N, N)
     return PairStats(tested=tested, z=z, p=pval, q=q, best=best, n_used=n_used,
