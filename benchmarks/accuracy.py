@@ -13,6 +13,7 @@ pipeline never reads (:mod:`connectome.evaluate`). Prints a Markdown table;
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -45,7 +46,7 @@ def main() -> int:
             continue
         slug = "acc-" + "-".join(f"{k}{v}" for k, v in opts.items() if k != "param").replace("x", "by")
         if "param" in opts:
-            slug += "-p" + str(abs(hash(tuple(opts["param"]))) % 10**6)
+            slug += "-p" + hashlib.sha256("\n".join(opts["param"]).encode()).hexdigest()[:8]
         rec = simulated(slug, **opts)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "out"
