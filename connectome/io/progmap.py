@@ -98,6 +98,15 @@ class ProgrammingMap:
                 "erase_us": 0.0, "parameters": "{}"}
         return cls(attrs={**base, **attrs}, tables=tables, summary=dict(summary or {}))
 
+    @classmethod
+    def read(cls, path, check_checksums: bool = True) -> "ProgrammingMap":
+        """:func:`read_map`."""
+        return read_map(path, check_checksums)
+
+    def write(self, path, extra_summary: dict | None = None) -> None:
+        """:func:`write_map`."""
+        write_map(self, path, extra_summary)
+
     # convenience
     def column(self, name: str) -> np.ndarray:
         t, c = name.split("/")
@@ -186,6 +195,8 @@ def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> No
         with atomic_path(path) as tmp:
             _write_hdf5(tmp, pm, attrs)
             side["map_file_sha256"] = sha256_file(tmp)
+            # a summary.json left from an earlier map would not match the new one
+            summary_path(path).unlink(missing_ok=True)
         with atomic_path(summary_path(path)) as tmp:
             tmp.write_text(json.dumps(side, indent=1, sort_keys=True) + "\n")
     else:

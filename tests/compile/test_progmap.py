@@ -61,6 +61,19 @@ def test_round_trip_hdf5_and_zarr(tmp_path, pm):
     assert (tmp_path / "m.zarr" / "summary.json").exists()
 
 
+def test_methods_and_rewrite_replaces_summary(tmp_path, pm):
+    from connectome.io.progmap import ProgrammingMap
+
+    path = tmp_path / "m.h5"
+    pm.write(path)
+    first = summary_path(path).read_text()
+    back = ProgrammingMap.read(path)
+    back.attrs["seed"] = 12345
+    back.write(path)  # overwrite in place: the new summary.json matches the new file
+    assert summary_path(path).read_text() != first
+    assert verify_map(path)["tiles"] == pm.summary["tiles"]
+
+
 def test_deterministic_bytes(tmp_path, small_connectome):
     a, b = tmp_path / "a.h5", tmp_path / "b.h5"
     write_map(compile_connectome(small_connectome, OPTS), a)
