@@ -178,7 +178,7 @@ def map_info(path, as_json):
         click.echo(json.dumps(s, indent=1, sort_keys=True))
     else:
         click.echo(format_summary(s, path))
-        click.echo("checks          manifest sha256, file sha256 (when summary.json is present), structure: OK")
+        click.echo(f"checks          {', '.join(s['checks'])}: OK")
 
 
 COMMANDS = [compile_cmd, map_info]

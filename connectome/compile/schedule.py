@@ -14,6 +14,8 @@ Pulses per cell come from a simulated write loop of the technology model
     raises the threshold voltage by ``ispp_step_v``; a cell's programming
     speed varies by ``vt_sigma_v``; a cell locks once its Vt passes the
     level's verify voltage; the page needs as many pulses as its slowest cell.
+    (``ispp_start_v`` is the first pulse's amplitude, recorded for the
+    programmer; the pulse count depends only on the step and the Vt window.)
 ``single-pulse`` (MRAM)
     one pulse per bit; a write error (probability ``write_error_rate``) is
     caught by verify and rewritten.

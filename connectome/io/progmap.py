@@ -355,41 +355,52 @@ def _py(v):
 def verify_map(path, check_invariants: bool = True) -> dict:
     """Re-read ``path``; check checksums (manifest and summary.json) and structural invariants.
 
-    Returns the map's summary (with ``cells``, ``tiles`` … counts) or raises
+    Returns the map's summary (with ``cells``, ``tiles`` … counts) plus
+    ``checks``, the list of checks passed, or raises
     :class:`~connectome.errors.MapError` naming the map and what is wrong.
     """
     path = Path(path)
     pm = read_map(path)
-    _check_sidecar(path)
+    checks = ["chunks decode", "manifest sha256 of every dataset"]
+    if _check_sidecar(path):
+        checks.append(f"file sha256 against {summary_path(path).name}")
     if check_invariants:
         problem = check_map(pm)
         if problem:
             raise MapError(problem, path)
+        checks.append("structural invariants")
     out = dict(pm.summary)
     out.setdefault("cells", int(len(pm.tables["cells"]["tile"])))
     out.setdefault("tiles", int(len(pm.tables["tiles"]["tile"])))
+    out["checks"] = checks
     return out
 
 
-def _check_sidecar(path: Path) -> None:
+def _check_sidecar(path: Path) -> bool:
+    """Compare the map's files with the checksums in summary.json; False if there is none."""
     side = summary_path(path)
     if not side.exists():
-        return
+        return False
     try:
         d = json.loads(side.read_text())
     except ValueError:
         raise MapError(f"{side.name} is not valid JSON (corrupted)", path) from None
     if _fmt(path) == "hdf5":
         want = d.get("map_file_sha256")
-        if want and sha256_file(path) != want:
+        if not want:
+            return False
+        if sha256_file(path) != want:
             raise MapError(f"file sha256 differs from the one recorded in {side.name} (corrupted)", path)
     else:
         want = d.get("store_file_sha256") or {}
+        if not want:
+            return False
         have = _store_hashes(path)
         for name in sorted(set(want) | set(have)):
             if want.get(name) != have.get(name):
                 what = "missing" if name not in have else "unexpected" if name not in want else "changed"
                 raise MapError(f"store file {name} is {what} relative to summary.json (corrupted)", path)
+    return True
 
 
 def _unique_sorted(a: np.ndarray) -> np.ndarray:

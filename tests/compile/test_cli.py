@@ -30,7 +30,7 @@ def test_compile_infer_dir_and_map_info(tmp_path, capsys, infer_dir, small_conne
     assert "tiles" in text and "lower bound" in text and out.exists()
     rc, text, err = _run(capsys, "map-info", out)
     assert rc == 0, err
-    assert "structure: OK" in text and "crossbar 128x128" in text
+    assert "structural invariants: OK" in text and "map.summary.json" in text and "crossbar 128x128" in text
     rc, text, _ = _run(capsys, "map-info", "--json", out)
     s = json.loads(text)
     assert s["synapses"] == small_connectome.n_edges and s["layers"] == 8

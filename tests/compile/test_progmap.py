@@ -104,6 +104,7 @@ def test_flipped_byte_caught_by_file_checksum(h5map):
 
 def test_flipped_byte_in_data_caught_without_summary_json(h5map):
     summary_path(h5map).unlink()
+    assert not any("summary.json" in c for c in verify_map(h5map)["checks"])
     with h5py.File(h5map, "r") as fh:
         off = fh["cells/g_target_us"].id.get_chunk_info(0).byte_offset
     _flip(h5map, off + 100)
