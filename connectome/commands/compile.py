@@ -81,7 +81,8 @@ def format_summary(s: dict, path=None) -> str:
 @click.command("compile")
 @click.argument("source", type=click.Path())
 @click.option("--technology", "-t", default=None,
-              help="flash | mram | pcm | rram (a shipped preset); may be omitted when --technology-file names a base.")
+              help="flash | mram | pcm | rram (a shipped preset) [default: rram]; "
+                   "may be omitted when --technology-file names a base.")
 @click.option("--technology-file", type=click.Path(), default=None,
               help="TOML overriding preset values (same tables, only the keys to change; 'base = \"rram\"').")
 @click.option("--crossbar", default=None, help="Tile size ROWSxCOLS, e.g. 256x256 [default: the technology's].")
@@ -110,7 +111,7 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
                 partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, as_json, quiet):
     """Compile the connectome SOURCE into a crossbar programming map.
 
-    SOURCE is an `connectome infer` output directory, an edges.csv, a GraphML
+    SOURCE is a `connectome infer` output directory, an edges.csv, a GraphML
     file or a truth .h5. The map (HDF5 or zarr v3, see docs/formats-progmap.md)
     holds tiles and their 3D positions, every programmed cell and the
     programming schedule; MAP.summary.json (inside the store for .zarr)
