@@ -33,7 +33,7 @@ def hf_noise_mv(x: np.ndarray) -> np.ndarray:
 
 
 def channel_glance(x: np.ndarray, *, raw: np.ndarray | None = None, raw_limits=None,
-                   ap_snr: float = 8.0, min_ap_mv: float = 0.5) -> dict:
+                   ap_snr: float = 8.0, min_ap_mv: float = 0.5, artefact_samples: int = 500) -> dict:
     """Per-channel statistics of a block ``x`` (time × channels, mV).
 
     Parameters
@@ -44,6 +44,10 @@ def channel_glance(x: np.ndarray, *, raw: np.ndarray | None = None, raw_limits=N
         Raw integer samples and the dtype's limits, to count saturated samples.
     ap_snr, min_ap_mv : float
         Thresholds for an AP-like excursion (see module docstring).
+    artefact_samples : int
+        Rows after a saturated or non-finite sample on a channel that are not
+        searched for APs: the recovery tail of an artefact is not an AP
+        (500 = 50 ms at 10 kHz).
 
     Returns
     -------
@@ -66,7 +70,23 @@ def channel_glance(x: np.ndarray, *, raw: np.ndarray | None = None, raw_limits=N
         x = np.nan_to_num(x)
     noise = hf_noise_mv(x)
     med = np.median(x[:: max(1, x.shape[0] // 2500)], axis=0)
-    peak = (x.max(axis=0) - med) if x.size else np.zeros(x.shape[1])
+    bad = ~finite
+    if raw is not None and raw_limits is not None:
+        bad = bad | (raw <= raw_limits[0]) | (raw >= raw_limits[1])
+    xp = x
+    cols = np.flatnonzero(bad.any(axis=0)) if artefact_samples > 0 else np.zeros(0, np.int64)
+    if cols.size:
+        # an artefact's unsaturated recovery tail is not an action potential:
+        # on each affected channel, rows up to ``artefact_samples`` after a bad one are not searched
+        c = np.cumsum(bad[:, cols], axis=0, dtype=np.int32)
+        lagged = np.zeros_like(c)
+        lagged[artefact_samples:] = c[:-artefact_samples] if artefact_samples < len(c) else 0
+        spoiled = (c - lagged) > 0
+        xp = x.copy()
+        sub = xp[:, cols]
+        sub[spoiled] = np.broadcast_to(med[cols], sub.shape)[spoiled]
+        xp[:, cols] = sub
+    peak = (xp.max(axis=0) - med) if x.size else np.zeros(x.shape[1])
     std = x.std(axis=0)
     flat = (np.ptp(x, axis=0) == 0) if x.size else np.ones(x.shape[1], bool)
     if raw is not None and raw_limits is not None:

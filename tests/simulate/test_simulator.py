@@ -169,3 +169,17 @@ def test_cli_simulate_and_errors(tmp_path):
     assert main(["simulate", "--neurons", "2", "--grid", "4x4", "--duration", "1",
                  "--out", str(tmp_path / "e.txt"), "--quiet"]) == 2
     assert not (tmp_path / "d.h5").exists() and not (tmp_path / "e.txt").exists()
+
+
+def test_info_glance_finds_the_coupled_channels(tmp_path):
+    """`connectome info`'s coupled/noise-only call agrees with the truth
+    (artefacts at t = 0 and later must not make noise-only channels look coupled)."""
+    from connectome.commands.info import glance_recording
+
+    res, p = _sim(tmp_path, "g.h5", n_neurons=30, grid=(8, 8), duration_s=10.0, seed=9, abrupt_loss_fraction=0.0)
+    g = glance_recording(open_recording(res.recording))
+    with h5py.File(res.truth) as t:
+        coupled = (t["channels/attenuation"][()] > 0) & (t["channels/status"][()] == 0)
+        flat = t["channels/status"][()] == 1
+    assert np.sum(g["coupled"] != coupled) <= 2
+    assert np.array_equal(g["flat"], flat)
