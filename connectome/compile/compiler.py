@@ -277,19 +277,19 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     del c_tile, c_row, c_col, order, s, cellsyn
     times["cells_s"] = time.perf_counter() - t
 
-    # ---- pulses and schedule
+    # ---- pulses, placement (balances the tiles' programming time over layers), schedule (a stack at a time)
     say("schedule")
     t = time.perf_counter()
     pulses = schedule.simulate_pulses(level, enc.levels, tech, options.seed)
     jobs = schedule.row_jobs(cells["tile"], cells["row"], pulses.pulses, tech)
-    sched = schedule.build_schedule(jobs, til.n_tiles, tech, float(options.power_budget_mw))
     times["schedule_s"] = time.perf_counter() - t
-
-    # ---- placement
     say("placement")
     t = time.perf_counter()
-    place = placement.place_tiles(til.n_tiles, layers, sched.tile_time_us)
+    place = placement.place_tiles(til.n_tiles, layers, schedule.tile_busy_us(jobs, til.n_tiles, tech))
     times["placement_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    sched = schedule.build_schedule(jobs, til.n_tiles, tech, float(options.power_budget_mw), tile_unit=place.stack)
+    times["schedule_s"] += time.perf_counter() - t
 
     # ---- tables
     say("tables")

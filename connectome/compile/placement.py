@@ -10,6 +10,8 @@ Objective, in priority order:
    vertical output lines; a column block that needs more tiles than
    ``layers`` continues in the next stack, which is an adjacent one
    (objective 3). The number of stacks is the minimum, ⌈tiles / layers⌉.
+   Because a stack's tiles share lines, the schedule writes them one at a
+   time (:mod:`.schedule`).
 2. **Programming load balanced across layers.** Within each stack the
    tiles are assigned to layers greedily, longest programming time first
    onto the layer with the least accumulated time so far (ties: lower
@@ -47,6 +49,11 @@ class Placement:
     x: np.ndarray
     grid_y: int
     grid_x: int
+
+    @property
+    def stack(self) -> np.ndarray:
+        """Stack index (one (y, x) position) of each tile: tiles of a stack share vertical lines."""
+        return self.y * max(self.grid_x, 1) + self.x
 
     @property
     def n_stacks(self) -> int:

@@ -24,10 +24,13 @@ Cells of one tile row are written in parallel (one word line, column-parallel
 drivers): a row takes ``max pulses × (pulse + verify) + verify`` and
 ``Σ pulses × pulse_energy``. A row's power is its energy over its duration.
 Rows of one tile are written one after another (a tile never does two things
-at once); tiles are spread over ``lanes`` that run in parallel, with
-``lanes = ⌊power budget / largest row power⌋`` so that the summed power of
-concurrent rows never exceeds the budget. Tiles are assigned to lanes by
-longest-processing-time first (ties by tile index: deterministic).
+at once). Tiles that share lines — the tiles of one 3D stack, which share
+their vertical output lines (:mod:`.placement`) — form one *unit* and are
+written one after another too, since shared column lines cannot carry two
+write patterns at once. Units are spread over ``lanes`` that run in
+parallel, with ``lanes = ⌊power budget / largest row power⌋`` so that the
+summed power of concurrent rows never exceeds the budget; units go to lanes
+longest-processing-time first (ties by unit index: deterministic).
 
 Examples
 --------
@@ -131,6 +134,14 @@ def row_jobs(cell_tile: np.ndarray, cell_row: np.ndarray, pulses: np.ndarray, te
     return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur, energy)
 
 
+def tile_busy_us(jobs: RowJobs, n_tiles: int, tech) -> np.ndarray:
+    """Programming time of each tile: its rows, plus a block erase where the technology has one."""
+    busy = np.bincount(jobs.tile, weights=jobs.duration_us, minlength=n_tiles)
+    if tech.write.erase_us > 0:
+        busy = busy + np.where(np.bincount(jobs.tile, minlength=n_tiles) > 0, tech.write.erase_us, 0.0)
+    return busy
+
+
 @dataclass(frozen=True)
 class Schedule:
     step: np.ndarray
@@ -163,8 +174,21 @@ def peak_power_mw(t_start, t_end, power_mw) -> float:
     return float(max(np.cumsum(d[order]).max(), 0.0))
 
 
-def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float) -> Schedule:
-    """Place row jobs in time: rows of a tile back to back, tiles on power-limited parallel lanes."""
+def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float,
+                   tile_unit: np.ndarray | None = None) -> Schedule:
+    """Place row jobs in time: rows of a tile back to back, units of tiles on power-limited parallel lanes.
+
+    Parameters
+    ----------
+    jobs : RowJobs
+    n_tiles : int
+    tech : Technology
+    power_budget_mw : float
+        Largest summed power of concurrent jobs.
+    tile_unit : ndarray, optional
+        Per tile, the unit (e.g. 3D stack) whose tiles must not be written
+        at the same time; default: every tile its own unit.
+    """
     w = tech.write
     erase = w.erase_us > 0
     # per-row jobs plus one erase per tile (flash) at the start of the tile's work
@@ -195,24 +219,29 @@ def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float) ->
         raise TechnologyError(f"power budget {power_budget_mw:g} mW is below the {p_max:.3g} mW that one "
                               f"{tech.name} row write needs; raise --power-budget-mw")
     tile_time = np.bincount(tile, weights=dur, minlength=n_tiles)
-    lanes = int(min(max(1, np.floor(power_budget_mw / p_max)) if p_max > 0 else n_tiles, n_tiles))
+    unit = np.arange(n_tiles, dtype=np.int64) if tile_unit is None else np.asarray(tile_unit, dtype=np.int64)
+    n_units = int(unit.max()) + 1 if n_tiles else 0
+    unit_time = np.bincount(unit, weights=tile_time, minlength=n_units)
+    lanes = int(min(max(1, np.floor(power_budget_mw / p_max)) if p_max > 0 else n_units, n_units))
     # longest processing time first onto the lane that frees up first (ties: lower lane)
-    t_order = np.lexsort((np.arange(n_tiles), -tile_time))
-    tile_lane = np.zeros(n_tiles, dtype=np.int64)
-    tile_seq = np.zeros(n_tiles, dtype=np.int64)
+    u_order = np.lexsort((np.arange(n_units), -unit_time))
+    unit_lane = np.zeros(n_units, dtype=np.int64)
+    unit_seq = np.zeros(n_units, dtype=np.int64)
     heap = [(0.0, lane) for lane in range(lanes)]
     heapq.heapify(heap)
-    for seq, t_idx in enumerate(t_order.tolist()):
-        if tile_time[t_idx] == 0:
+    for seq, u_idx in enumerate(u_order.tolist()):
+        if unit_time[u_idx] == 0:
             continue
         free_at, lane = heapq.heappop(heap)
-        tile_lane[t_idx] = lane
-        tile_seq[t_idx] = seq
-        heapq.heappush(heap, (free_at + float(tile_time[t_idx]), lane))
-    # each lane runs its tiles one after another, a tile's jobs back to back in row order; one end
-    # time is the next start time exactly (same float), so chained jobs never overlap by rounding
-    o = np.lexsort((row, tile_seq[tile], tile_lane[tile]))
-    lane_o = tile_lane[tile][o]
+        unit_lane[u_idx] = lane
+        unit_seq[u_idx] = seq
+        heapq.heappush(heap, (free_at + float(unit_time[u_idx]), lane))
+    # each lane runs its units one after another, a unit's tiles in tile order, a tile's jobs back to back
+    # in row order; one end time is the next start time exactly (same float), so chained jobs never
+    # overlap by rounding
+    ju = unit[tile]
+    o = np.lexsort((row, tile, unit_seq[ju], unit_lane[ju]))
+    lane_o = unit_lane[ju][o]
     cum = np.cumsum(dur[o])
     lane_first = np.concatenate([[True], lane_o[1:] != lane_o[:-1]])
     base = np.maximum.accumulate(np.where(lane_first, np.arange(m), 0))

@@ -524,6 +524,9 @@ def check_map(pm: ProgrammingMap) -> str | None:
             return f"schedule/{name} has {len(arr)} rows, expected {k}"
     if k and not np.array_equal(sched["step"], np.arange(k)):
         return "schedule/step is not 0..n−1"
+    if k and (sched["tile"].min() < 0 or sched["tile"].max() >= n_tiles or sched["row"].min() < -1
+              or sched["row"].max() >= rows):
+        return "a schedule entry names a tile or row outside the map"
     prog = sched["row"] >= 0
     if n:
         cell_rows = _unique_sorted(cells["tile"].astype(np.int64) * rows + cells["row"])
@@ -548,6 +551,13 @@ def check_map(pm: ProgrammingMap) -> str | None:
         eps = 1e-9 * max(float(t1.max()), 1.0)
         if np.any(same_tile & (t0[1:] < t1[:-1] - eps)):
             return "a tile does two things at once (overlapping schedule entries)"
+        # tiles of one stack share vertical lines: one of them is written at a time
+        if n_tiles:
+            st = (tiles["y"].astype(np.int64) * (int(tiles["x"].max()) + 1) + tiles["x"])[sched["tile"]]
+            o = np.lexsort((sched["t_start_us"], st))
+            ss, t0, t1 = st[o], sched["t_start_us"][o], sched["t_end_us"][o]
+            if np.any((ss[1:] == ss[:-1]) & (t0[1:] < t1[:-1] - eps)):
+                return "two tiles of one stack (shared lines) are programmed at once"
         dur = sched["t_end_us"] - sched["t_start_us"]
         power = np.where(dur > 0, sched["energy_pj"] / np.where(dur > 0, dur, 1.0), 0.0) * 1e-3
         from_t = np.concatenate([sched["t_start_us"], sched["t_end_us"]])

@@ -72,6 +72,13 @@ def test_every_technology_decodes_and_holds_invariants(small_connectome, tech):
     pos = np.stack([t["layer"], t["y"], t["x"]])
     assert np.unique(pos, axis=1).shape[1] == len(t["tile"])  # no collisions
     assert t["layer"].max() < TECHS[tech][2]
+    # tiles of one stack (shared vertical lines) are never programmed at the same time
+    sc = pm.tables["schedule"]
+    stack = (t["y"] * (t["x"].max() + 1) + t["x"])[sc["tile"]]
+    for k in np.unique(stack):
+        a, b = sc["t_start_us"][stack == k], sc["t_end_us"][stack == k]
+        o = np.argsort(a, kind="stable")
+        assert np.all(a[o][1:] >= b[o][:-1] - 1e-9)
     cells = pm.tables["cells"]
     # within a tile a row carries one presynaptic neuron, a column one postsynaptic neuron
     assert np.array_equal(t["row_neuron"][cells["tile"], cells["row"]], cells["pre"])

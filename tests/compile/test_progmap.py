@@ -139,6 +139,20 @@ def test_consistent_but_wrong_map_caught_by_invariants(tmp_path, pm):
     write_map(bad, path)
     with pytest.raises(MapError, match="beyond half a step"):
         verify_map(path)
+    bad = copy.deepcopy(pm)  # move every tile of stack 0's second tile's jobs onto its first tile's times
+    t, s = bad.tables["tiles"], bad.tables["schedule"]
+    a, b = 0, 1
+    assert (t["y"][a], t["x"][a]) == (t["y"][b], t["x"][b])
+    sa, sb = np.flatnonzero(s["tile"] == a), np.flatnonzero(s["tile"] == b)
+    k = min(len(sa), len(sb))
+    s["t_start_us"][sb[:k]] = s["t_start_us"][sa[:k]]
+    s["t_end_us"][sb[:k]] = s["t_end_us"][sa[:k]]
+    o = np.lexsort((s["row"], s["tile"], s["t_start_us"]))
+    for col in ("tile", "row", "t_start_us", "t_end_us", "pulses", "energy_pj"):
+        s[col] = s[col][o]
+    write_map(bad, path)
+    with pytest.raises(MapError, match="two tiles of one stack"):
+        verify_map(path)
     bad = copy.deepcopy(pm)
     s = bad.tables["schedule"]
     s["row"][1] = s["row"][0]

@@ -82,3 +82,21 @@ def test_schedule_invariants_and_power_budget(name):
 def test_peak_power_counts_ends_before_starts():
     assert schedule.peak_power_mw(np.array([0.0, 1.0]), np.array([1.0, 2.0]), np.array([3.0, 3.0])) == 3.0
     assert schedule.peak_power_mw(np.array([0.0, 0.5]), np.array([1.0, 2.0]), np.array([3.0, 3.0])) == 6.0
+
+
+def test_units_are_written_one_tile_at_a_time():
+    tech = load_technology("rram")
+    jobs = _jobs(tech, n_tiles=12)
+    unit = np.arange(12) // 4  # three stacks of four tiles
+    s = schedule.build_schedule(jobs, 12, tech, power_budget_mw=1e6, tile_unit=unit)
+    _check(s, 12, 8, 1e6)
+    assert s.lanes == 3
+    u = unit[s.tile]
+    for k in range(3):
+        a, b = s.t_start_us[u == k], s.t_end_us[u == k]
+        o = np.argsort(a)
+        assert np.all(a[o][1:] >= b[o][:-1] - 1e-9)
+    free = schedule.build_schedule(jobs, 12, tech, power_budget_mw=1e6)
+    assert s.total_time_us > free.total_time_us
+    busy = schedule.tile_busy_us(jobs, 12, tech)
+    assert s.total_time_us == pytest.approx(max(busy[unit == k].sum() for k in range(3)))
