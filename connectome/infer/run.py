@@ -172,7 +172,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
-                   "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum())))})
+                   "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
+                   "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3)})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
