@@ -168,7 +168,7 @@ def main(argv=None):
         print(H.table(trows, [("technology", "technology"), ("scheme", "scheme levels×slices"),
                               ("layers", "layers"), ("tiles", "tiles"), ("footprint_mm2", "footprint mm²"),
                               ("cells_mm2", "cell arrays mm²"), ("prog_time_s", "programming s"),
-                              ("energy_uj", "energy µJ"), ("lanes", "parallel tiles"),
+                              ("energy_uj", "energy µJ"), ("lanes", "parallel stacks"),
                               ("err_pct_fs", "weight error % FS"), ("err_mv", "weight error mV rms"),
                               ("clipped", "clipped"), ("compile_s", "compile s")]))
     print(f"\ntotal benchmark time {time.time() - t0:.0f} s")
