@@ -112,8 +112,8 @@ class InferParams:
     coupling_min_fraction: float = 0.3
     baseline_ms: tuple = (-5.0, -0.5)
     detrend: bool = False
-    response_ms: float = 16.0
-    window_ms: float = 4.0
+    response_ms: float = 13.0
+    window_ms: float = 3.0
     min_pre_spikes: int = 30
     q_threshold: float = 0.01
     electrical_max_latency_ms: float = 0.6
