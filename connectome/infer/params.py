@@ -79,11 +79,20 @@ class InferParams:
     min_pre_spikes : int
         Pairs with fewer usable presynaptic spikes are reported as untested
         (reference §7 suggests 100 for full recordings; lower here for short ones).
+    distance_weighted : bool
+        Weighted Benjamini–Hochberg with weights estimated from the data's own
+        fraction of connections at each inter-neuron distance (cross-fitted;
+        see :func:`connectome.infer.stats.distance_weights`). Off: plain BH.
     q_threshold : float
         Benjamini–Hochberg level over all tested ordered pairs (reference §7: 0.01).
     electrical_max_latency_ms : float
         Responses with an onset earlier than this may be electrical (spikelets;
         reference §7: |lag| ≤ 0.5 ms).
+    min_chemical_latency_ms : float
+        A significant response that is not electrical and whose fitted onset
+        is earlier than this is not reported as a synapse: a chemical PSP
+        cannot begin before the presynaptic spike (such deflections are drive
+        shared by both cells; counted in ``summary.json`` qc.rejected_noncausal).
     electrical_max_decay_ms : float
         ... and are electrical if their fitted decay is at most this (a
         spikelet is a low-passed AP, faster than a PSP) or the reverse pair is
@@ -115,9 +124,11 @@ class InferParams:
     response_ms: float = 13.0
     window_ms: float = 3.0
     min_pre_spikes: int = 30
+    distance_weighted: bool = True
     q_threshold: float = 0.01
     electrical_max_latency_ms: float = 0.6
     electrical_max_decay_ms: float = 10.0
+    min_chemical_latency_ms: float = 0.0
     pass2_block_s: float = 5.0
     workers: int = 2
 

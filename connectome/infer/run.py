@@ -124,7 +124,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
           "saturated_or_nonfinite_samples": int(p1.bad_samples.sum()),
           "channels_with_bad_samples": int(np.count_nonzero(p1.bad_samples))}
     if N >= 2:
-        st = pair_statistics(sums, p)
+        dist = np.hypot(neurons.x_um[:, None] - neurons.x_um[None, :], neurons.y_um[:, None] - neurons.y_um[None, :])
+        st = pair_statistics(sums, p, distance_um=dist)
         zbest = np.take_along_axis(st.z, st.best[..., None], axis=2)[..., 0]
         score[:] = np.where(st.tested, np.abs(zbest), np.nan)
         win = st.windows_ms
@@ -140,6 +141,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         delay[:] = np.where(st.tested, win[st.best, 0], np.nan)
         acc = st.tested & (st.q <= p.q_threshold)
         pre, post = np.nonzero(acc)
+        n_noncausal = 0
         if pre.size:
             resid = residual_curves(sums, pre, post, p)
             bin_ms = p1.bin_samples / fs * 1000.0
@@ -153,6 +155,11 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
             electrical = early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
             kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
+            # a chemical response cannot begin before the presynaptic spike: such
+            # a deflection is drive shared with the presynaptic cell, not a synapse
+            causal = electrical | (onset >= p.min_chemical_latency_ms)
+            n_noncausal = int((~causal).sum())
+            pre, post, A, onset, rise, decay, kind = (v[causal] for v in (pre, post, A, onset, rise, decay, kind))
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
             k_best = st.best[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
@@ -173,7 +180,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "bidirectional": bidir.astype(np.int8)}
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
-                   "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3)})
+                   "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
+                   "rejected_noncausal": n_noncausal})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons

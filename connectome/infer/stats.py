@@ -79,6 +79,46 @@ def bh(pvals: np.ndarray) -> np.ndarray:
     return q
 
 
+def distance_weights(pval: np.ndarray, dist: np.ndarray, n_bins: int = 10, lam: float = 0.01) -> np.ndarray:
+    """Weights for weighted Benjamini–Hochberg from the data's own distance profile.
+
+    Connection probability falls with distance in cultures (reference §3,
+    Campagnola et al. 2022), so hypotheses are not exchangeable. Pairs are
+    binned by distance (quantiles); in each bin the fraction of true effects
+    is estimated from the excess of small p-values, π1 ≥ (#{p ≤ λ}/m − λ)/(1 − λ)
+    with λ = 0.01 (Storey's estimator from the other side, valid for the
+    conservative window-adjusted p-values); a bin's weight is
+    proportional to its estimated π1 (floored so that no pair is ignored) and
+    the weights average 1 over the pairs (Genovese, Roeder & Wasserman 2006,
+    which keeps the FDR guarantee of BH). Weights are cross-fitted: those of
+    pairs with an even presynaptic index are estimated on pairs with an odd
+    one and vice versa, so no pair's weight depends on its own p-value.
+    ``pval`` and ``dist`` are N×N (NaN = untested); returns N×N weights.
+    """
+    N = pval.shape[0]
+    w = np.ones_like(pval, dtype=np.float64)
+    ok = np.isfinite(pval) & np.isfinite(dist)
+    if ok.sum() < 50 * n_bins:
+        return w
+    edges = np.quantile(dist[ok], np.linspace(0, 1, n_bins + 1)[1:-1])
+    b = np.searchsorted(edges, dist)
+    parity = (np.arange(N) % 2)[:, None] + np.zeros((1, N), np.int64)
+    for fold in (0, 1):
+        src = ok & (parity != fold)
+        pi1 = np.zeros(n_bins)
+        for k in range(n_bins):
+            pk = pval[src & (b == k)]
+            if pk.size:
+                # excess of small p-values over what the null gives: a lower bound of π1
+                # that holds for conservative (e.g. Bonferroni-adjusted) p-values too
+                pi1[k] = max(0.0, np.mean(pk <= lam) - lam) / (1.0 - lam)
+        pi1 = np.maximum(pi1, max(1e-3, 0.05 * pi1.max()))   # never weight a bin to zero
+        dst = ok & (parity == fold)
+        wk = pi1[b[dst]]
+        w[dst] = wk / wk.mean()
+    return w
+
+
 def _robust(x: np.ndarray, axis: int):
     import warnings
 
@@ -110,7 +150,7 @@ def residual_curves(sums: PairSums, pre: np.ndarray, post: np.ndarray, p: InferP
     return sta - (coef[:, :1] + coef[:, 1:] * lags)
 
 
-def pair_statistics(sums: PairSums, p: InferParams, block: int = 64) -> PairStats:
+def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um: np.ndarray | None = None) -> PairStats:
     lags = sums.lags_ms
     N, L = sums.acc.shape[0], sums.acc.shape[1]
     base, P = _detrend_projector(lags, p)
@@ -163,6 +203,11 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64) -> PairStat
     if zt.size >= 1000:
         k_eff = float(np.clip(np.mean(zt > 2.0) / (2.0 * ndtr(-2.0)), 1.0, K))
     pval = np.where(tested, np.minimum(1.0, pmin * k_eff), np.nan)
-    q = bh(pval.ravel()).reshape(N, N)
+    if p.distance_weighted and distance_um is not None:
+        w = distance_weights(pval, distance_um)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            q = bh((pval / w).ravel()).reshape(N, N)
+    else:
+        q = bh(pval.ravel()).reshape(N, N)
     return PairStats(tested=tested, z=z, p=pval, q=q, best=best, n_used=n_used,
                      scale=scale[0], windows_ms=win, k_eff=k_eff, lags_ms=lags)
