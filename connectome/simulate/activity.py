@@ -23,6 +23,8 @@ REFRACTORY_S = 0.003
 TRIGGER_RISE_S = (0.001, 0.004)
 #: Generations of triggered spikes followed (chains longer than this are rare).
 TRIGGER_GENERATIONS = 3
+#: Spikes expanded over their outgoing trigger edges at a time (bounds memory).
+TRIGGER_BATCH = 20_000
 
 
 @dataclass
@@ -143,17 +145,25 @@ def generate_activity(p: SimParams, net: Network, rng: np.random.Generator) -> A
     tptr = np.cumsum(tptr)
     new_n, new_t = neuron, t
     for _ in range(TRIGGER_GENERATIONS):
-        deg = tptr[new_n + 1] - tptr[new_n]
-        tot = int(deg.sum())
-        if tot == 0:
+        out_n, out_t = [], []
+        # (spike, trigger edge) candidates grow with duration × out-degree:
+        # expand them a bounded batch of spikes at a time
+        for a in range(0, len(new_n), TRIGGER_BATCH):
+            bn, bt = new_n[a:a + TRIGGER_BATCH], new_t[a:a + TRIGGER_BATCH]
+            deg = tptr[bn + 1] - tptr[bn]
+            tot = int(deg.sum())
+            if tot == 0:
+                continue
+            rep = np.repeat(np.arange(len(bn)), deg)
+            start = np.repeat(np.cumsum(deg) - deg, deg)
+            e = trig[tptr[bn[rep]] + (np.arange(tot) - start)]
+            fire = rng.random(tot) < tp[e]
+            e, src = e[fire], rep[fire]
+            out_n.append(net.post[e])
+            out_t.append(bt[src] + net.delay_ms[e] / 1000 + rng.uniform(*TRIGGER_RISE_S, size=len(e)))
+        if not out_n:
             break
-        rep = np.repeat(np.arange(len(new_n)), deg)
-        start = np.repeat(np.cumsum(deg) - deg, deg)
-        e = trig[tptr[new_n[rep]] + (np.arange(tot) - start)]
-        fire = rng.random(tot) < tp[e]
-        e, src = e[fire], rep[fire]
-        new_n = net.post[e]
-        new_t = new_t[src] + net.delay_ms[e] / 1000 + rng.uniform(*TRIGGER_RISE_S, size=len(e))
+        new_n, new_t = np.concatenate(out_n), np.concatenate(out_t)
         neuron = np.concatenate([neuron, new_n])
         t = np.concatenate([t, new_t])
     samples = np.round(t * fs).astype(np.int64)
