@@ -130,13 +130,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         score[:] = np.where(st.tested, np.abs(zbest), np.nan)
         win = st.windows_ms
         lags = st.lags_ms
-        wmean = np.empty((N, N))
-        for k, (a, b) in enumerate(win):
-            sel = (lags >= a - 1e-9) & (lags <= b + 1e-9)
-            m = st.best == k
-            if m.any():
-                ii, jj = np.nonzero(m)
-                wmean[ii, jj] = residual_curves(sums, ii, jj, p)[:, sel].mean(axis=1)
+        wmean = st.window_mean  # best window's mean response per pair (somatic mV)
         weight[:] = np.where(st.tested, wmean, np.nan)
         delay[:] = np.where(st.tested, win[st.best, 0], np.nan)
         acc = st.tested & (st.q <= p.q_threshold)

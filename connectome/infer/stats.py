@@ -43,6 +43,7 @@ class PairStats:
     scale: np.ndarray  # (N, K) per post, null SD of (window mean × √n): per-spike noise
     windows_ms: np.ndarray  # (K, 2)
     k_eff: float  # effective number of independent windows (multiple-testing factor)
+    window_mean: np.ndarray  # (N, N) float32 mean response (somatic mV) in the best window
     lags_ms: np.ndarray  # (L,)
 
 
@@ -173,7 +174,6 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
             stat[i0:i1, :, k] = resid[:, :, sel[k]].mean(axis=2)
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
     t = np.where(tested[..., None], stat * np.sqrt(np.maximum(n_used, 1))[..., None], np.float32(np.nan))
-    del stat
     # empirical null per post-synaptic neuron (axis 0 = pre) and window
     center, scale = _robust(t, axis=0)  # (1, N, K)
     few = tested.sum(axis=0) < 30
@@ -194,6 +194,8 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     best = np.argmax(az, axis=2)           # the smallest p is the largest |z|
     zmax = np.take_along_axis(az, best[..., None], axis=2)[..., 0].astype(np.float64)
     del az
+    window_mean = np.take_along_axis(stat, best[..., None], axis=2)[..., 0]
+    del stat
     pmin = np.where(zmax >= 0, 2.0 * ndtr(-zmax), np.inf)
     # the windows overlap, so their z are correlated and Bonferroni over K is
     # conservative: use the effective number of independent windows, measured
@@ -210,4 +212,4 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     else:
         q = bh(pval.ravel()).reshape(N, N)
     return PairStats(tested=tested, z=z, p=pval, q=q, best=best, n_used=n_used,
-                     scale=scale[0], windows_ms=win, k_eff=k_eff, lags_ms=lags)
+                     scale=scale[0], windows_ms=win, k_eff=k_eff, window_mean=window_mean, lags_ms=lags)
