@@ -38,3 +38,21 @@ class TechnologyError(ConnectomeError):
 
 class MapError(ConnectomeError):
     """A programming map is invalid or corrupted."""
+
+
+def check_known_keys(keys, valid, what: str, path=None) -> None:
+    """Raise :class:`ConfigError` for the first key not in ``valid``, naming the closest valid one.
+
+    >>> check_known_keys(["q_treshold"], ["q_threshold"], "inference parameter")
+    Traceback (most recent call last):
+    ...
+    connectome.errors.ConfigError: unknown inference parameter 'q_treshold' (did you mean 'q_threshold'?)
+    """
+    import difflib
+
+    valid = sorted(valid)
+    for k in keys:
+        if k not in valid:
+            close = difflib.get_close_matches(k, valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown {what} {k!r}{hint}", path)

@@ -18,11 +18,12 @@ is *detectable* when SNR ≥ 5.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .graph.formats import read_csv_dir
 
 KIND_NAMES = {1: "excitatory", 2: "inhibitory", 3: "electrical"}
 PSP_BINS_MV = ((0.1, 0.3), (0.3, 1.0), (1.0, 3.0), (3.0, np.inf))
@@ -91,13 +92,6 @@ def detectability(t: Truth) -> np.ndarray:
     return np.abs(t.weight_mv) * a * np.sqrt(t.n_spikes[t.pre]) / noise
 
 
-def _read_csv(path: Path) -> dict:
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    cols = {k: [r[k] for r in rows] for k in (rows[0].keys() if rows else [])}
-    return cols
-
-
 def match_neurons(inferred_channels: list, t: Truth):
     """Inferred neuron index → true neuron id (−1 if none) by majority of channels."""
     out = np.full(len(inferred_channels), -1, np.int64)
@@ -127,9 +121,15 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
 
     infer_dir = Path(infer_dir)
     t = read_truth_arrays(truth_path)
-    ncols = _read_csv(infer_dir / "neurons.csv")
-    ids = np.asarray(ncols.get("neuron_id", []), np.int64)
-    chans = [[int(c) for c in s.split(";") if c != ""] for s in ncols.get("channels", [])]
+    con = read_csv_dir(infer_dir)
+    ids = con.neuron_id
+    chans = [[int(c) for c in str(ch).split(";") if c != ""] for ch in con.neurons.get("channels", [])]
+    top = max((max(c) for c in chans if c), default=-1)
+    if top >= len(t.channel_neuron):
+        from .errors import ConnectomeFormatError
+
+        raise ConnectomeFormatError(f"the inferred neurons use channel {top}, but this truth file describes "
+                                    f"{len(t.channel_neuron)} channels: not the truth of that recording", truth_path)
     m = match_neurons(chans, t)
     id2truth = dict(zip(ids.tolist(), m.tolist()))
     # which true neurons were recordable: at least one working channel and some spikes
@@ -142,13 +142,9 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
     found[m[m >= 0]] = True
     dup = int(len(m[m >= 0]) - len(np.unique(m[m >= 0])))
     # edges
-    ecols = _read_csv(infer_dir / "edges.csv")
-    e_pre = np.asarray(ecols.get("pre", []), np.int64)
-    e_post = np.asarray(ecols.get("post", []), np.int64)
-    e_kind = np.asarray([{"excitatory": 1, "inhibitory": 2, "electrical": 3}[k] for k in ecols.get("kind", [])],
-                        np.int64)
-    e_w = np.asarray(ecols.get("weight_mv", []), float)
-    e_d = np.asarray(ecols.get("delay_ms", []), float)
+    e_pre, e_post = con.edges["pre"], con.edges["post"]
+    e_kind = con.edges["kind"].astype(np.int64)
+    e_w, e_d = con.edges["weight_mv"], con.edges["delay_ms"]
     tp_pre = np.array([id2truth.get(int(a), -1) for a in e_pre], np.int64)
     tp_post = np.array([id2truth.get(int(b), -1) for b in e_post], np.int64)
     key = t.pre * t.n + t.post

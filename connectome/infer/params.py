@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_known_keys
 
 
 @dataclass(frozen=True)
@@ -149,14 +149,7 @@ class InferParams:
     @classmethod
     def from_dict(cls, d: dict) -> "InferParams":
         """Build from a mapping, naming an unknown key and the closest valid one."""
-        import difflib
-
-        valid = {f.name for f in fields(cls)}
-        for k in d:
-            if k not in valid:
-                close = difflib.get_close_matches(k, sorted(valid), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"unknown inference parameter {k!r}{hint}")
+        check_known_keys(d, (f.name for f in fields(cls)), "inference parameter")
         d = dict(d)
         if "baseline_ms" in d:
             d["baseline_ms"] = tuple(d["baseline_ms"])

@@ -409,6 +409,14 @@ def _unique_sorted(a: np.ndarray) -> np.ndarray:
     return s[np.concatenate([[True], s[1:] != s[:-1]])] if s.size else s
 
 
+
+def _ragged(table: dict, name: str, n: int) -> str | None:
+    """The first column of ``table`` whose length is not ``n``, as a message."""
+    for col, arr in table.items():
+        if len(arr) != n:
+            return f"{name}/{col} has {len(arr)} rows, expected {n}"
+    return None
+
 def check_map(pm: ProgrammingMap) -> str | None:
     """First violated structural invariant of a map, or None. Vectorised; see module docstring."""
     a, T = pm.attrs, pm.tables
@@ -420,9 +428,9 @@ def check_map(pm: ProgrammingMap) -> str | None:
     # -- groups and tiles
     if not np.array_equal(groups["group"], np.arange(n_groups)):
         return "groups/group is not 0..n−1"
-    for name in ("tile", "layer", "y", "x", "group", "col_block", "part"):
-        if len(tiles[name]) != n_tiles:
-            return f"tiles/{name} has {len(tiles[name])} rows, expected {n_tiles}"
+    bad = _ragged({k: tiles[k] for k in ("tile", "layer", "y", "x", "group", "col_block", "part")}, "tiles", n_tiles)
+    if bad:
+        return bad
     if not np.array_equal(tiles["tile"], np.arange(n_tiles)):
         return "tiles/tile is not 0..n−1"
     for name, width in (("row_neuron", rows), ("col_neuron", cols), ("col_polarity", cols),
@@ -453,9 +461,9 @@ def check_map(pm: ProgrammingMap) -> str | None:
                 return "two columns of one tile carry the same neuron, polarity and significance"
     # -- cells
     n = len(cells["tile"])
-    for name, arr in cells.items():
-        if len(arr) != n:
-            return f"cells/{name} has {len(arr)} rows, expected {n}"
+    bad = _ragged(cells, "cells", n)
+    if bad:
+        return bad
     if n:
         t, r, c = cells["tile"].astype(np.int64), cells["row"].astype(np.int64), cells["col"].astype(np.int64)
         if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols:
@@ -479,9 +487,9 @@ def check_map(pm: ProgrammingMap) -> str | None:
             return "a cell's g_target_us is not g_min_us + level × Δg"
     # -- synapses: decode every one from the cells, and no cell for a non-synapse
     m = len(syn["pre"])
-    for name, arr in syn.items():
-        if len(arr) != m:
-            return f"synapses/{name} has {len(arr)} rows, expected {m}"
+    bad = _ragged(syn, "synapses", m)
+    if bad:
+        return bad
     if m:
         if syn["group"].min() < 0 or syn["group"].max() >= n_groups:
             return "a synapse names an unknown group"
@@ -519,9 +527,9 @@ def check_map(pm: ProgrammingMap) -> str | None:
             return "a synapse listed as clipped lies within the full scale"
     # -- schedule
     k = len(sched["step"])
-    for name, arr in sched.items():
-        if len(arr) != k:
-            return f"schedule/{name} has {len(arr)} rows, expected {k}"
+    bad = _ragged(sched, "schedule", k)
+    if bad:
+        return bad
     if k and not np.array_equal(sched["step"], np.arange(k)):
         return "schedule/step is not 0..n−1"
     if k and (sched["tile"].min() < 0 or sched["tile"].max() >= n_tiles or sched["row"].min() < -1

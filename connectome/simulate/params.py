@@ -8,10 +8,9 @@ exactly that: parameters of a plausible culture, not measurements.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import asdict, dataclass, fields
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_known_keys
 
 
 @dataclass(frozen=True)
@@ -217,12 +216,7 @@ class SimParams:
     @classmethod
     def from_dict(cls, d: dict) -> "SimParams":
         """Build from a mapping, naming an unknown key and the closest valid one."""
-        valid = {f.name for f in fields(cls)}
-        for k in d:
-            if k not in valid:
-                close = difflib.get_close_matches(k, sorted(valid), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"unknown simulation parameter {k!r}{hint}")
+        check_known_keys(d, (f.name for f in fields(cls)), "simulation parameter")
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**d)
 

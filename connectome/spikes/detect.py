@@ -13,7 +13,8 @@ sub-threshold fluctuations that carry PSPs. Detection:
 4. measure the amplitude as peak minus the mean of a pre-spike baseline.
 
 Samples that are saturated or not finite are reported and never detected
-(they are replaced by the channel median before filtering).
+(they are held at the last good value before filtering, see
+:func:`connectome.spikes._kernels.prepare_block`).
 """
 
 from __future__ import annotations
@@ -28,20 +29,6 @@ def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
     sub = x[::stride] if x.shape[0] > 20 * stride else x
     med = np.median(sub, axis=0)
     return (_MAD * np.median(np.abs(sub - med), axis=0)).astype(np.float32)
-
-
-def clean_block(x: np.ndarray, raw: np.ndarray | None, raw_limits) -> tuple[np.ndarray, np.ndarray]:
-    """Replace non-finite and saturated samples by the channel median; return (x, bad mask)."""
-    bad = ~np.isfinite(x)
-    if raw is not None and raw_limits is not None:
-        lo, hi = raw_limits
-        bad |= (raw <= lo) | (raw >= hi)
-    if bad.any():
-        cols = np.flatnonzero(bad.any(axis=0))
-        for c in cols:
-            good = ~bad[:, c]
-            x[bad[:, c], c] = np.median(x[good, c]) if good.any() else 0.0
-    return x, bad
 
 
 def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
