@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "connectome.commands.simulate",
     "connectome.commands.infer",
     "connectome.commands.compile",
+    "connectome.commands.run",
 ]
 
 

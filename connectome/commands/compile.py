@@ -28,16 +28,6 @@ def _crossbar(value: str | None):
     return int(m.group(1)), int(m.group(2))
 
 
-def _source_files(path: Path) -> dict:
-    from ..io.checksum import sha256_file
-
-    if path.is_dir():
-        names = [n for n in ("edges.csv", "neurons.csv") if (path / n).exists()] or \
-            [n for n in ("connectome.graphml",) if (path / n).exists()]
-        return {n: sha256_file(path / n) for n in names}
-    return {path.name: sha256_file(path)}
-
-
 def format_summary(s: dict, path=None) -> str:
     """The summary as a few aligned lines."""
     def g(k, default="?"):
@@ -118,7 +108,7 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
     holds tiles against the lower bound, utilisation, time, energy, area,
     expected weight error and the clipped weights.
     """
-    from ..compile import CompileOptions, compile_connectome
+    from ..compile import CompileOptions, compile_connectome, source_files
     from ..devices import load_technology
     from ..graph.formats import read_connectome
     from ..io.progmap import check_map_path, summary_path, write_map
@@ -144,7 +134,7 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
 
         stage("read")
         con = read_connectome(source)
-        pm = compile_connectome(con, opts, tech=tech, source_path=source, source_files=_source_files(Path(source)),
+        pm = compile_connectome(con, opts, tech=tech, source_path=source, source_files=source_files(Path(source)),
                                 progress=stage)
         stage("write")
         write_map(pm, out, extra_summary={"timings_s": pm.timings})

@@ -38,6 +38,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -173,6 +174,22 @@ def _merge_parallel(gid, pre_id, post_id, weight, delay):
             np.isfinite(delay).astype(np.float64), start)
     return (gid[start], pre_id[start], post_id[start], np.add.reduceat(weight, start), d,
             int(m - len(start)))
+
+
+def source_files(path) -> dict:
+    """sha256 of the files a connectome input was read from (for the map's manifest).
+
+    An inference directory contributes edges.csv and neurons.csv (or its
+    GraphML when those are absent); a single file contributes itself.
+    """
+    from ..io.checksum import sha256_file
+
+    path = Path(path)
+    if path.is_dir():
+        names = [n for n in ("edges.csv", "neurons.csv") if (path / n).exists()] or \
+            [n for n in ("connectome.graphml",) if (path / n).exists()]
+        return {n: sha256_file(path / n) for n in names}
+    return {path.name: sha256_file(path)}
 
 
 def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=None, source_path=None,

@@ -187,16 +187,17 @@ def run_pass1(rec: Recording, p: InferParams, tmp_dir: Path, progress=None) -> P
 
 
 def _compute(tasks, workers: int, progress, label: str):
-    """Run dask tasks (threads unless a distributed client is active), with a progress bar."""
+    """Run dask tasks on local threads, with a progress bar.
+
+    Always the threaded scheduler, even when a dask.distributed client is
+    active: chunk tasks write into this process's :class:`BinnedTraces`
+    (a local file and in-memory offsets), so they must share its memory.
+    The batch pipeline scales out by sending whole files to workers
+    (docs/scaling.md).
+    """
     import dask
 
-    try:
-        from distributed import default_client
-
-        default_client()
-        scheduler = None  # an active distributed client takes the work
-    except (ImportError, ValueError):
-        scheduler = "threads"
+    scheduler = "threads"
     if progress is None:
         return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
     from dask.callbacks import Callback

@@ -207,7 +207,8 @@ def write_outputs(result: InferResult, out_dir) -> Path:
             fh.attrs["description"] = "row = pre, column = post; NaN where untested"
             fh.create_dataset("neuron_id", data=con.neuron_id, track_times=False)
             for name, arr in (("score", result.score), ("weight_mv", result.weight_mv), ("delay_ms", result.delay_ms)):
-                fh.create_dataset(name, data=arr, track_times=False, compression="gzip", shuffle=True)
+                # flushed in creation order: identical bytes whatever the garbage collector does
+                fh.create_dataset(name, data=arr, track_times=False, compression="gzip", shuffle=True).flush()
         con.write_graphml(tmp / "connectome.graphml")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n")
     return out_dir

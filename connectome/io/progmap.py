@@ -226,7 +226,9 @@ def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
             kw = {"track_times": False}
             if a.size:
                 kw.update(chunks=_chunks(a), compression="lzf", shuffle=True, fletcher32=True)
-            fh.create_dataset(name, data=a, **kw)
+            # flush now: chunks are placed in creation order, not in the order the
+            # garbage collector happens to close datasets (bytes identical across processes)
+            fh.create_dataset(name, data=a, **kw).flush()
 
 
 def _write_zarr(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:

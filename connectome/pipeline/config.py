@@ -1,0 +1,269 @@
+"""Pipeline configs (``pipelines/*.toml``): read, validate, resolve.
+
+A config has up to four tables; every key is documented in
+``pipelines/README.md``. Unknown keys are errors naming the key and the
+closest valid one. Relative paths resolve against the config file's folder,
+so a config works from any working directory.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (d / "p.toml").write_text('[run]\\ninputs = ["*.h5"]\\noutput = "out"\\n'
+...                               '[[compile]]\\ntechnology = "rram"\\ncrossbar = "64x64"\\n')
+>>> cfg = load_config(d / "p.toml")
+>>> cfg.stages, cfg.compile[0].name, cfg.output == d / "out"
+(('infer', 'compile'), 'rram', True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError, check_known_keys
+
+STAGES = ("infer", "compile", "verify")
+
+#: keys of ``[run]`` and what they mean (the README of pipelines/ says the same).
+RUN_KEYS = {
+    "inputs": "recording files or glob patterns (list or one string), relative to the config's folder",
+    "output": "output root; each recording gets OUTPUT/<name>/ and the run a manifest, run-manifest.json",
+    "stages": 'stages to run, in order: a prefix-closed subset of ["infer", "compile", "verify"]',
+    "workers": "0: run files one after another in this process (dask threads inside each file); "
+               "N > 0: start a local dask.distributed cluster with N worker processes",
+    "scheduler": "address of an existing dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); overrides workers",
+    "threads": "threads per file for the chunked passes of infer (default 2)",
+}
+#: keys of each ``[[compile]]`` table (the options of ``connectome compile``).
+COMPILE_KEYS = {
+    "name": "output name: OUTPUT/<recording>/<name>.map.h5 (default: the technology)",
+    "technology": "flash | mram | pcm | rram (default rram)",
+    "technology_file": "a TOML technology file (see docs/technologies.md)",
+    "crossbar": 'crossbar size "ROWSxCOLS" (default: the technology\'s)',
+    "layers": "3D stack depth (default: the technology's)",
+    "scheme": "weight encoding: differential | split | bitslice (default: the technology's)",
+    "levels": "conductance levels per cell",
+    "bits": "bits per weight for bitslice",
+    "slices": "bit slices for bitslice",
+    "clip": 'full scale: "none", "pNN" or a value in mV',
+    "partitioner": "metis | rcm | identity",
+    "delay_buckets": "delay-bucket tile groups",
+    "power_budget_mw": "largest summed power of tiles programmed at once (mW)",
+    "seed": "seed for METIS and the write simulation",
+    "baselines": "also count tiles for the identity and RCM orderings (true/false)",
+    "format": "map format: h5 | zarr (default h5)",
+}
+#: keys of ``[verify]`` (the options of ``connectome verify``).
+VERIFY_KEYS = {
+    "after": 'time after programming: "0", "1s", "1h", "1d", "10y" …',
+    "seed": "seed for device noise",
+    "drift_compensation": "global drift compensation (true/false)",
+    "functional": "also compare simulated network activity (true/false)",
+}
+TOP_KEYS = ("run", "infer", "compile", "verify")
+
+_UNITS_S = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 365.25 * 86400.0}
+
+
+def parse_duration_s(value, path=None) -> float:
+    """``"1d"`` → 86400.0; numbers are seconds.
+
+    >>> parse_duration_s("10y") == 10 * 365.25 * 86400
+    True
+    >>> parse_duration_s(0)
+    0.0
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise ConfigError(f"a duration cannot be negative: {value}", path)
+        return float(value)
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]*)\s*", str(value))
+    if not m or (m.group(2) and m.group(2) not in _UNITS_S):
+        raise ConfigError(f"cannot read duration {value!r} (expected e.g. 0, 30s, 1h, 1d, 10y)", path)
+    return float(m.group(1)) * _UNITS_S.get(m.group(2) or "s")
+
+
+@dataclass(frozen=True)
+class CompileTarget:
+    """One ``[[compile]]`` table: a technology and geometry to compile every connectome for."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+    format: str = "h5"
+
+    def map_name(self) -> str:
+        return f"{self.name}.map.{self.format}"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A validated pipeline config (see :func:`load_config`)."""
+
+    path: Path | None
+    inputs: tuple = ()
+    output: Path = Path("out")
+    stages: tuple = ("infer", "compile")
+    workers: int = 0
+    scheduler: str = ""
+    threads: int = 2
+    infer: dict = field(default_factory=dict)
+    compile: tuple = ()
+    verify: dict = field(default_factory=dict)
+
+    def stage_params(self, stage: str, target: CompileTarget | None = None) -> dict:
+        """The parameters that decide one stage's outputs (the key for resuming)."""
+        if stage == "infer":
+            from ..infer import InferParams
+
+            d = InferParams.from_dict({"workers": self.threads, **self.infer}).to_dict()
+            d.pop("workers", None)  # threads change speed, not results
+            return d
+        if stage == "compile":
+            return {"name": target.name, "format": target.format, **target.options}
+        if stage == "verify":
+            return dict(self.verify)
+        raise ValueError(stage)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["path"] = str(self.path) if self.path else None
+        d["output"] = str(self.output)
+        d["compile"] = [asdict(t) for t in self.compile]
+        return d
+
+
+def _table(doc: dict, key: str, path) -> dict:
+    v = doc.get(key, {})
+    if not isinstance(v, dict):
+        raise ConfigError(f"[{key}] must be a table", path)
+    return v
+
+
+def _compile_target(t: dict, k: int, path) -> CompileTarget:
+    if not isinstance(t, dict):
+        raise ConfigError(f"[[compile]] entry {k + 1} must be a table", path)
+    check_known_keys(t, COMPILE_KEYS, f"key in [[compile]] entry {k + 1}:", path)
+    t = dict(t)
+    fmt = str(t.pop("format", "h5")).lstrip(".")
+    if fmt not in ("h5", "zarr"):
+        raise ConfigError(f"[[compile]] format must be h5 or zarr, not {fmt!r}", path)
+    tech = t.get("technology")
+    if tech is None and "technology_file" not in t:
+        t["technology"] = tech = "rram"
+    if "technology_file" in t and path is not None:
+        t["technology_file"] = str((Path(path).parent / t["technology_file"]).resolve())
+    name = str(t.pop("name", tech or Path(t["technology_file"]).stem))
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigError(f"[[compile]] name {name!r} must be letters, digits, '_', '-' or '.'", path)
+    if "crossbar" in t:
+        m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(t["crossbar"]))
+        if not m:
+            raise ConfigError(f"[[compile]] crossbar must look like \"256x256\", not {t['crossbar']!r}", path)
+    return CompileTarget(name=name, options=t, format=fmt)
+
+
+def config_from_dict(doc: dict, path=None, base: Path | None = None) -> PipelineConfig:
+    """Validate a parsed config; relative paths resolve against ``base``."""
+    check_known_keys(doc, TOP_KEYS, "table", path)
+    base = Path(base) if base is not None else Path.cwd()
+    run = _table(doc, "run", path)
+    check_known_keys(run, RUN_KEYS, "key in [run]:", path)
+    inputs = run.get("inputs", [])
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    if not isinstance(inputs, list) or not all(isinstance(s, str) for s in inputs):
+        raise ConfigError("[run] inputs must be a list of paths or glob patterns", path)
+    output = run.get("output", "out")
+    if not isinstance(output, str) or not output:
+        raise ConfigError("[run] output must be a path", path)
+    infer = _table(doc, "infer", path)
+    verify = _table(doc, "verify", path)
+    check_known_keys(verify, VERIFY_KEYS, "key in [verify]:", path)
+    if "after" in verify:
+        parse_duration_s(verify["after"], path)
+    raw_compile = doc.get("compile", [])
+    if isinstance(raw_compile, dict):
+        raw_compile = [raw_compile]
+    targets = tuple(_compile_target(t, k, path) for k, t in enumerate(raw_compile))
+    names = [t.name for t in targets]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ConfigError(f"two [[compile]] tables have the name {sorted(dup)[0]!r}; give each a distinct name", path)
+    default_stages = ["infer"] + (["compile"] if targets else []) + (["verify"] if "verify" in doc else [])
+    stages = run.get("stages", default_stages)
+    if isinstance(stages, str):
+        stages = [stages]
+    for s in stages:
+        check_known_keys([s], STAGES, "stage", path)
+    if list(stages) != list(STAGES[:len(stages)]):
+        raise ConfigError(f"[run] stages must be one of {[list(STAGES[:k]) for k in (1, 2, 3)]}, not {stages}", path)
+    if "compile" in stages and not targets:
+        raise ConfigError("stage 'compile' needs at least one [[compile]] table", path)
+    workers = run.get("workers", 0)
+    threads = run.get("threads", 2)
+    for key, v in (("workers", workers), ("threads", threads)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "workers" else 1):
+            raise ConfigError(f"[run] {key} must be an integer ≥ {0 if key == 'workers' else 1}, not {v!r}", path)
+    scheduler = run.get("scheduler", "")
+    if not isinstance(scheduler, str):
+        raise ConfigError("[run] scheduler must be an address string", path)
+    cfg = PipelineConfig(path=Path(path) if path else None,
+                         inputs=tuple(inputs), output=(base / output).resolve() if not Path(output).is_absolute()
+                         else Path(output), stages=tuple(stages), workers=workers, scheduler=scheduler,
+                         threads=threads, infer=dict(infer), compile=targets, verify=dict(verify))
+    try:
+        cfg.stage_params("infer")  # validates [infer] against InferParams
+    except ConfigError as exc:
+        raise ConfigError(exc.reason.replace("inference parameter", "key in [infer]:"), path) from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[infer]: {exc}", path) from None
+    return cfg
+
+
+def load_config(path) -> PipelineConfig:
+    """Read and validate a pipeline TOML file."""
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("no such pipeline config", path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read pipeline config ({exc})", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path) from None
+    return config_from_dict(doc, path, base=path.resolve().parent)
+
+
+def resolve_inputs(cfg: PipelineConfig, files=None) -> list[Path]:
+    """Input files: ``files`` if given (command line), else the config's paths and globs, sorted, unique.
+
+    A pattern that matches nothing is kept as a literal path, so that the run
+    reports it as a missing file instead of silently doing less.
+    """
+    import glob
+
+    base = cfg.path.resolve().parent if cfg.path else Path.cwd()
+    out = []
+    if files:
+        out = [Path(f).resolve() for f in files]
+    else:
+        for pat in cfg.inputs:
+            full = pat if Path(pat).is_absolute() else str(base / pat)
+            hits = sorted(glob.glob(full, recursive=True)) if glob.has_magic(pat) else [full]
+            out += [Path(h).resolve() for h in hits] if hits else [Path(full)]
+    seen, uniq = set(), []
+    for p in out:
+        if p not in seen:
+            seen.add(p)
+            uniq.append(p)
+    return uniq
+
+
+def stage_key(*parts) -> str:
+    """A stable digest of JSON-able parts (input fingerprint, stage parameters, upstream key, version)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,356 @@
+"""Run a pipeline config over many recordings: ingest → infer → compile (→ verify).
+
+Each recording gets ``OUTPUT/<name>/`` holding ``infer/`` (the inference
+directory), ``<target>.map.h5`` per ``[[compile]]`` table and
+``<target>.verify.json`` when verify runs. Every stage writes its outputs
+atomically and then a small state record (``.state/<stage>.json``: the
+stage's key and the sha256 of each output). The key digests the input's
+fingerprint, the stage's parameters, the upstream stage's key and the
+package version, so a re-run skips exactly the stages whose record matches
+and whose outputs are intact, and redoes the rest — after a crash or
+``kill -9`` too. One file's failure never stops the others; the run
+manifest (``OUTPUT/run-manifest.json``, rewritten atomically after every
+file) lists each file's status, timings, checksums and error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import traceback
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigError, ConnectomeError
+from ..io.atomic import atomic_path
+from ..io.checksum import sha256_file
+from .config import PipelineConfig, parse_duration_s, resolve_inputs, stage_key
+
+MANIFEST = "run-manifest.json"
+MANIFEST_FORMAT = "connectome-run-manifest"
+_SUFFIXES = (".h5", ".hdf5", ".zarr", ".nwb")
+
+
+def output_names(paths) -> list[str]:
+    """A folder name per input: the file's stem, made unique with a digest of its path when stems collide."""
+    import hashlib
+
+    stems = []
+    for p in paths:
+        name = Path(p).name
+        for suf in _SUFFIXES:
+            if name.lower().endswith(suf):
+                name = name[: -len(suf)]
+                break
+        stems.append(name or "recording")
+    out = []
+    for p, s in zip(paths, stems):
+        if stems.count(s) > 1:
+            s = f"{s}-{hashlib.sha256(str(Path(p).resolve()).encode()).hexdigest()[:8]}"
+        out.append(s)
+    return out
+
+
+def tree_sha256(path) -> dict:
+    """sha256 of a file, or of every file under a directory (relative names)."""
+    path = Path(path)
+    if path.is_file():
+        return {path.name: sha256_file(path)}
+    return {str(f.relative_to(path)): sha256_file(f) for f in sorted(path.rglob("*")) if f.is_file()}
+
+
+def _write_json(path: Path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
+
+
+def _state_ok(state_file: Path, key: str, outputs: list[Path]) -> dict | None:
+    """The stage's state record if its key matches and every output is intact, else None."""
+    try:
+        state = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if state.get("key") != key:
+        return None
+    recorded = state.get("outputs", {})
+    for out in outputs:
+        if not out.exists() or recorded.get(out.name) != tree_sha256(out):
+            return None
+    return state
+
+
+def _clean_stale(file_dir: Path) -> None:
+    """Remove temporaries a killed run left behind (``.NAME.tmp-*``, infer work folders)."""
+    if not file_dir.is_dir():
+        return
+    for p in file_dir.iterdir():
+        if (p.name.startswith(".") and ".tmp-" in p.name) or p.name.startswith("connectome-infer-"):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -> dict:
+    """Run the configured stages on one recording; never raises for a bad file.
+
+    Returns the file's manifest entry: ``status`` (``done`` | ``failed``),
+    per stage ``ran`` | ``skipped`` with seconds, key and output checksums,
+    and ``error`` (one line) and ``failed_stage`` when it failed.
+    """
+    from ..io.checksum import file_fingerprint
+
+    path, file_dir = Path(path), Path(file_dir)
+    say = log or (lambda msg: None)
+    entry = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {}, "error": None}
+    t_file = time.perf_counter()
+    stage_name = "ingest"
+    try:
+        if not path.exists():
+            raise ConfigError("no such recording", path)
+        entry["fingerprint"] = fingerprint = file_fingerprint(path)
+        file_dir.mkdir(parents=True, exist_ok=True)
+        _clean_stale(file_dir)
+        infer_dir = file_dir / "infer"
+        keys = {}  # stage label → key; a stage's key includes its upstream's
+        for stage_name, target in _plan(cfg):
+            label = stage_name if target is None else f"{stage_name}:{target.name}"
+            upstream = {"infer": None, "compile": keys.get("infer"),
+                        "verify": keys.get(f"compile:{label.partition(':')[2]}")}[stage_name]
+            key = keys[label] = stage_key(label, fingerprint, cfg.stage_params(stage_name, target), upstream,
+                                          __version__)
+            outputs = _outputs(stage_name, target, file_dir)
+            state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
+            t = time.perf_counter()
+            state = _state_ok(state_file, key, outputs)
+            if state is not None:
+                entry["stages"][label] = {"status": "skipped", "seconds": 0.0, "key": key,
+                                          "outputs": state["outputs"], "result": state.get("result", {})}
+                say(f"{label}: up to date, skipped")
+                continue
+            stage_name = label
+            result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
+            sums = {o.name: tree_sha256(o) for o in outputs}
+            _write_json(state_file, {"key": key, "stage": label, "input": str(path), "outputs": sums,
+                                     "result": result})
+            seconds = time.perf_counter() - t
+            entry["stages"][label] = {"status": "ran", "seconds": round(seconds, 3), "key": key,
+                                      "outputs": sums, "result": result}
+            say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
+        entry["status"] = "done"
+    except ConnectomeError as exc:
+        entry["error"] = str(exc)
+        entry["failed_stage"] = stage_name
+    except MemoryError:
+        entry["error"] = f"{path}: out of memory in {stage_name} (try fewer workers or a smaller chunk_s)"
+        entry["failed_stage"] = stage_name
+    except Exception as exc:  # a bug or an unreadable file: keep going, keep the traceback in the manifest
+        entry["error"] = f"{path}: {type(exc).__name__}: {exc}"
+        entry["failed_stage"] = stage_name
+        entry["traceback"] = traceback.format_exc()
+    entry["seconds"] = round(time.perf_counter() - t_file, 3)
+    if entry["error"]:
+        say(f"FAILED in {entry['failed_stage']}: {entry['error']}")
+    return entry
+
+
+def _plan(cfg: PipelineConfig):
+    if "infer" in cfg.stages:
+        yield "infer", None
+    if "compile" in cfg.stages:
+        for t in cfg.compile:
+            yield "compile", t
+    if "verify" in cfg.stages:
+        for t in cfg.compile:
+            yield "verify", t
+
+
+def _outputs(stage: str, target, file_dir: Path) -> list[Path]:
+    if stage == "infer":
+        return [file_dir / "infer"]
+    if stage == "compile":
+        out = [file_dir / target.map_name()]
+        if target.format == "h5":
+            out.append(file_dir / f"{target.name}.map.summary.json")
+        return out
+    return [file_dir / f"{target.name}.verify.json"]
+
+
+def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, file_dir: Path, progress) -> dict:
+    if stage == "infer":
+        import warnings
+
+        from ..infer import InferParams, infer_recording
+
+        p = InferParams.from_dict({"workers": cfg.threads, **cfg.infer})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts
+            res = infer_recording(path, infer_dir, p, progress=progress)
+        s = res.summary
+        return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
+    if stage == "compile":
+        from ..commands.compile import _crossbar
+        from ..compile import CompileOptions, compile_connectome, source_files
+        from ..devices import load_technology
+        from ..graph.formats import read_connectome
+        from ..io.progmap import write_map
+
+        opts = dict(target.options)
+        rows, cols = _crossbar(opts.pop("crossbar", None))
+        copts = CompileOptions(**{"rows": rows, "cols": cols, **opts})
+        tech = load_technology(copts.technology, copts.technology_file)
+        con = read_connectome(infer_dir)
+        pm = compile_connectome(con, copts, tech=tech, source_path=infer_dir, source_files=source_files(infer_dir))
+        write_map(pm, file_dir / target.map_name())
+        s = pm.summary
+        return {k: s[k] for k in ("tiles", "tiles_lower_bound", "cells", "synapses", "programming_time_s",
+                                  "programming_energy_uj") if k in s}
+    if stage == "verify":
+        try:
+            from ..verify import verify_map
+        except ImportError:
+            raise ConfigError("stage 'verify' is not available in this installation") from None
+        v = dict(cfg.verify)
+        report = verify_map(file_dir / target.map_name(), infer_dir,
+                            after_s=parse_duration_s(v.pop("after", 0)), seed=v.pop("seed", 0), **v)
+        _write_json(file_dir / f"{target.name}.verify.json", report)
+        return {k: report[k] for k in ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
+                if k in report}
+    raise ValueError(stage)
+
+
+def _describe(label: str, r: dict) -> str:
+    if label == "infer":
+        return f"{r['neurons']} neurons, {r['synapses']} synapses"
+    if label.startswith("compile"):
+        return f"{r.get('tiles', '?')} tiles (bound {r.get('tiles_lower_bound', '?')}), {r.get('cells', '?')} cells"
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items())
+
+
+# --------------------------------------------------------------------------- the run
+
+
+class _Lock:
+    """``OUTPUT/.run.lock``: one run per output root at a time (a stale lock from a killed run is taken over)."""
+
+    def __init__(self, root: Path):
+        self.path = root / ".run.lock"
+        self.me = f"{socket.gethostname()} {os.getpid()}"
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                host, _, pid = self.path.read_text().partition(" ")
+                if host == socket.gethostname() and pid.strip().isdigit() and _alive(int(pid)):
+                    raise ConfigError(f"another run (pid {pid.strip()}) is writing to this output root",
+                                      self.path.parent) from None
+                self.path.unlink(missing_ok=True)  # stale: its run was killed
+                continue
+            os.write(fd, self.me.encode())
+            os.close(fd)
+            return self
+        raise ConfigError("cannot take the run lock", self.path)
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_pipeline(cfg: PipelineConfig, files=None, *, workers: int | None = None, scheduler: str | None = None,
+                 log=None, file_progress=None, chunk_progress=None) -> dict:
+    """Run ``cfg`` over its inputs (or ``files``); return the run manifest (also written to disk).
+
+    Parameters
+    ----------
+    files : list of paths, optional
+        Recordings to process instead of the config's ``inputs``.
+    workers, scheduler :
+        Override the config: ``scheduler`` is a dask.distributed address;
+        ``workers > 0`` starts a local cluster of that many processes;
+        otherwise files run one after another here (threads inside each).
+    log : callable(str), optional
+        Receives one line per stage and file.
+    file_progress, chunk_progress : tqdm-like, optional
+        Bars over files and over one file's chunks (in-process runs only).
+
+    Examples
+    --------
+    >>> from connectome.pipeline import load_config, run_pipeline     # doctest: +SKIP
+    >>> m = run_pipeline(load_config("pipelines/demo.toml"))          # doctest: +SKIP
+    >>> m["counts"]                                                   # doctest: +SKIP
+    {'done': 1, 'failed': 0}
+    """
+    from .cluster import executor
+
+    inputs = resolve_inputs(cfg, files)
+    if not inputs:
+        raise ConfigError("no input recordings (set [run] inputs or name files on the command line)", cfg.path)
+    workers = cfg.workers if workers is None else workers
+    scheduler = cfg.scheduler if scheduler is None else scheduler
+    root = cfg.output
+    names = output_names(inputs)
+    say = log or (lambda msg: None)
+    manifest = {"format": MANIFEST_FORMAT, "format_version": 1, "connectome_version": __version__,
+                "config": cfg.to_dict(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "files": [None] * len(inputs)}
+    t0 = time.perf_counter()
+    with _Lock(root), executor(workers, scheduler) as (client, where):
+        manifest["scheduler"] = where
+        say(f"{len(inputs)} recording(s) → {root} ({where})")
+        if file_progress is not None:
+            file_progress.reset(total=len(inputs))
+
+        def finished(k, entry):
+            manifest["files"][k] = entry
+            _write_manifest(root, manifest, t0)
+            if file_progress is not None:
+                file_progress.update(1)
+
+        if client is None:
+            for k, (path, name) in enumerate(zip(inputs, names)):
+                if file_progress is not None:
+                    file_progress.set_description(name)
+                entry = process_file(path, root / name, cfg, progress=chunk_progress,
+                                     log=lambda msg, n=name: say(f"[{n}] {msg}"))
+                finished(k, entry)
+        else:
+            from distributed import as_completed
+
+            futures = {client.submit(process_file, str(p), str(root / n), cfg, key=f"connectome-file-{k}-{n}",
+                                     pure=False): k for k, (p, n) in enumerate(zip(inputs, names))}
+            for fut in as_completed(list(futures), loop=client.loop):
+                k = futures[fut]
+                try:
+                    entry = fut.result()
+                except Exception as exc:  # the worker died (memory, kill): record it, keep going
+                    entry = {"input": str(inputs[k]), "output": str(root / names[k]), "status": "failed",
+                             "stages": {}, "error": f"{inputs[k]}: worker failed: {type(exc).__name__}: {exc}",
+                             "failed_stage": "worker"}
+                for label, st in entry["stages"].items():
+                    say(f"[{names[k]}] {label}: " + ("up to date, skipped" if st["status"] == "skipped" else
+                                                     f"{_describe(label, st['result'])} ({st['seconds']:.1f} s)"))
+                if entry["error"]:
+                    say(f"[{names[k]}] FAILED in {entry['failed_stage']}: {entry['error']}")
+                finished(k, entry)
+    return manifest
+
+
+def _write_manifest(root: Path, manifest: dict, t0: float) -> None:
+    done = [f for f in manifest["files"] if f is not None]
+    manifest["counts"] = {"done": sum(f["status"] == "done" for f in done),
+                          "failed": sum(f["status"] == "failed" for f in done),
+                          "pending": sum(f is None for f in manifest["files"])}
+    manifest["seconds"] = round(time.perf_counter() - t0, 3)
+    manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    _write_json(root / MANIFEST, {**manifest, "files": [f for f in manifest["files"] if f is not None]})
