@@ -55,17 +55,26 @@ def run_cmd(config, files, output, workers, scheduler, quiet):
                 b.close()
     c = m["counts"]
     click.echo(f"{c['done']} of {c['done'] + c['failed']} recording(s) done in {m['seconds']:.1f} s "
-               f"→ {cfg.output} (manifest run-manifest.json)")
+               f"→ {_rel(cfg.output)}/ (manifest run-manifest.json)")
     for f in m["files"]:
         if f["status"] == "done":
             inf = f["stages"].get("infer", {}).get("result", {})
             skipped = all(s["status"] == "skipped" for s in f["stages"].values())
-            click.echo(f"  ok      {f['input']}: {inf.get('neurons', '?')} neurons, {inf.get('synapses', '?')} synapses"
+            click.echo(f"  ok      {_rel(f['input'])}: {inf.get('neurons', '?')} neurons, {inf.get('synapses', '?')} synapses"
                        + (" (up to date)" if skipped else ""))
     failed = [f for f in m["files"] if f["status"] == "failed"]
     for f in failed:
-        click.echo(f"  FAILED  {f['input']} ({f.get('failed_stage', '?')}): {f['error']}", err=True)
+        click.echo(f"  FAILED  {_rel(f['input'])} ({f.get('failed_stage', '?')}): {f['error']}", err=True)
     return 1 if failed else 0
+
+
+def _rel(path) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    import os
+
+    p = os.path.abspath(path)
+    rel = os.path.relpath(p)
+    return p if rel.startswith("..") else rel
 
 
 COMMANDS = [run_cmd]
