@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "connectome.commands.infer",
     "connectome.commands.compile",
     "connectome.commands.run",
+    "connectome.commands.inspect", "connectome.commands.compare",
 ]
 
 

@@ -1,0 +1,98 @@
+"""Export a connectome for graph tools: GraphML, GEXF (Gephi) or JSON node-link (d3, Cytoscape.js).
+
+The format follows the file's suffix. Nodes carry the neuron columns and
+edges the edge columns (``kind`` as a word); missing values (NaN) are left
+out of GraphML/GEXF attributes and written as ``null`` in JSON, so every
+file is valid for strict readers. A pair with both a chemical and an
+electrical synapse becomes a multigraph (two edges). Files are written to a
+temporary name and renamed.
+
+Examples
+--------
+>>> import tempfile, pathlib, json
+>>> from connectome.graph import Connectome
+>>> c = Connectome.from_edges([0, 1], [1, 2], weight_mv=[0.5, -0.3])
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "c.json"
+>>> export_graph(c, p)
+PosixPath('...c.json')
+>>> len(json.loads(p.read_text())["links"])
+2
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..errors import ConnectomeFormatError
+from ..io.atomic import atomic_path
+from .connectome import Connectome
+
+#: Suffix → format name.
+EXPORT_FORMATS = {".graphml": "graphml", ".gexf": "gexf", ".json": "node-link JSON"}
+
+
+def _clean(g, drop_nan: bool):
+    for _, d in g.nodes(data=True):
+        _clean_attrs(d, drop_nan)
+    for *_, d in g.edges(data=True):
+        _clean_attrs(d, drop_nan)
+    for k, v in list(g.graph.items()):
+        if isinstance(v, float) and not math.isfinite(v):
+            del g.graph[k]
+    return g
+
+
+def _clean_attrs(d: dict, drop_nan: bool) -> None:
+    for k, v in list(d.items()):
+        if isinstance(v, float) and not math.isfinite(v):
+            if drop_nan:
+                del d[k]
+            else:
+                d[k] = None
+
+
+#: Columns that are counts or indices: written as integers when every value is whole (CSV reads them as floats).
+INTEGER_COLUMNS = {"row", "col", "n_spikes", "n_excitatory_out", "n_inhibitory_out", "n_spikes_used", "bidirectional"}
+
+
+def _integral_columns(cols: dict) -> dict:
+    import numpy as np
+
+    out = {}
+    for k, v in cols.items():
+        v = np.asarray(v)
+        if k in INTEGER_COLUMNS and v.dtype.kind == "f" and v.size and np.all(np.isfinite(v)) \
+                and np.all(v == np.round(v)):
+            v = v.astype(np.int64)
+        out[k] = v
+    return out
+
+
+def export_graph(c: Connectome, path) -> Path:
+    """Write ``c`` to ``path`` as GraphML, GEXF or node-link JSON, chosen by the suffix.
+
+    Raises
+    ------
+    ConnectomeFormatError
+        For any other suffix.
+    """
+    import networkx as nx
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ConnectomeFormatError(f"cannot export to {suffix or 'a file without suffix'!r}: "
+                                    f"use {', '.join(EXPORT_FORMATS)}", path)
+    whole = Connectome(neurons=_integral_columns(c.neurons), edges=_integral_columns(c.edges), meta=dict(c.meta))
+    g = _clean(whole.to_networkx(), drop_nan=suffix != ".json")
+    with atomic_path(path) as tmp:
+        if suffix == ".graphml":
+            nx.write_graphml(g, tmp)
+        elif suffix == ".gexf":
+            nx.write_gexf(g, tmp)
+        else:
+            data = nx.node_link_data(g, edges="links")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    return path
