@@ -33,42 +33,57 @@ SCENARIOS = {
 }
 
 
+def slug_for(opts: dict) -> str:
+    """The cache name of a simulated scenario."""
+    slug = "acc-" + "-".join(f"{k}{v}" for k, v in opts.items() if k != "param").replace("x", "by")
+    if "param" in opts:
+        slug += "-p" + hashlib.sha256("\n".join(opts["param"]).encode()).hexdigest()[:8]
+    return slug
+
+
+def score(name: str, opts: dict, infer_params=()) -> dict:
+    """Simulate (cached), run ``connectome infer`` with ``--param`` items, score against the truth."""
+    from connectome.evaluate import evaluate
+
+    rec = simulated(slug_for(opts), **opts)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out"
+        cmd = [sys.executable, "-m", "connectome.cli", "infer", str(rec), "--out", str(out), "--quiet"]
+        for item in infer_params:
+            cmd += ["--param", item]
+        m = run_measured(cmd)
+        r = evaluate(out, rec.with_name(rec.stem + ".truth.h5"))
+    bins = r.pop("recall_by_psp_mv")
+    row = {"scenario": name, **r, "wall_s": m["wall_s"], "rss_mb": m["rss_mb"]}
+    for k, b in bins.items():
+        row[f"recall {k} mV"] = "–" if b["recall"] is None else f"{b['recall']:.2f} ({b['true']})"
+    print(f"{name}: precision {r['precision']:.3f}, recall(detectable) {r['recall_detectable']:.3f}",
+          file=sys.stderr, flush=True)
+    return row
+
+
+COLUMNS = [("scenario", "scenario"), ("neurons_recovered_fraction", "neurons found"),
+           ("reported_synapses", "reported"), ("precision", "precision"),
+           ("detectable_synapses", "detectable"), ("recall_detectable", "recall (SNR ≥ 5)"),
+           ("recall 0.1-0.3 mV", "recall 0.1–0.3 mV"), ("recall 0.3-1 mV", "0.3–1 mV"),
+           ("recall 1-3 mV", "1–3 mV"), ("recall 3-inf mV", "> 3 mV"),
+           ("roc_auc", "ROC AUC"), ("kind_correct", "kind correct"),
+           ("median_latency_error_ms", "latency err (ms)"), ("weight_pearson_r", "weight r"),
+           ("wall_s", "infer wall (s)")]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the small scenarios")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args()
-    from connectome.evaluate import evaluate
-
     rows = []
     for name, (opts, quick) in SCENARIOS.items():
         if args.quick and not quick:
             continue
-        slug = "acc-" + "-".join(f"{k}{v}" for k, v in opts.items() if k != "param").replace("x", "by")
-        if "param" in opts:
-            slug += "-p" + hashlib.sha256("\n".join(opts["param"]).encode()).hexdigest()[:8]
-        rec = simulated(slug, **opts)
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out"
-            m = run_measured([sys.executable, "-m", "connectome.cli", "infer", str(rec), "--out", str(out), "--quiet"])
-            r = evaluate(out, rec.with_name(rec.stem + ".truth.h5"))
-        bins = r.pop("recall_by_psp_mv")
-        row = {"scenario": name, **r, "wall_s": m["wall_s"], "rss_mb": m["rss_mb"]}
-        for k, b in bins.items():
-            row[f"recall {k} mV"] = "–" if b["recall"] is None else f"{b['recall']:.2f} ({b['true']})"
-        rows.append(row)
-        print(f"{name}: precision {r['precision']:.3f}, recall(detectable) {r['recall_detectable']:.3f}",
-              file=sys.stderr, flush=True)
-    cols = [("scenario", "scenario"), ("neurons_recovered_fraction", "neurons found"),
-            ("reported_synapses", "reported"), ("precision", "precision"),
-            ("detectable_synapses", "detectable"), ("recall_detectable", "recall (SNR ≥ 5)"),
-            ("recall 0.1-0.3 mV", "recall 0.1–0.3 mV"), ("recall 0.3-1 mV", "0.3–1 mV"),
-            ("recall 1-3 mV", "1–3 mV"), ("recall 3-inf mV", "> 3 mV"),
-            ("roc_auc", "ROC AUC"), ("kind_correct", "kind correct"),
-            ("median_latency_error_ms", "latency err (ms)"), ("weight_pearson_r", "weight r"),
-            ("wall_s", "infer wall (s)")]
+        rows.append(score(name, opts))
     print(f"\nMachine: {machine()}\n")
-    print(table(rows, cols))
+    print(table(rows, COLUMNS))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=float))
     return 0

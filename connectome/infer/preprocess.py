@@ -68,11 +68,13 @@ class BinnedTraces:
         if columns is not None:
             x = x[:, columns]
         out = x.astype(np.float32)
-        ch = np.arange(b0, b1) // self.bins_per_chunk
-        off = self.offsets[ch]
-        if columns is not None:
-            off = off[:, columns]
-        out += off
+        # add each chunk's offsets to its run of bins (selected columns only)
+        offsets = self.offsets if columns is None else self.offsets[:, columns]
+        k0, k1 = b0 // self.bins_per_chunk, -(-b1 // self.bins_per_chunk)
+        for k in range(k0, k1):
+            lo = max(b0, k * self.bins_per_chunk) - b0
+            hi = min(b1, (k + 1) * self.bins_per_chunk) - b0
+            out[lo:hi] += offsets[k]
         return out
 
     def remove(self) -> None:
