@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "connectome.commands.compile",
     "connectome.commands.run",
     "connectome.commands.inspect", "connectome.commands.compare",
+    "connectome.commands.verify", "connectome.commands.imprint",
 ]
 
 

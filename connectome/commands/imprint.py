@@ -1,0 +1,121 @@
+"""``connectome imprint RECORDING --technology rram --out MAP``: paste by driving a crossbar with the recording."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import click
+
+from ._common import parse_params, progress_bar
+
+
+def _f(v, fmt="{:.3f}"):
+    return "–" if v is None else fmt.format(v)
+
+
+def format_imprint(s: dict, out) -> str:
+    """The imprint summary as a few lines."""
+    d = s["device"]
+    lines = [
+        f"map             {out}  (+ {s['side_file']}: N×N conductances, z, weights, pulse counts)",
+        f"crossbar        {s['neurons']}×{s['neurons']} {s['technology']} cells, {s['imprinted_seconds']:g} s imprinted, "
+        f"{s['pulses_per_cell_mean']:g} write pulses per cell on average",
+        f"device          NL_LTP {d['nl_ltp']:g}, NL_LTD {d['nl_ltd']:g}, {d['pulses_ltp']}/{d['pulses_ltd']} pulses, "
+        f"c2c σ {100 * d['c2c_sigma']:g} % of the window, {d['g_min_us']:g}–{d['g_max_us']:g} µS",
+        f"imprinted       {s['synapses_imprinted']} synapses with |z| ≥ {s['params']['z_threshold']:g} "
+        f"({s['excitatory']} excitatory, {s['inhibitory']} inhibitory); {s['tested_rows']} of {s['neurons']} rows "
+        f"with ≥ {s['params']['min_pre_spikes']} presynaptic spikes",
+    ]
+    c = s.get("comparison")
+    if c:
+        lines += [
+            f"reference       {c['reference']} ({c['reference_kind']}): {c['neurons_matched']} of {c['neurons']} neurons "
+            f"matched, {c['pairs_scored']} pairs scored, {c['reference_synapses_scored']} synapses",
+            f"ranking         AUC {_f(c['auc'])} (excitatory {_f(c['auc_excitatory'])}, inhibitory "
+            f"{_f(c['auc_inhibitory'])}" + (f", detectable {_f(c.get('auc_detectable'))}" if "auc_detectable" in c else "")
+            + f"); recall at matched count {_f(c['recall_at_matched_count'])}",
+            f"rank corr.      Spearman {_f(c['spearman_synapses'])} over synapses, {_f(c['spearman_all_pairs'])} over "
+            f"all pairs ({c['spearman_all_pairs_basis']})",
+            f"selected        {c['selected']['count']}: precision {_f(c['selected']['precision'])}, "
+            f"recall {_f(c['selected']['recall'])}",
+        ]
+    return "\n".join(lines)
+
+
+@click.command("imprint")
+@click.argument("recording", type=click.Path())
+@click.option("--technology", "-t", default=None, help="rram | pcm (a shipped preset) [default: rram].")
+@click.option("--technology-file", type=click.Path(), default=None, help="TOML overriding preset values.")
+@click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
+@click.option("--reference", type=click.Path(), default=None,
+              help="Compare with this connectome: an infer output directory of the same recording or its truth file.")
+@click.option("--nonlinearity", "nl", type=float, default=None,
+              help="Update nonlinearity |NL| for both directions [default: NL_LTP 2.4, NL_LTD 4.88].")
+@click.option("--nl-ltp", type=float, default=None, help="Potentiation nonlinearity (overrides --nonlinearity).")
+@click.option("--nl-ltd", type=float, default=None, help="Depression nonlinearity (overrides --nonlinearity).")
+@click.option("--c2c", "c2c_sigma", type=float, default=None,
+              help="Cycle-to-cycle σ per pulse, fraction of the window [default: 0.035].")
+@click.option("--duration", "max_duration_s", type=float, default=None,
+              help="Imprint only the first S seconds (neurons are still found on the whole recording).")
+@click.option("--crossbar", default=None, help="Tile size ROWSxCOLS of the output map [default: the technology's].")
+@click.option("--layers", type=int, default=None, help="3D stack depth of the output map.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the device noise and of compile.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="Any other imprint parameter (docs/fidelity.md), repeatable.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_ltp, nl_ltd, c2c_sigma,
+                max_duration_s, crossbar, layers, seed, params, as_json, quiet):
+    """Imprint RECORDING on an N×N crossbar (N = neurons found) and write the result as a map.
+
+    Rows are driven by presynaptic spikes, columns by each postsynaptic
+    neuron's membrane-potential deflection; a cell moves (along the device's
+    nonlinear, saturating update curve) only when its row and column pulses
+    coincide above the write threshold. The recording is streamed in chunks.
+    The imprinted synapses are written as an ordinary programming map
+    (MAP, readable by map-info), the raw crossbar as MAP.imprint.h5. With
+    --reference the summary scores the imprint against that connectome.
+    """
+    from ..errors import ConfigError, check_known_keys
+    from ..verify.imprint import ImprintParams, imprint_recording
+    from .compile import _crossbar
+
+    rows, cols = _crossbar(crossbar)
+    d = parse_params(params)
+    check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
+                     "imprint parameter")
+    if "window_ms" in d:
+        if not (isinstance(d["window_ms"], list) and len(d["window_ms"]) == 2):
+            raise ConfigError("window_ms expects two numbers, e.g. window_ms=[1.0, 8.0]")
+        d["window_ms"] = tuple(float(x) for x in d["window_ms"])
+    try:
+        p = ImprintParams(**d, seed=seed, max_duration_s=max_duration_s)
+    except TypeError as exc:
+        raise ConfigError(f"bad imprint parameter: {exc}") from None
+    dev = {}
+    if nl is not None:
+        dev.update(nl_ltp=abs(nl), nl_ltd=abs(nl))
+    if nl_ltp is not None:
+        dev["nl_ltp"] = abs(nl_ltp)
+    if nl_ltd is not None:
+        dev["nl_ltd"] = abs(nl_ltd)
+    if c2c_sigma is not None:
+        dev["c2c_sigma"] = c2c_sigma
+    if technology is None and technology_file is None:
+        technology = "rram"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress_bar(quiet) as bar:
+            s = imprint_recording(recording, out, technology=technology, technology_file=technology_file,
+                                  device_overrides=dev, params=p, reference=reference, rows=rows, cols=cols,
+                                  layers=layers, progress=bar)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"connectome: warning: {w.message}", err=True)
+    if quiet:
+        return
+    click.echo(json.dumps(s, indent=1, sort_keys=True) if as_json else format_imprint(s, out))
+
+
+COMMANDS = [imprint_cmd]

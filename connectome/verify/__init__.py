@@ -1,0 +1,15 @@
+"""Verify the paste: device non-idealities, functional equivalence and physical imprinting.
+
+- :func:`verify_map` — read a programming map back, apply programming noise,
+  drift, read noise and stuck cells (:mod:`.nonideal`), decode effective
+  weights (:mod:`.effective`), compare them with the copied connectome
+  (:mod:`.report`) and optionally simulate both networks (:mod:`.functional`);
+- :mod:`.imprint` — the second paste route: an N×N crossbar driven directly by
+  the recorded spikes and membrane potentials.
+
+See docs/fidelity.md.
+"""
+
+from .run import parse_duration, verify_map
+
+__all__ = ["verify_map", "parse_duration"]
