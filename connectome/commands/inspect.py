@@ -52,10 +52,10 @@ def _fmt(v, spec=".3g"):
     return "–" if v is None else format(v, spec)
 
 
-def _dist(d: dict, unit: str = "", signed: bool = False) -> str:
+def _dist(d: dict, unit: str = "", spec: str = ".3g") -> str:
     if not d.get("n"):
         return "none"
-    s = "+.3g" if signed else ".3g"
+    s = spec
     return (f"mean {_fmt(d['mean'], s)}{unit}, median {_fmt(d['median'], s)}{unit}, "
             f"q10–q90 {_fmt(d['q10'], s)}…{_fmt(d['q90'], s)}{unit}, max {_fmt(d['max'], s)}{unit}")
 
@@ -89,8 +89,8 @@ def format_statistics(s: dict, source, motif_s: float | None = None) -> str:
     if "input_ei_ratio" in ei:
         r = ei["input_ei_ratio"]
         lines.append(f"               input E:I per neuron: median {_fmt(r['median'], '.2f')} "
-                     f"(q25–q75 {_fmt(r['q25'], '.2f')}…{_fmt(r['q75'], '.2f')}, {r['neurons']} neurons with both; "
-                     f"{r['only_excitatory_input']} only E, {r['only_inhibitory_input']} only I); "
+                     f"(q25–q75 {_fmt(r['q25'], '.2f')}…{_fmt(r['q75'], '.2f')}; neurons with both: {r['neurons']}, "
+                     f"only E: {r['only_excitatory_input']}, only I: {r['only_inhibitory_input']}); "
                      f"Dale-consistent {_fmt(100 * ei['dale_consistent_fraction'] if ei.get('dale_consistent_fraction') is not None else None, '.0f')} %")
     lines += [
         f"in-degree      {_dist(deg['in'])}; {deg['no_inputs']} without inputs",
@@ -120,7 +120,7 @@ def format_statistics(s: dict, source, motif_s: float | None = None) -> str:
         if name in w:
             head = "weights        " if first else "               "
             first = False
-            lines.append(f"{head}{name:<11} {_dist(w[name]['weight_mv'], ' mV', signed=True)}; "
+            lines.append(f"{head}{name:<11} {_dist(w[name]['weight_mv'], ' mV', '+.2f')}; "
                          f"latency median {_fmt(w[name]['delay_ms'].get('median'), '.2f')} ms")
     d = s["distance"]
     if d is None:
@@ -156,9 +156,9 @@ def format_pair(p: dict) -> str:
         f"; mean peaks at {p['peak_after_spike_mv']:+.2f} mV, {p['peak_after_spike_ms']:.1f} ms after the spike"
     return (f"pair           {p['pre']} → {p['post']}: {p['n_pre_spikes']} presynaptic spikes"
             f"{'' if n_inf is None else f' (inference: {n_inf})'} on channel(s) "
-            f"{', '.join(map(str, p['pre_channels']))}; {p['n_trials']} windows on channel {p['post_channel']} "
-            f"({ex['post_spike']} left out for a post AP, {ex['bad_samples']} for bad samples, "
-            f"{ex['recording_edge']} at the ends){peak} ({p['units']})\n"
+            f"{', '.join(map(str, p['pre_channels']))}; {p['n_trials']} windows on channel {p['post_channel']}\n"
+            f"               left out: {ex['post_spike']} with a post AP, {ex['bad_samples']} with bad samples, "
+            f"{ex['recording_edge']} at the ends{peak} ({p['units']})\n"
             f"               {inferred}\n"
             f"               recording {p['recording']}")
 

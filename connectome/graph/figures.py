@@ -176,7 +176,9 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
             sel = order[ok[order]]
             segs = np.stack([np.c_[x[pi[sel]], y[pi[sel]]], np.c_[x[qi[sel]], y[qi[sel]]]], axis=1)
             cols = [KIND_COLOURS[k] for k in kinds[sel]]
-            ax.add_collection(LineCollection(segs, colors=cols, linewidths=0.4, alpha=0.35, zorder=1))
+            # fainter the more lines there are, so that density (not overdraw) shows
+            ax.add_collection(LineCollection(segs, colors=cols, linewidths=0.4, alpha=min(0.35, 8 / np.sqrt(len(sel))),
+                                             zorder=1))
     for t in _TYPE_ORDER:
         sel = types == t
         if sel.any():
@@ -199,9 +201,8 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
     ax.invert_yaxis()  # row 0 of the array at the top, as the chip is drawn
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
-    how = "arrows pre → post" if ok_count <= max_arrows else "lines (too many for arrows)"
-    ax.set_title(f"{n} neurons on the array (marker size ∝ degree)\n{c.n_edges} synapses as {how}, "
-                 f"opacity ∝ |weight|", fontsize=10)
+    how = "arrows pre → post, width ∝ |weight|" if ok_count <= max_arrows else "lines (too many for arrows)"
+    ax.set_title(f"{n} neurons on the array (marker size ∝ degree)\n{c.n_edges} synapses as {how}", fontsize=10)
     return fig
 
 
