@@ -584,7 +584,11 @@ def imprint_recording(recording, out, *, technology: str | None = "rram", techno
     tech = load_technology(technology, technology_file)
     device = device_for(tech, **(device_overrides or {}))
     ref = Reference(reference) if reference is not None else None  # fail early on a bad reference
+    from ..io import open_recording
+
     t0 = time.perf_counter()
+    open_recording(recording)  # a bad recording fails here, before any output directory is made
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
     with prepare(recording, infer_params, progress, tmp_dir=out.resolve().parent) as inp:
         if inp.neurons.n == 0:
             warnings.warn(f"{inp.recording.path}: no neurons with detectable action potentials; "
