@@ -67,25 +67,20 @@ VERIFY_KEYS = {
 }
 TOP_KEYS = ("run", "infer", "compile", "verify")
 
-_UNITS_S = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0, "y": 365.25 * 86400.0}
-
-
 def parse_duration_s(value, path=None) -> float:
-    """``"1d"`` → 86400.0; numbers are seconds.
+    """``"1d"`` → 86400.0; numbers are seconds (the parser of ``connectome verify --after``).
 
     >>> parse_duration_s("10y") == 10 * 365.25 * 86400
     True
     >>> parse_duration_s(0)
     0.0
     """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value < 0:
-            raise ConfigError(f"a duration cannot be negative: {value}", path)
-        return float(value)
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]*)\s*", str(value))
-    if not m or (m.group(2) and m.group(2) not in _UNITS_S):
-        raise ConfigError(f"cannot read duration {value!r} (expected e.g. 0, 30s, 1h, 1d, 10y)", path)
-    return float(m.group(1)) * _UNITS_S.get(m.group(2) or "s")
+    from ..verify import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ConfigError as exc:
+        raise ConfigError(f"[verify] after: {exc.reason}", path) from None
 
 
 @dataclass(frozen=True)

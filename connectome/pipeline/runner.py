@@ -109,6 +109,12 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
         if not path.exists():
             raise ConfigError("no such recording", path)
         entry["fingerprint"] = fingerprint = file_fingerprint(path)
+        from ..io import open_recording
+
+        rec = open_recording(path)  # the contract's checks, before any stage runs
+        entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
+                              "sampling_rate_hz": rec.sampling_rate_hz}
+        getattr(rec.store, "close", lambda: None)()
         file_dir.mkdir(parents=True, exist_ok=True)
         _clean_stale(file_dir)
         infer_dir = file_dir / "infer"
@@ -224,7 +230,7 @@ def _describe(label: str, r: dict) -> str:
         return f"{r['neurons']} neurons, {r['synapses']} synapses"
     if label.startswith("compile"):
         return f"{r.get('tiles', '?')} tiles (bound {r.get('tiles_lower_bound', '?')}), {r.get('cells', '?')} cells"
-    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items())
+    return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items() if v is not None)
 
 
 # --------------------------------------------------------------------------- the run
