@@ -54,11 +54,17 @@ def output_names(paths) -> list[str]:
     return out
 
 
+#: the files ``infer`` writes (other files a user adds there, e.g. ``inspect`` figures, are not its outputs)
+INFER_FILES = ("neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json")
+
+
 def tree_sha256(path) -> dict:
-    """sha256 of a file, or of every file under a directory (relative names)."""
+    """sha256 of a file, of an inference directory's files, or of every file under a directory (zarr)."""
     path = Path(path)
     if path.is_file():
         return {path.name: sha256_file(path)}
+    if path.name == "infer":
+        return {n: sha256_file(path / n) for n in INFER_FILES if (path / n).exists()}
     return {str(f.relative_to(path)): sha256_file(f) for f in sorted(path.rglob("*")) if f.is_file()}
 
 
