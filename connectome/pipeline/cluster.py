@@ -12,6 +12,9 @@ import contextlib
 
 from ..errors import ConfigError
 
+#: how long to wait for an existing scheduler before giving up
+CONNECT_TIMEOUT = "20s"
+
 
 @contextlib.contextmanager
 def executor(workers: int = 0, scheduler: str = ""):
@@ -27,7 +30,7 @@ def executor(workers: int = 0, scheduler: str = ""):
         from distributed import Client
 
         try:
-            client = Client(scheduler, timeout="20s", set_as_default=False)
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the dask scheduler at {scheduler} ({exc})") from None
         try:

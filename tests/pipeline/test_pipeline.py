@@ -233,3 +233,16 @@ def test_verify_stage_and_truncated_file(tmp_path, recordings):
                              "verify": {"after": "10y", "seed": 3}})
     st = {k: v["status"] for k, v in run_pipeline(cfg2)["files"][0]["stages"].items()}
     assert st == {"infer": "skipped", "compile:pcm": "skipped", "verify:pcm": "ran"}
+
+
+def test_existing_scheduler_address(tmp_path, recordings, monkeypatch):
+    """--scheduler ADDRESS: files go to an already running cluster (here an in-process one)."""
+    distributed = pytest.importorskip("distributed")
+    cfg = load_config(_config(tmp_path, recordings[:1]))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        m = run_pipeline(cfg, scheduler=cluster.scheduler_address)
+    assert m["scheduler"].startswith(f"dask.distributed scheduler {cluster.scheduler_address}")
+    assert m["counts"]["done"] == 1
+    monkeypatch.setattr("connectome.pipeline.cluster.CONNECT_TIMEOUT", "2s")
+    assert main(["run", str(tmp_path / "p.toml"), "--scheduler", "tcp://127.0.0.1:1", "--quiet"]) == 2
