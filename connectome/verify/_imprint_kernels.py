@@ -29,32 +29,25 @@ def _normal(seed, a, b):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def column_signs(v, base, delta, tau_bins):
-    """Per bin and column: +1 if the deflection v − baseline exceeds δ, −1 below −δ, else 0.
+def column_deflections(v, base, tau_bins):
+    """Per bin and column: the deflection v − baseline (NaN where v is masked).
 
     ``base`` (one value per column) is the running baseline carried between
     blocks: an exponential moving average with time constant ``tau_bins``
-    bins, frozen over masked (NaN) bins. ``delta`` is per column (NaN: the
-    column is not driven). Returns the signs and updates ``base`` in place.
+    bins, frozen over masked (NaN) bins; it is updated in place.
     """
     n_t, n = v.shape
-    out = np.zeros((n_t, n), np.int8)
+    out = np.full((n_t, n), np.nan, np.float32)
     k = 1.0 / tau_bins
     for j in numba.prange(n):
         b = base[j]
-        dj = delta[j]
         for t in range(n_t):
             x = v[t, j]
             if x != x:
                 continue
             if b != b:
                 b = x
-            d = x - b
-            if dj == dj:
-                if d > dj:
-                    out[t, j] = 1
-                elif d < -dj:
-                    out[t, j] = -1
+            out[t, j] = x - b
             b += k * (x - b)
         base[j] = b
     return out

@@ -360,7 +360,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
 
     from ..infer._kernels import subtract_own
     from ..infer.sta import _spikes_in, own_spike_mask
-    from ._imprint_kernels import imprint_rows
+    from ._imprint_kernels import column_deflections, imprint_rows
 
     p1, nr = inp.p1, inp.neurons
     N = nr.n
@@ -438,10 +438,11 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
             hi = np.searchsorted(st, B1, side="left")
             for a, b in zip(st[lo:hi], sp[lo:hi]):
                 V[max(a, R0) - R0:min(b, B1) - R0, k] = np.nan
-        # per-chunk δ_j: a multiple of the post's sub-threshold activity (NaN where not coupled)
+        d = column_deflections(np.ascontiguousarray(V), base, float(tau_bins))
         chunk = np.arange(R0, B1) // bpc
+        # δ_j per chunk: a multiple of the post's sub-threshold activity (NaN where not coupled: no write)
         delta = k_sd * inp.activity_mv[chunk]
-        signs = _signs_by_chunk(V, base, delta, chunk, tau_bins)
+        signs = _signs(d, delta, delta)
         # rows: merged drive intervals [spike + w0, spike + w1] within this block
         ptr = [0]
         lo_l, hi_l = [], []
@@ -468,16 +469,10 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
                     phi=float(norm.pdf(k_sd)))
 
 
-def _signs_by_chunk(V, base, delta, chunk, tau_bins):
-    """Column signs for a block whose δ changes at chunk boundaries (baseline carried across)."""
-    from ._imprint_kernels import column_signs
-
-    out = np.zeros(V.shape, np.int8)
-    edges = np.flatnonzero(np.diff(chunk)) + 1
-    for a, b in zip(np.concatenate([[0], edges]), np.concatenate([edges, [len(chunk)]])):
-        d = np.ascontiguousarray(delta[a], dtype=np.float64)
-        out[a:b] = column_signs(np.ascontiguousarray(V[a:b]), base, d, float(tau_bins))
-    return out
+def _signs(d, hi, lo) -> np.ndarray:
+    """+1 where d > hi, −1 where d < −lo, else 0 (NaN deflections and thresholds give 0)."""
+    with np.errstate(invalid="ignore"):
+        return (d > hi).astype(np.int8) - (d < -lo).astype(np.int8)
 
 
 def _merge_intervals(a: np.ndarray, b: np.ndarray):
@@ -503,7 +498,10 @@ def _readout(G, n_pot, n_dep, n_pre, g_start, duration_s, device, params, inp, W
         rows = tested & off[:, j]
         if rows.sum() >= 3:
             g0[j] = np.median(G[rows, j])
-            scale[j] = 1.4826 * np.median(np.abs(G[rows, j] - g0[j]))
+            dev = G[rows, j] - g0[j]
+            scale[j] = 1.4826 * np.median(np.abs(dev))
+            if scale[j] == 0:  # most cells at one bound (a saturated column): fall back to the RMS deviation
+                scale[j] = float(np.sqrt(np.mean(dev ** 2)))
         else:
             g0[j] = g_start
     r = G - g0[None, :]

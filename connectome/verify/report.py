@@ -15,7 +15,10 @@ Definitions (all in docs/fidelity.md):
   a quantisation step (``0.5 · mv_per_us · Δg``): the rule by which
   ``compile`` rounds a weight to code 0, so an effective weight below it
   reads as "no synapse".
-- **sign flip**: copied and effective weights of opposite sign (both non-zero).
+- **sign flip**: copied and effective weights of opposite sign, counted over
+  the synapses whose copied |w| reaches the threshold (a weight that
+  quantises to code 0 has no sign on the chip; the sign its noise takes is
+  not a flip).
 - **relative error by decile**: synapses sorted by copied |w| and cut into
   ten groups of (nearly) equal size; per group the mean of
   |w_eff − w| / |w| and the RMS of w_eff − w.
@@ -163,7 +166,7 @@ def weight_metrics(w_copy, w_est, threshold_mv: float, stuck_top=None, in_map=No
     representable = np.abs(w_copy) >= threshold_mv
     below = representable & (np.abs(w_est) < threshold_mv)
     lost = below | stuck_top | ~in_map
-    flips = (w_copy * w_est) < 0
+    flips = representable & ((w_copy * w_est) < 0)
     err = w_est - w_copy
     rel = np.abs(err[representable]) / np.abs(w_copy[representable])
     return {
@@ -171,7 +174,7 @@ def weight_metrics(w_copy, w_est, threshold_mv: float, stuck_top=None, in_map=No
         "pearson": _num(_pearson(w_copy, w_est)),
         "spearman": _num(_spearman(w_copy, w_est)),
         "sign_flips": int(flips.sum()),
-        "sign_flip_fraction": _num(flips.mean()) if n else None,
+        "sign_flip_fraction": _num(flips.sum() / representable.sum()) if representable.any() else None,
         "lost": int(lost.sum()),
         "lost_fraction": _num(lost.mean()) if n else None,
         "lost_below_threshold": int(below.sum()),

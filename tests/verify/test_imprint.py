@@ -9,8 +9,9 @@ import pytest
 from connectome.devices import load_technology
 from connectome.errors import ConfigError, TechnologyError
 from connectome.io.progmap import check_map, read_map
-from connectome.verify._imprint_kernels import column_signs, imprint_rows
-from connectome.verify.imprint import ImprintDevice, ImprintParams, device_for, imprint_recording, normalised_a, side_path
+from connectome.verify._imprint_kernels import column_deflections, imprint_rows
+from connectome.verify.imprint import (ImprintDevice, ImprintParams, _signs, device_for, imprint_recording,
+                                       normalised_a, side_path)
 
 
 @pytest.mark.parametrize("nl,a", [(1.51, 0.8195), (3.01, 0.3853), (6.01, 0.1351), (0.01, 126.269)])
@@ -64,7 +65,10 @@ def test_column_signs_follow_the_running_baseline():
     v[3, 1] = -5.0
     v[4, 1] = np.nan  # masked: no write, baseline frozen
     base = np.full(2, np.nan)
-    s = column_signs(v, base, np.array([1.0, np.nan]), 2.0)
+    d = column_deflections(v, base, 2.0)
+    assert np.isnan(d[4, 1]) and d[3, 0] == 5.0
+    delta = np.array([1.0, np.nan])
+    s = _signs(d, delta, delta)
     # the 5-mV step potentiates; the baseline (τ = 2 bins) then lags above the trace: −2.5, −1.25 mV → depress
     assert s[:, 0].tolist() == [0, 0, 0, 1, -1, -1] and s[:, 1].tolist() == [0] * 6  # column 1 not driven (δ NaN)
     assert np.isfinite(base).all()

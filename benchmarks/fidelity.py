@@ -1,0 +1,150 @@
+"""Structural and functional fidelity of the four technologies, and the figures of docs/fidelity.md.
+
+    python benchmarks/fidelity.py                       # tables on stdout, figures to docs/figures/
+    python benchmarks/fidelity.py --no-functional       # weights only (≈ 1 min)
+
+Input: the simulator's 2,000-neuron network (``bench_verify.network_dir``:
+150,066 synapses, lognormal PSPs), compiled once per technology with its
+default crossbar, layers, scheme and levels, with ``--clip none`` (compile's
+default: full scale = the largest |w|) and with ``--clip p99`` (full scale =
+the 99th percentile of |w|; the largest 1 % saturate). Every number
+is ``connectome.verify.verify_map`` (seed 0) at 0, 1 day and 10 years after
+programming, with global drift compensation unless said otherwise;
+functional fidelity simulates 30 s of both networks (the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _harness as H  # noqa: E402
+from bench_verify import compiled_map, network_dir  # noqa: E402
+
+TECHS = ["flash", "mram", "pcm", "rram"]
+CLIPS = ["none", "p99"]
+AFTER = [("0", 0.0), ("1d", 86400.0), ("10y", 10 * 365.25 * 86400.0)]
+FIG = Path(__file__).resolve().parents[1] / "docs" / "figures"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--no-functional", action="store_true")
+    ap.add_argument("--no-figures", action="store_true")
+    args = ap.parse_args()
+    from connectome.verify import verify_map
+
+    net = network_dir(2000)
+    maps = {(t, c): compiled_map(net, t, c) for t in TECHS for c in CLIPS}
+    cases = [(t, c, label, sec, comp) for t in TECHS for c in CLIPS for label, sec in AFTER
+             for comp in ((True, False) if t == "pcm" and sec > 0 and c == "none" else (True,))]
+    rows, reps = [], {}
+    for t, c, label, sec, comp in cases:
+        r = verify_map(maps[t, c], net, after_s=sec, drift_compensation=comp)
+        reps[t, c, label, comp] = r
+        rows.append(_row(r["weights"], tech=t, clip=c, after=label, comp="on" if comp else "off"))
+        if label == "10y" and comp:
+            rows.append(_row(r["quantisation_only"], tech=t, clip=c, after="quantisation only", comp=""))
+    print(f"Machine: {H.machine()}; network {net.name}: {reps['rram', 'none', '0', True]['weights']['synapses']} "
+          "synapses\n")
+    print(H.table(rows, [("tech", "technology"), ("clip", "clip"), ("after", "after"), ("comp", "compensation"),
+                         ("pearson", "Pearson"), ("spearman", "Spearman"), ("flips", "sign flips %"),
+                         ("lost", "lost %"), ("rel", "mean |Δw|/|w|"), ("rms", "rms Δw mV")]))
+    for c in CLIPS:
+        drows = [{"tech": t, **{f"d{x['decile']}": x["mean_abs_rel_error"] for x in reps[t, c, "1d", True]["deciles"]}}
+                 for t in TECHS]
+        print(f"\nMean |Δw|/|w| by decile of |w| (clip {c}, 1 day, compensation on):\n")
+        print(H.table(drows, [("tech", "technology")] + [(f"d{k}", f"D{k}") for k in range(1, 11)]))
+    edges = [f"{x['abs_w_min_mv']:.2g}–{x['abs_w_max_mv']:.2g}" for x in reps["rram", "none", "1d", True]["deciles"]]
+    print("\nDecile bounds (mV): " + ", ".join(edges))
+    if not args.no_functional:
+        from connectome.verify.functional import LIFParams
+
+        frows = []
+        for t, c, label, sec, comp in cases:
+            if label == "1d":
+                continue
+            r = verify_map(maps[t, c], net, after_s=sec, drift_compensation=comp, functional=True,
+                           functional_params=LIFParams())
+            f = r["functional"]
+            frows.append({"tech": t, "clip": c, "after": label, "comp": "on" if comp else "off", "score": f["score"],
+                          "ref": f["reference_score"], **f["components"],
+                          "ra": f["mean_rate_copied_hz"], "rb": f["mean_rate_pasted_hz"],
+                          "ba": f["bursts_copied"]["count"], "bb": f["bursts_pasted"]["count"]})
+        print("\nFunctional fidelity (30 s, 2,000 neurons; reference = the copied network under another drive seed):\n")
+        print(H.table(frows, [("tech", "technology"), ("clip", "clip"), ("after", "after"), ("comp", "compensation"),
+                              ("score", "fidelity"), ("ref", "reference"), ("rates", "rate corr."),
+                              ("rate_level", "1 − rate diff"), ("correlations", "corr. of corr."),
+                              ("bursts", "bursts"), ("ra", "rate copied Hz"), ("rb", "rate pasted Hz"),
+                              ("ba", "bursts copied"), ("bb", "bursts pasted")]))
+    if not args.no_figures:
+        figures(maps, net)
+    return 0
+
+
+def _row(w: dict, **keys) -> dict:
+    return {**keys, "pearson": w["pearson"], "spearman": w["spearman"],
+            "flips": f"{100 * (w['sign_flip_fraction'] or 0):.2f}", "lost": f"{100 * w['lost_fraction']:.2f}",
+            "rel": w["mean_abs_rel_error"], "rms": w["rms_error_mv"]}
+
+
+def figures(maps, net):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from connectome.graph import Connectome
+    from connectome.io.progmap import read_map
+    from connectome.verify.effective import NonIdealities, effective_weights, physical_cells
+    from connectome.verify.report import join
+
+    FIG.mkdir(parents=True, exist_ok=True)
+    plt.rcParams.update({"svg.hashsalt": "connectome", "font.size": 9})
+    con = Connectome.read(net)
+    pm = read_map(maps["pcm", "none"])
+    cells = physical_cells(pm)
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4), sharex=True, sharey=True)
+    for ax, (label, sec, comp) in zip(axes, [("right after programming", 0.0, True),
+                                             ("10 years, no compensation", AFTER[2][1], False),
+                                             ("10 years, global drift compensation", AFTER[2][1], True)]):
+        e = effective_weights(pm, cells, NonIdealities(after_s=sec, drift_compensation=comp), seed=0)
+        J = join(con, pm, e)
+        sel = np.random.default_rng(0).permutation(len(J.w_copy))[:20000]
+        ax.plot(J.w_copy[sel], J.w_eff[sel], ".", ms=1, alpha=0.3, color="C0", rasterized=True)
+        lim = float(np.abs(J.w_copy).max())
+        ax.plot([-lim, lim], [-lim, lim], "k-", lw=0.6)
+        ax.set_title(f"PCM, {label}")
+        ax.set_xlabel("copied weight (mV)")
+    axes[0].set_ylabel("effective pasted weight (mV)")
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(FIG / f"fidelity_pcm_drift.{ext}", dpi=150, metadata={"Date": None} if ext == "svg" else None)
+    plt.close(fig)
+
+    from connectome.verify import verify_map
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for k, t in enumerate(TECHS):
+        for clip, style in (("none", "o-"), ("p99", "s--")):
+            d = verify_map(maps[t, clip], net, after_s=86400.0)["deciles"]
+            ax.plot([x["decile"] for x in d], [x["mean_abs_rel_error"] for x in d], style, color=f"C{k}", ms=3,
+                    label=f"{t}, clip {clip}", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("decile of copied |w| (1 = smallest)")
+    ax.set_ylabel("mean |Δw| / |w|")
+    ax.set_title("relative weight error, 1 day after programming")
+    ax.legend(frameon=False, fontsize=7, ncol=2)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        fig.savefig(FIG / f"fidelity_deciles.{ext}", dpi=150, metadata={"Date": None} if ext == "svg" else None)
+    plt.close(fig)
+    print(f"\nfigures: {FIG / 'fidelity_pcm_drift.png'}, {FIG / 'fidelity_deciles.png'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
