@@ -59,10 +59,13 @@ def fit_psp(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, fit_from_ms: 
     tt = np.einsum("kl,kl->k", T, T)
     ok = tt > 1e-9
     T, meta, tt = T[ok], meta[ok], tt[ok]
-    proj = R @ T.T  # (pairs, templates)
-    gain = proj ** 2 / tt  # SSE reduction
-    k = np.argmax(gain, axis=1)
-    amp = proj[np.arange(len(k)), k] / tt[k]
+    k = np.zeros(len(R), np.int64)
+    amp = np.zeros(len(R), np.float64)
+    for a in range(0, len(R), 1024):  # blocks of pairs: memory independent of the number of edges
+        proj = R[a:a + 1024] @ T.T  # (pairs, templates)
+        kb = np.argmax(proj ** 2 / tt, axis=1)  # largest SSE reduction
+        k[a:a + 1024] = kb
+        amp[a:a + 1024] = proj[np.arange(len(kb)), kb] / tt[kb]
     return amp, meta[k, 0], meta[k, 1], meta[k, 2]
 
 
