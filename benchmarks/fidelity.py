@@ -35,11 +35,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-functional", action="store_true")
     ap.add_argument("--no-figures", action="store_true")
+    ap.add_argument("--figures-only", action="store_true", help="only redraw the figures")
     args = ap.parse_args()
     from connectome.verify import verify_map
 
     net = network_dir(2000)
     maps = {(t, c): compiled_map(net, t, c) for t in TECHS for c in CLIPS}
+    if args.figures_only:
+        figures(maps, net)
+        return 0
     cases = [(t, c, label, sec, comp) for t in TECHS for c in CLIPS for label, sec in AFTER
              for comp in ((True, False) if t == "pcm" and sec > 0 and c == "none" else (True,))]
     rows, reps = [], {}
@@ -128,7 +132,7 @@ def figures(maps, net):
 
     from connectome.verify import verify_map
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
     for k, t in enumerate(TECHS):
         for clip, style in (("none", "o-"), ("p99", "s--")):
             d = verify_map(maps[t, clip], net, after_s=86400.0)["deciles"]
@@ -138,7 +142,7 @@ def figures(maps, net):
     ax.set_xlabel("decile of copied |w| (1 = smallest)")
     ax.set_ylabel("mean |Δw| / |w|")
     ax.set_title("relative weight error, 1 day after programming")
-    ax.legend(frameon=False, fontsize=7, ncol=2)
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     for ext in ("png", "svg"):
         fig.savefig(FIG / f"fidelity_deciles.{ext}", dpi=150, metadata={"Date": None} if ext == "svg" else None)

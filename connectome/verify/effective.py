@@ -122,8 +122,18 @@ def map_technology(pm, path=None):
 
 def _dense(*arrays):
     """Dense indices of ids over the union of several id arrays."""
-    u = np.unique(np.concatenate([np.asarray(a, np.int64) for a in arrays])) if arrays else np.zeros(0, np.int64)
+    from ..compile.tiling import unique_sorted  # sort based: numpy 2's hashing np.unique is slow on 10⁷ keys
+
+    u = unique_sorted(np.concatenate([np.asarray(a, np.int64) for a in arrays]))
     return [np.searchsorted(u, a) for a in arrays], len(u)
+
+
+def _member(sorted_keys: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``np.isin(q, sorted_keys)`` for sorted keys, by binary search."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(q), bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, q), len(sorted_keys) - 1)
+    return sorted_keys[pos] == q
 
 
 def synapse_of_cells(pm) -> np.ndarray:
@@ -172,9 +182,9 @@ def physical_cells(pm) -> PhysicalCells:
         pcol = cc[o][pos]
         # a partner position that is itself listed is not a reset partner
         rows, cols = int(a["rows"]), int(a["cols"])
-        listed = (t * rows + r) * cols + cells["col"].astype(np.int64)
+        listed = (t * rows + r) * cols + cells["col"].astype(np.int64)  # increasing: cells are sorted
         pkey = (t * rows + r) * cols + pcol
-        free = has & ~np.isin(pkey, listed)
+        free = has & ~_member(listed, pkey)
         idx = np.flatnonzero(free)
         n_part = len(idx)
         parts["tile"].append(t[idx])

@@ -334,7 +334,7 @@ class ImprintResult:
         return Connectome(neurons=neurons, edges=edges, meta={"imprinted": True})
 
 
-def _own_template(inp: ImprintInput, traces, spike_bins, n_bins, bpc, blocks, T, bl0, bl1):
+def _own_template(inp: ImprintInput, traces, spike_bins, blocks, T, bl0, bl1):
     """Each neuron's mean after-spike potential (lags 0…T bins), relative to its pre-spike baseline."""
     from ..infer._kernels import own_spike_accumulate
     from ..infer.sta import _spikes_in
@@ -414,7 +414,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
     T = int(math.ceil(params.own_template_ms / bin_ms))
     bl0 = int(math.floor(inp.infer_params.baseline_ms[0] / bin_ms))
     bl1 = int(math.ceil(inp.infer_params.baseline_ms[1] / bin_ms))
-    tmpl = _own_template(inp, traces, spike_bins, n_bins, bpc, blocks, T, bl0, bl1) if T > 0 else None
+    tmpl = _own_template(inp, traces, spike_bins, blocks, T, bl0, bl1) if T > 0 else None
     top_p, a_p, lin_p = device.curve(+1)
     bot_d, a_d, lin_d = device.curve(-1)
     sigma = device.c2c_sigma * device.range_us

@@ -95,8 +95,11 @@ def join(con, pm, eff) -> Joined:
     syn, groups = pm.tables["synapses"], pm.tables["groups"]
     c_cls = (np.asarray(e["kind"]) == 3).astype(np.int64)
     m_cls = np.asarray(groups["cls"], np.int64)[syn["group"]] if len(syn["group"]) else np.zeros(0, np.int64)
-    ids = np.unique(np.concatenate([np.asarray(e["pre"], np.int64), np.asarray(e["post"], np.int64),
-                                    syn["pre"], syn["post"]]))
+    from ..compile.tiling import unique_sorted  # sort based: numpy 2's hashing np.unique is slow on 10⁷ keys
+    from .effective import _member
+
+    ids = unique_sorted(np.concatenate([np.asarray(e["pre"], np.int64), np.asarray(e["post"], np.int64),
+                                        syn["pre"], syn["post"]]))
     k = max(len(ids), 1)
     ck = (c_cls * k + np.searchsorted(ids, e["pre"])) * k + np.searchsorted(ids, e["post"])
     mk = (m_cls * k + np.searchsorted(ids, syn["pre"])) * k + np.searchsorted(ids, syn["post"])
@@ -107,7 +110,7 @@ def join(con, pm, eff) -> Joined:
     pos = np.minimum(np.searchsorted(mk, ck), max(len(mk) - 1, 0))
     hit = (mk[pos] == ck) if len(mk) else np.zeros(len(ck), bool)
     take = lambda name, fill: np.where(hit, mv[name][pos], fill) if len(mk) else np.full(len(ck), fill)  # noqa: E731
-    extra = ~np.isin(mk, ck)
+    extra = ~_member(ck, mk)  # both sorted and distinct after aggregation
     decode = lambda key: (ids[(key // k) % k], ids[key % k], (key // (k * k)).astype(bool))  # noqa: E731
     pre, post, el = decode(ck)
     xpre, xpost, xel = decode(mk[extra])
