@@ -174,7 +174,7 @@ def detect_spikes(rec, channels, p, progress=None) -> np.ndarray:
     """
     from ..spikes._kernels import prepare_block
     from ..spikes.detect import detect_block
-    from ..spikes.neurons import clean_spikes
+    from ..spikes.neurons import clean_spikes, drop_copies
 
     fs = rec.sampling_rate_hz
     bin_len = max(1, int(round(p.bin_ms * fs / 1000.0)))
@@ -208,16 +208,7 @@ def detect_spikes(rec, channels, p, progress=None) -> np.ndarray:
         _, smp, _ = clean_spikes(np.zeros(smp.size, np.int64), smp, amp.astype(np.float32), p.min_ap_fraction, 1)
         trains.append(smp)
     t = np.sort(np.concatenate(trains)) if trains else np.zeros(0, np.int64)
-    if t.size > 1:
-        tol = max(1, int(round(p.merge_window_ms * 1e-3 * fs)))
-        keep = np.ones(t.size, bool)
-        last = t[0]
-        for i in range(1, t.size):
-            if t[i] - last <= tol:
-                keep[i] = False
-            else:
-                last = t[i]
-        t = t[keep]
+    t = drop_copies(t, max(1, int(round(p.merge_window_ms * 1e-3 * fs))))
     return t.astype(np.int64)
 
 

@@ -102,6 +102,35 @@ def _spikes_in(spike_bins, lo: int, hi: int, origin: int):
     return rows, np.asarray(ptr, np.int64)
 
 
+def somatic_traces(store, used: np.ndarray, col_pos: np.ndarray, ref: np.ndarray, scale: np.ndarray,
+                   R0: int, R1: int) -> np.ndarray:
+    """Somatic-mV traces (bins × neurons) over bin rows [R0, R1) of the binned store.
+
+    Each neuron reads, per pass-1 chunk, its channel ``used[col_pos[chunk, k]]``
+    minus that channel's typical level ``ref``, times the chunk's electrode→soma
+    ``scale`` (NaN where unusable); rows outside the file are NaN.
+    """
+    raw = store.read(R0, R1, used)  # clipped at the file's ends; only channels in use
+    r_lo = max(0, R0)
+    rows = np.arange(r_lo, r_lo + raw.shape[0])
+    V = np.full((R1 - R0, col_pos.shape[1]), np.nan, np.float32)
+    ck = rows // store.bins_per_chunk
+    for cc in np.unique(ck):
+        sel = ck == cc
+        V[rows[sel] - R0] = (raw[sel][:, col_pos[cc]] - ref[col_pos[cc]]) * scale[cc]
+    return V
+
+
+def mask_own_spikes(V: np.ndarray, masks, R0: int, R1: int) -> None:
+    """Set each neuron's own action-potential cores (``masks[k]`` = start, stop bins) to NaN in place."""
+    for k in range(V.shape[1]):
+        st, sp = masks[k]
+        lo = np.searchsorted(sp, R0, side="right")
+        hi = np.searchsorted(st, R1, side="left")
+        for a, b in zip(st[lo:hi], sp[lo:hi]):
+            V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
+
+
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:
     """Run pass 2 (see module docstring)."""
     bs = p1.bin_samples
@@ -141,24 +170,10 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
         progress.set_description("pass 2: pairwise evidence")
 
     def traces(R0, R1):
-        """Somatic-mV traces of every neuron over bin rows [R0, R1), own AP cores masked."""
-        raw = store.read(R0, R1, used)  # clipped at the file's ends; only channels in use
-        r_lo = max(0, R0)
-        rows = np.arange(r_lo, r_lo + raw.shape[0])
-        V = np.full((R1 - R0, N), np.nan, np.float32)
-        ck = rows // bpc
-        for cc in np.unique(ck):
-            sel = ck == cc
-            V[rows[sel] - R0] = (raw[sel][:, col_pos[cc]] - ref[col_pos[cc]]) * scale[cc]
-        return V
+        return somatic_traces(store, used, col_pos, ref, scale, R0, R1)
 
     def mask_own(V, R0, R1):
-        for k in range(N):  # own spikes: the action potential itself
-            st, sp = masks[k]
-            lo = np.searchsorted(sp, R0, side="right")
-            hi = np.searchsorted(st, R1, side="left")
-            for a, b in zip(st[lo:hi], sp[lo:hi]):
-                V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
+        mask_own_spikes(V, masks, R0, R1)
 
     tmpl = None
     if T > 0:

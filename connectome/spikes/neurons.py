@@ -72,6 +72,26 @@ def coincidence(a: np.ndarray, b: np.ndarray, tol: int) -> int:
     return int(np.count_nonzero(left | right))
 
 
+def drop_copies(t: np.ndarray, tol: int) -> np.ndarray:
+    """Sorted spike samples of one neuron seen on several channels: one spike per AP.
+
+    A spike within ``tol`` samples of the last kept one is a copy.
+
+    >>> drop_copies(np.array([10, 11, 30, 32, 33, 60]), 2).tolist()
+    [10, 30, 33, 60]
+    """
+    if t.size < 2:
+        return t
+    keep = np.ones(t.size, bool)
+    last = t[0]
+    for i in range(1, t.size):
+        if t[i] - last <= tol:
+            keep[i] = False
+        else:
+            last = t[i]
+    return t[keep]
+
+
 def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs: float,
                    min_spikes: int = 10, min_snr: float = 8.0, radius: float = 3.0,
                    window_ms: float = 0.2, fraction: float = 0.7) -> Neurons:
@@ -132,15 +152,8 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
     trains, best, xs, ys, amps = [], [], [], [], []
     for m in members:
         t = np.sort(np.concatenate([sample[ptr[c]:ptr[c + 1]] for c in m]))
-        if len(m) > 1 and t.size:  # one spike per AP: drop copies within the merge window
-            keep = np.ones(t.size, bool)
-            last = t[0]
-            for i in range(1, t.size):
-                if t[i] - last <= tol:
-                    keep[i] = False
-                else:
-                    last = t[i]
-            t = t[keep]
+        if len(m) > 1:
+            t = drop_copies(t, tol)
         trains.append(t)
         best.append(m[0])
         w = med_amp[m]

@@ -359,7 +359,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
     from scipy.stats import norm
 
     from ..infer._kernels import subtract_own
-    from ..infer.sta import _spikes_in, own_spike_mask
+    from ..infer.sta import _spikes_in, mask_own_spikes, own_spike_mask, somatic_traces
     from ._imprint_kernels import column_deflections, imprint_rows
 
     p1, nr = inp.p1, inp.neurons
@@ -392,21 +392,9 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
                            int(math.ceil(params.mask_after_ms / bin_ms)))
 
     def traces(R0, R1, masked):
-        raw = store.read(R0, min(R1, n_bins), used)
-        r_lo = max(0, R0)
-        rows = np.arange(r_lo, r_lo + raw.shape[0])
-        V = np.full((R1 - R0, N), np.nan, np.float32)
-        ck = rows // bpc
-        for cc in np.unique(ck):
-            sel = ck == cc
-            V[rows[sel] - R0] = (raw[sel][:, col_pos[cc]] - ref[col_pos[cc]]) * inp.scale[cc]
+        V = somatic_traces(store, used, col_pos, ref, inp.scale, R0, R1)
         if masked:
-            for k in range(N):
-                st, sp = masks[k]
-                lo = np.searchsorted(sp, R0, side="right")
-                hi = np.searchsorted(st, R1, side="left")
-                for a, b in zip(st[lo:hi], sp[lo:hi]):
-                    V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
+            mask_own_spikes(V, masks, R0, R1)
         return V
 
     cpb = max(1, int(math.ceil(params.block_s * fs / (bpc * bs))))

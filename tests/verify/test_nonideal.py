@@ -138,7 +138,7 @@ def test_deciles_cover_every_synapse(maps, con_dir):
 
 
 def test_a_different_connectome_is_compared_on_the_union(maps, tmp_path, grid_con):
-    from conftest import write_edges
+    from connectome.graph.formats import write_csv
 
     keep = np.ones(grid_con.n_edges, bool)
     keep[:100] = False  # the map holds 100 synapses this connectome lacks
@@ -147,7 +147,9 @@ def test_a_different_connectome_is_compared_on_the_union(maps, tmp_path, grid_co
     from connectome.graph import Connectome
 
     other = Connectome(neurons=dict(grid_con.neurons), edges=extra)
-    d = write_edges(other, tmp_path / "other")
+    d = tmp_path / "other"
+    d.mkdir()
+    write_csv(other, d)
     r = verify_map(maps["rram"], d, **QUIET)
     assert not r["connectome"]["matches_map_source"]
     w = r["weights"]
