@@ -139,6 +139,8 @@ def resolve_recording(source, con: Connectome, recording=None) -> Path:
     base = source if source.is_dir() else source.parent
     cands = [named] if named.is_absolute() else [Path.cwd() / named, base / named, base.parent / named,
                                                  base / named.name, base.parent / named.name]
+    if inp.get("abs_path"):  # where infer found it (absolute), for runs from another directory
+        cands.insert(1, Path(inp["abs_path"]))
     tried = []
     for c in cands:
         if c.exists():

@@ -92,7 +92,8 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     result = _finish(rec, p, p1, neurons, sums, noise)
     timings["stats_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
-    result.summary.update({"input": {"path": str(rec.path), "fingerprint": fingerprint,
+    result.summary.update({"input": {"path": str(rec.path), "abs_path": str(Path(rec.path).resolve()),
+                                     "fingerprint": fingerprint,
                                      "channels": rec.n_channels, "duration_s": rec.duration_s,
                                      "sampling_rate_hz": rec.sampling_rate_hz},
                            "parameters": p.to_dict(), "versions": _versions(), "timings": timings})

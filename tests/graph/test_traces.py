@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,8 +82,18 @@ def test_unknown_neuron_and_missing_recording(sample_dir, sample_recording, tmp_
     shutil.copytree(sample_dir, moved)
     summary = json.loads((moved / "summary.json").read_text())
     summary["input"]["path"] = "nowhere/rec.h5"
+    summary["input"]["abs_path"] = str(tmp_path / "nowhere" / "rec.h5")
     (moved / "summary.json").write_text(json.dumps(summary))
     c = Connectome.read(moved)
     with pytest.raises(ConnectomeFormatError, match="give --recording"):
         resolve_recording(moved, c)
     assert resolve_recording(moved, c, sample_recording) == sample_recording  # explicit, same fingerprint
+
+
+def test_recording_found_from_another_directory(sample_dir, tmp_path, monkeypatch):
+    """summary.json's path was relative to where infer ran; its abs_path still finds the file."""
+    summary = json.loads((sample_dir / "summary.json").read_text())
+    monkeypatch.chdir(tmp_path)
+    c = Connectome.read(sample_dir)
+    assert resolve_recording(sample_dir, c) == Path(summary["input"]["abs_path"])
+
