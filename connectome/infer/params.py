@@ -86,8 +86,11 @@ class InferParams:
     q_threshold : float
         Benjamini–Hochberg level over all tested ordered pairs (reference §7: 0.01).
     electrical_max_latency_ms : float
-        Responses with an onset earlier than this may be electrical (spikelets;
-        reference §7: |lag| ≤ 0.5 ms).
+        Responses whose onset is within ± this of the presynaptic spike may be
+        electrical (spikelets; reference §7: |lag| ≤ 0.5 ms). An onset earlier
+        than −this is not a spikelet (it began before the presynaptic AP's
+        upstroke) and, like any chemical onset before the spike, is rejected as
+        shared drive.
     min_chemical_latency_ms : float
         A significant response that is not electrical and whose fitted onset
         is earlier than this is not reported as a synapse: a chemical PSP

@@ -145,7 +145,9 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # electrical: near-zero latency AND a spikelet's shape (fast decay) or the
             # same near-zero-latency coupling in the reverse direction (reference §2.3);
             # a fast chemical PSP of a close neighbour can also fit an early onset
-            early = onset < p.electrical_max_latency_ms
+            # |onset| small on both sides (reference §7: |lag| ≤ 0.5 ms): a response that
+            # began well before the spike is drive shared with the presynaptic cell
+            early = np.abs(onset) < p.electrical_max_latency_ms
             early_set = set(zip(pre[early].tolist(), post[early].tolist()))
             reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
             electrical = early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
