@@ -7,25 +7,14 @@ Heavy imports (pymetis, h5py, zarr) happen inside the commands so that
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
 
-from ..errors import ConfigError
 from ._common import progress_bar
 
 STAGES = ["read", "groups", "quantise", "partition", "baselines", "cells", "schedule", "placement", "tables",
           "write"]
-
-
-def _crossbar(value: str | None):
-    if value is None:
-        return None, None
-    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
-    if not m:
-        raise ConfigError(f"--crossbar expects ROWSxCOLS such as 256x256, got {value!r}")
-    return int(m.group(1)), int(m.group(2))
 
 
 def format_summary(s: dict, path=None) -> str:
@@ -108,14 +97,14 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
     holds tiles against the lower bound, utilisation, time, energy, area,
     expected weight error and the clipped weights.
     """
-    from ..compile import CompileOptions, compile_connectome, source_files
+    from ..compile import CompileOptions, compile_connectome, parse_crossbar, source_files
     from ..devices import load_technology
     from ..graph.formats import read_connectome
     from ..io.progmap import check_map_path, summary_path, write_map
 
     out = Path(out)
     check_map_path(out)
-    rows, cols = _crossbar(crossbar)
+    rows, cols = parse_crossbar(crossbar)
     if technology is None and technology_file is None:
         technology = "rram"
     opts = CompileOptions(technology=technology, technology_file=technology_file, rows=rows, cols=cols,

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -174,6 +175,20 @@ def _merge_parallel(gid, pre_id, post_id, weight, delay):
             np.isfinite(delay).astype(np.float64), start)
     return (gid[start], pre_id[start], post_id[start], np.add.reduceat(weight, start), d,
             int(m - len(start)))
+
+
+def parse_crossbar(value, what: str = "--crossbar", path=None):
+    """``"256x256"`` → ``(256, 256)``; None → ``(None, None)`` (the technology's default).
+
+    >>> parse_crossbar("128×64")
+    (128, 64)
+    """
+    if value is None:
+        return None, None
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(value))
+    if not m:
+        raise ConfigError(f"{what} expects ROWSxCOLS such as 256x256, got {value!r}", path)
+    return int(m.group(1)), int(m.group(2))
 
 
 def source_files(path) -> dict:

@@ -155,10 +155,10 @@ def _compile_target(t: dict, k: int, path) -> CompileTarget:
     name = str(t.pop("name", tech or Path(t["technology_file"]).stem))
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise ConfigError(f"[[compile]] name {name!r} must be letters, digits, '_', '-' or '.'", path)
-    if "crossbar" in t:
-        m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", str(t["crossbar"]))
-        if not m:
-            raise ConfigError(f"[[compile]] crossbar must look like \"256x256\", not {t['crossbar']!r}", path)
+    if "crossbar" in t:  # options are CompileOptions' own keys from here on
+        from ..compile import parse_crossbar
+
+        t["rows"], t["cols"] = parse_crossbar(t.pop("crossbar"), "[[compile]] crossbar", path)
     return CompileTarget(name=name, options=t, format=fmt)
 
 

@@ -58,14 +58,14 @@ def output_names(paths) -> list[str]:
 INFER_FILES = ("neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json")
 
 
-def tree_sha256(path) -> dict:
-    """sha256 of a file, of an inference directory's files, or of every file under a directory (zarr)."""
-    path = Path(path)
-    if path.is_file():
-        return {path.name: sha256_file(path)}
-    if path.name == "infer":
-        return {n: sha256_file(path / n) for n in INFER_FILES if (path / n).exists()}
-    return {str(f.relative_to(path)): sha256_file(f) for f in sorted(path.rglob("*")) if f.is_file()}
+def output_sha256(file_dir: Path, outputs: list[Path]) -> dict:
+    """sha256 per output, keyed by its path below ``file_dir``; a directory output (zarr) by each of its files."""
+    sums = {}
+    for out in outputs:
+        files = sorted(f for f in out.rglob("*") if f.is_file()) if out.is_dir() else [out]
+        for f in files:
+            sums[str(f.relative_to(file_dir))] = sha256_file(f)
+    return sums
 
 
 def _write_json(path: Path, obj) -> None:
@@ -73,19 +73,15 @@ def _write_json(path: Path, obj) -> None:
         tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str) + "\n")
 
 
-def _state_ok(state_file: Path, key: str, outputs: list[Path]) -> dict | None:
+def _state_ok(state_file: Path, key: str, file_dir: Path, outputs: list[Path]) -> dict | None:
     """The stage's state record if its key matches and every output is intact, else None."""
     try:
         state = json.loads(state_file.read_text())
     except (OSError, ValueError):
         return None
-    if state.get("key") != key:
+    if state.get("key") != key or not all(out.exists() for out in outputs):
         return None
-    recorded = state.get("outputs", {})
-    for out in outputs:
-        if not out.exists() or recorded.get(out.name) != tree_sha256(out):
-            return None
-    return state
+    return state if state.get("outputs") == output_sha256(file_dir, outputs) else None
 
 
 def _clean_stale(file_dir: Path) -> None:
@@ -134,7 +130,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
             outputs = _outputs(stage_name, target, file_dir)
             state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
             t = time.perf_counter()
-            state = _state_ok(state_file, key, outputs)
+            state = _state_ok(state_file, key, file_dir, outputs)
             if state is not None:
                 entry["stages"][label] = {"status": "skipped", "seconds": 0.0, "key": key,
                                           "outputs": state["outputs"], "result": state.get("result", {})}
@@ -142,7 +138,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
                 continue
             stage_name = label
             result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
-            sums = {o.name: tree_sha256(o) for o in outputs}
+            sums = output_sha256(file_dir, outputs)
             _write_json(state_file, {"key": key, "stage": label, "input": str(path), "outputs": sums,
                                      "result": result})
             seconds = time.perf_counter() - t
@@ -179,7 +175,7 @@ def _plan(cfg: PipelineConfig):
 
 def _outputs(stage: str, target, file_dir: Path) -> list[Path]:
     if stage == "infer":
-        return [file_dir / "infer"]
+        return [file_dir / "infer" / n for n in INFER_FILES]
     if stage == "compile":
         out = [file_dir / target.map_name()]
         if target.format == "h5":
@@ -201,15 +197,12 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
         s = res.summary
         return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
     if stage == "compile":
-        from ..commands.compile import _crossbar
         from ..compile import CompileOptions, compile_connectome, source_files
         from ..devices import load_technology
         from ..graph.formats import read_connectome
         from ..io.progmap import write_map
 
-        opts = dict(target.options)
-        rows, cols = _crossbar(opts.pop("crossbar", None))
-        copts = CompileOptions(**{"rows": rows, "cols": cols, **opts})
+        copts = CompileOptions(**target.options)
         tech = load_technology(copts.technology, copts.technology_file)
         con = read_connectome(infer_dir)
         pm = compile_connectome(con, copts, tech=tech, source_path=infer_dir, source_files=source_files(infer_dir))

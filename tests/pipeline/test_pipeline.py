@@ -15,7 +15,8 @@ import pytest
 from connectome.cli import main
 from connectome.errors import ConfigError
 from connectome.pipeline import config_from_dict, load_config, run_pipeline
-from connectome.pipeline.runner import MANIFEST, tree_sha256
+from connectome.io.checksum import sha256_file
+from connectome.pipeline.runner import MANIFEST
 from connectome.simulate import SimParams, simulate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ def _data_checksums(file_dir: Path) -> dict:
     for p in sorted(file_dir.rglob("*")):
         rel = str(p.relative_to(file_dir))
         if p.is_file() and not rel.startswith(".state") and p.name != "summary.json":
-            sums[rel] = tree_sha256(p)[p.name]
+            sums[rel] = sha256_file(p)
     return sums
 
 
@@ -63,7 +64,7 @@ def _data_checksums(file_dir: Path) -> dict:
     ({"run": {"stages": ["infer", "compile"]}}, "needs at least one [[compile]]"),
     ({"run": {"workers": -1}}, "workers must be an integer"),
     ({"verify": {"after": "3 fortnights"}}, "[verify] after: bad time"),
-    ({"compile": [{"crossbar": "256 by 256"}]}, "crossbar must look like"),
+    ({"compile": [{"crossbar": "256 by 256"}]}, "[[compile]] crossbar expects ROWSxCOLS"),
     ({"compile": [{"technology": "rram"}, {"technology": "rram"}]}, "two [[compile]] tables have the name 'rram'"),
 ])
 def test_config_errors_name_the_key(tmp_path, doc, needle):
@@ -116,7 +117,7 @@ def test_bad_file_does_not_stop_the_others(tmp_path, recordings, capsys):
     for name in ("rec1", "rec2"):
         d = tmp_path / "out" / name
         assert (d / "infer" / "edges.csv").exists() and (d / "rram.map.h5").exists()
-        assert m["files"][0]["stages"]["infer"]["outputs"]["infer"]["edges.csv"]
+        assert m["files"][0]["stages"]["infer"]["outputs"]["infer/edges.csv"]
 
 
 def test_rerun_skips_done_stages_and_redoes_changed_ones(tmp_path, recordings):
