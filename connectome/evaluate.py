@@ -104,7 +104,7 @@ def match_neurons(inferred_channels: list, t: Truth):
     return out
 
 
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
+def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     from scipy.stats import rankdata
 
     pos = labels.sum()
@@ -206,5 +206,5 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
         qk = tm[a] * t.n + tm[b]
         lab = np.isin(qk, key)
         res["pairs_scored"] = int(len(a))
-        res["roc_auc"] = _auc(np.abs(score[a, b]).astype(float), lab)
+        res["roc_auc"] = roc_auc(np.abs(score[a, b]).astype(float), lab)
     return res

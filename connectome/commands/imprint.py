@@ -79,9 +79,9 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     """
     from ..errors import ConfigError, check_known_keys
     from ..verify.imprint import ImprintParams, imprint_recording
-    from .compile import _crossbar
+    from ..compile import parse_crossbar
 
-    rows, cols = _crossbar(crossbar)
+    rows, cols = parse_crossbar(crossbar)
     d = parse_params(params)
     check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
                      "imprint parameter")

@@ -202,7 +202,7 @@ def _merge(base: dict, over: dict, path) -> dict:
     return out
 
 
-def _build(d: dict, source: str, path=None) -> Technology:
+def technology_from_dict(d: dict, source: str, path=None) -> Technology:
     try:
         parts = {k: cls(**d[k]) for k, cls in _SECTIONS.items()}
     except KeyError as exc:
@@ -284,4 +284,4 @@ def load_technology(name: str | None = None, override_file=None) -> Technology:
     if over:
         d = _merge(d, over, override_file)
         source += f"+{Path(override_file).name}"
-    return _build(d, source, override_file)
+    return technology_from_dict(d, source, override_file)

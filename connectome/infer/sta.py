@@ -91,7 +91,7 @@ def own_spike_mask(neurons: Neurons, n_bins: int, bin_samples: int, before_bins:
     return out
 
 
-def _spikes_in(spike_bins, lo: int, hi: int, origin: int):
+def spikes_in(spike_bins, lo: int, hi: int, origin: int):
     """Rows (relative to ``origin``) of every neuron's spikes in bins [lo, hi), CSR by neuron."""
     rows_l, ptr = [], [0]
     for sb in spike_bins:
@@ -186,7 +186,7 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
             R0, R1 = B0 + bl0, B1 + T + 1
             V = traces(R0, R1)
             mask_own(V, R0, R1)
-            rows, ptr = _spikes_in(spike_bins, B0, B1, R0)
+            rows, ptr = spikes_in(spike_bins, B0, B1, R0)
             own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2), tacc, tcnt)
             if progress is not None:
                 progress.update(1)
@@ -200,11 +200,11 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
         R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
         V = traces(R0, R1)
         if tmpl is not None:
-            rows, ptr = _spikes_in(spike_bins, R0 - T, R1, R0)
+            rows, ptr = spikes_in(spike_bins, R0 - T, R1, R0)
             subtract_own(V, rows, ptr, 0, tmpl)
         mask_own(V, R0, R1)
         # presynaptic spikes in this block, grouped by neuron
-        spk_row, pre_ptr = _spikes_in(spike_bins, B0, B1, R0)
+        spk_row, pre_ptr = spikes_in(spike_bins, B0, B1, R0)
         n_pre += np.diff(pre_ptr)
         base = spike_baselines(V, spk_row, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2))
         accumulate_pairs(V, base, spk_row, pre_ptr, lag0, acc, cnt)

@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..devices import load_technology
-from ..devices.models import _build
+from ..devices.models import technology_from_dict
 from ..errors import ConfigError, MapError
 from . import nonideal as ni
 
@@ -116,7 +116,7 @@ def map_technology(pm, path=None):
         raise MapError("root attribute parameters is not JSON", path) from None
     d = params.get("technology")
     if isinstance(d, dict) and d:
-        return _build(d, f"map:{d.get('name', pm.attrs.get('technology'))}", path)
+        return technology_from_dict(d, f"map:{d.get('name', pm.attrs.get('technology'))}", path)
     return load_technology(str(pm.attrs["technology"]))
 
 

@@ -337,7 +337,7 @@ class ImprintResult:
 def _own_template(inp: ImprintInput, traces, spike_bins, blocks, T, bl0, bl1):
     """Each neuron's mean after-spike potential (lags 0…T bins), relative to its pre-spike baseline."""
     from ..infer._kernels import own_spike_accumulate
-    from ..infer.sta import _spikes_in
+    from ..infer.sta import spikes_in
 
     N = inp.neurons.n
     tacc = np.zeros((N, T + 1), np.float64)
@@ -345,7 +345,7 @@ def _own_template(inp: ImprintInput, traces, spike_bins, blocks, T, bl0, bl1):
     for B0, B1 in blocks:
         R0, R1 = B0 + bl0, B1 + T + 1
         V = traces(R0, R1, masked=True)
-        rows, ptr = _spikes_in(spike_bins, B0, B1, R0)
+        rows, ptr = spikes_in(spike_bins, B0, B1, R0)
         own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2), tacc, tcnt)
     with np.errstate(invalid="ignore", divide="ignore"):
         tmpl = np.where(tcnt >= 5, tacc / tcnt, 0.0)
@@ -359,7 +359,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
     from scipy.stats import norm
 
     from ..infer._kernels import subtract_own
-    from ..infer.sta import _spikes_in, mask_own_spikes, own_spike_mask, somatic_traces
+    from ..infer.sta import spikes_in, mask_own_spikes, own_spike_mask, somatic_traces
     from ._imprint_kernels import column_deflections, imprint_rows
 
     p1, nr = inp.p1, inp.neurons
@@ -417,7 +417,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
         R0 = B0
         V = traces(R0, B1, masked=False)
         if tmpl is not None:  # each neuron's own after-spike potential, as infer removes it
-            rows, ptr = _spikes_in(spike_bins, R0 - T, B1, R0)
+            rows, ptr = spikes_in(spike_bins, R0 - T, B1, R0)
             subtract_own(V, rows, ptr, 0, tmpl)
         # blank own spikes
         for k in range(N):

@@ -105,7 +105,7 @@ class Reference:
 
 
 def _auc(scores, labels) -> float | None:
-    from ..evaluate import _auc as auc
+    from ..evaluate import roc_auc as auc
 
     v = auc(np.asarray(scores, np.float64), np.asarray(labels, bool))
     return None if not np.isfinite(v) else round(float(v), 6)
