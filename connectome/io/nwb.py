@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingError
-from .stores import Store, _attrs_to_dict
+from .stores import Store, _attrs_to_dict, read_2d
 
 _UNIT_TO_MV = {"volts": 1e3, "volt": 1e3, "v": 1e3, "millivolts": 1.0, "mv": 1.0, "microvolts": 1e-3, "uv": 1e-3}
 
@@ -41,6 +41,7 @@ class NWBStore(Store):
 
         self.path = Path(path)
         self._fh = None
+        self._reader = None
         fh = self._file()
         acq = fh.get("acquisition")
         if acq is None:
@@ -117,13 +118,14 @@ class NWBStore(Store):
     def __getstate__(self):
         s = self.__dict__.copy()
         s["_fh"] = None
+        s["_reader"] = None
         return s
 
     def read(self, t0, t1, c0=0, c1=None):
         acq = self._file()["acquisition"]
         try:
             if len(self.series) == 1:
-                return acq[self.series[0]]["data"][t0:t1, c0:c1]
+                return read_2d(self, acq[self.series[0]]["data"], t0, t1, c0, c1)
             names = self.series[c0:c1]
             return np.stack([acq[n]["data"][t0:t1] for n in names], axis=1)
         except Exception as exc:

@@ -91,6 +91,24 @@ def _attrs_to_dict(attrs) -> dict:
     return out
 
 
+def read_2d(store, ds, t0, t1, c0=0, c1=None) -> np.ndarray:
+    """``ds[t0:t1, c0:c1]`` of a 2-D h5py dataset, compressed chunks decoded in parallel.
+
+    Uses :mod:`connectome.io.h5chunks` (built once per store and process,
+    kept in ``store._reader``; False = not supported, read through h5py).
+    """
+    from .h5chunks import chunk_reader
+
+    if store._reader is None:
+        store._reader = chunk_reader(ds, HDF5Store._lock) or False
+    if not store._reader:
+        return ds[t0:t1, c0:c1]
+    n, c = ds.shape
+    t0, t1, _ = slice(t0, t1).indices(n)
+    c0, c1, _ = slice(c0, c1).indices(c)
+    return store._reader.read(t0, max(t0, t1), c0, max(c0, c1))
+
+
 class HDF5Store(Store):
     """CNEA-HDF5 (``.h5``): ``/data`` plus ``/channels/*`` and ``/spikes/*``."""
 
@@ -103,6 +121,7 @@ class HDF5Store(Store):
         self.path = Path(path)
         self.data_path = data_path
         self._fh = None
+        self._reader = None
         try:
             fh = self._file()
         except OSError as exc:
@@ -133,12 +152,13 @@ class HDF5Store(Store):
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_fh"] = None
+        state["_reader"] = None
         return state
 
     def read(self, t0, t1, c0=0, c1=None):
         ds = self._file()[self.data_path]
         try:
-            return ds[t0:t1, c0:c1]
+            return read_2d(self, ds, t0, t1, c0, c1)
         except Exception as exc:  # corrupt chunk, truncated data
             raise RecordingError(
                 f"cannot read samples {t0}:{t1} of /{self.data_path} ({exc})", self.path
