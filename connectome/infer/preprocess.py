@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..io.recording import Recording
-from ..spikes._kernels import prepare_block
-from ..spikes.detect import detect_block, robust_sd
+from ..spikes._kernels import moving_residual_sd, prepare_block
+from ..spikes.detect import detect_block
 from .params import InferParams
 
 
@@ -133,12 +133,9 @@ def _chunk_task(rec: Recording, k: int, s: int, e: int, prev_tail, raw, next_hea
     offset = np.median(xb[:: max(1, nb // 200)], axis=0).astype(np.float32)
     rel = xb - offset
     # sub-threshold activity: robust SD of the binned trace minus its ~20 ms moving mean
-    # (every 4th bin, where the moving mean is evaluated directly)
+    # (every 4th bin)
     w = max(3, int(round(20e-3 * fs / bin_samples)))
-    from scipy.ndimage import uniform_filter1d
-
-    mov = uniform_filter1d(rel, size=w, axis=0, mode="nearest")
-    activity = robust_sd((rel[::4] - mov[::4]).astype(np.float32), stride=1)
+    activity = moving_residual_sd(rel, w, 4)
     rel[badb] = np.nan
     store.write(k, s // bin_samples, rel, offset)
     # AP amplitude from rest: peak minus the channel's typical level in this chunk

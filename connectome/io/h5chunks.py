@@ -47,8 +47,7 @@ def lzf_decompress(src, dst):
             ln = ctrl + 1
             if op + ln > n_out or ip + ln > n_in:
                 return -1
-            for k in range(ln):
-                dst[op + k] = src[ip + k]
+            dst[op:op + ln] = src[ip:ip + ln]
             ip += ln
             op += ln
         else:
@@ -66,8 +65,11 @@ def lzf_decompress(src, dst):
             ln += 2
             if ref < 0 or op + ln > n_out:
                 return -1
-            for k in range(ln):  # may overlap its own output (a repeated run)
-                dst[op + k] = dst[ref + k]
+            if op - ref >= ln:
+                dst[op:op + ln] = dst[ref:ref + ln]
+            else:
+                for k in range(ln):  # overlaps its own output (a repeated run): byte by byte
+                    dst[op + k] = dst[ref + k]
             op += ln
     return op
 
@@ -80,15 +82,26 @@ def place(src, shuffled, ccols, out, t0, t1, q0, q1, r_out, c_out):
     way if ``shuffled`` (byte ``b`` of element ``e`` stored at ``src[b·n + e]``)."""
     size = out.itemsize
     n = src.shape[0] // size
+    zero = out[0, 0] ^ out[0, 0]  # 0 in out's type
+    if not shuffled:
+        for t in range(t0, t1):
+            ro = r_out + t - t0
+            for q in range(q0, q1):
+                e = (t * ccols + q) * size
+                v = zero
+                for b in range(size):
+                    v |= type(zero)(src[e + b]) << type(zero)(8 * b)
+                out[ro, c_out + q - q0] = v
+        return
     for t in range(t0, t1):
-        ro = r_out + t - t0
+        orow = out[r_out + t - t0]
         for q in range(q0, q1):
-            e = t * ccols + q
-            v = out[0, 0] ^ out[0, 0]  # zero of out's type
-            for b in range(size):
-                byte = src[b * n + e] if shuffled else src[e * size + b]
-                v |= type(v)(byte) << type(v)(8 * b)
-            out[ro, c_out + q - q0] = v
+            orow[c_out + q - q0] = zero
+        for b in range(size):  # one byte plane at a time: contiguous reads
+            plane = src[b * n + t * ccols:b * n + t * ccols + ccols]
+            shift = type(zero)(8 * b)
+            for q in range(q0, q1):
+                orow[c_out + q - q0] |= type(zero)(plane[q]) << shift
 
 
 class ChunkReader:

@@ -1,6 +1,6 @@
 """Compiled inner loops for spike detection (numba).
 
-Measured on one 1-s block of 4,096 channels at 10 kHz (benchmarks/bench_kernels.py):
+Measured on one 1-s block of 4,096 channels at 10 kHz:
 scipy's ``uniform_filter1d`` + ``maximum_filter1d`` along time take ≈ 1.7 s;
 these fused running-sum / peak-scan loops take a small fraction of that.
 """
@@ -10,40 +10,53 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_BLOCK = 64  # channels per parallel task in the peak scan
 # channels per parallel task in the streaming kernels: rows are far apart in
 # memory (4,096 channels × 4 bytes), so each row visit should do a long run of
 # work — 64-wide blocks spent most of their time on TLB misses (measured:
 # highpass 0.30 → 0.13 s, prepare 0.56 → 0.27 s per 4,096 ch × 1 s block)
 _WIDE = 512
+_TILE = 1024  # rows per parallel task where whole rows are processed
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
 def highpass_boxcar(x, half):
     """``x − centred moving mean`` over 2·half+1 samples, per column (edges clamped).
 
-    A float32 running sum: its rounding error over a 10^4-sample block is
-    ≈ 10^-4 mV, far below electrode noise (≈ 0.03 mV).
+    See :func:`_highpass_boxcar`. Large outputs are allocated by numpy, not in
+    compiled code: numpy asks the kernel for huge pages, and first-touch page
+    faults on numba's allocations cost as much as the filter itself (measured
+    in this VM: 164 MB touched in 0.073 s vs 0.030 s).
+    """
+    out = np.empty_like(x)
+    _highpass_boxcar(x, half, out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _highpass_boxcar(x, half, out):
+    """``out = x − centred moving mean`` over 2·half+1 samples, per column (edges clamped).
+
+    A float32 running sum along time, restarted exactly at each tile of
+    ``_TILE`` rows (tiles run in parallel; each row is processed whole, so the
+    loop over channels is contiguous and vectorises). Its rounding error over
+    a tile is ≈ 10^-4 mV, far below electrode noise (≈ 0.03 mV).
     """
     n, c = x.shape
-    out = np.empty_like(x)
     inv = np.float32(1.0 / (2 * half + 1))
-    nblocks = (c + _WIDE - 1) // _WIDE
-    for bi in numba.prange(nblocks):
-        c0 = bi * _WIDE
-        w = min(c, c0 + _WIDE) - c0
-        acc = np.zeros(w, np.float32)
-        for k in range(-half, half + 1):
-            kk = min(max(k, 0), n - 1)
-            for j in range(w):
-                acc[j] += x[kk, c0 + j]
-        for t in range(n):
-            add = min(t + half + 1, n - 1)
-            sub = max(t - half, 0)
-            for j in range(w):
-                out[t, c0 + j] = x[t, c0 + j] - acc[j] * inv
-                acc[j] += x[add, c0 + j] - x[sub, c0 + j]
-    return out
+    for ti in numba.prange((n + _TILE - 1) // _TILE):
+        t0 = ti * _TILE
+        acc = np.zeros(c, np.float32)
+        for k in range(t0 - half, t0 + half + 1):
+            xr = x[min(max(k, 0), n - 1)]
+            for j in range(c):
+                acc[j] += xr[j]
+        for t in range(t0, min(n, t0 + _TILE)):
+            xa = x[min(t + half + 1, n - 1)]
+            xs = x[max(t - half, 0)]
+            xr = x[t]
+            o = out[t]
+            for j in range(c):
+                o[j] = xr[j] - acc[j] * inv
+                acc[j] += xa[j] - xs[j]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -55,23 +68,33 @@ def scan_peaks(hp, thr, refractory, lo, hi):
     larger sample follows within ``refractory`` — if it is a local maximum
     (a candidate left on the falling flank of a wide AP is not a spike). Only peaks with row in
     [lo, hi) are kept. Returns a (n_peaks, 2) int64 array of (row, column),
-    sorted by column then row.
+    sorted by column then row. Rows of a channel block where no candidate is
+    open and nothing crosses the threshold (almost all of them) are skipped
+    after one vectorised test.
     """
     n, c = hp.shape
-    nblocks = (c + _BLOCK - 1) // _BLOCK
+    nblocks = (c + _WIDE - 1) // _WIDE
     counts = np.zeros(nblocks, np.int64)
-    cap = max(16, n // max(1, refractory) + 1) * _BLOCK
+    cap = (n // (refractory + 1) + 1) * _WIDE  # peaks are > refractory apart: never full
     buf = np.empty((nblocks, cap, 2), np.int64)
     for bi in numba.prange(nblocks):
-        c0 = bi * _BLOCK
-        c1 = min(c, c0 + _BLOCK)
+        c0 = bi * _WIDE
+        c1 = min(c, c0 + _WIDE)
         cand_t = np.full(c1 - c0, -1, np.int64)
         cand_v = np.zeros(c1 - c0, np.float32)
+        n_open = 0
         k = 0
         for t in range(n):
+            row = hp[t]
+            if n_open == 0:
+                hit = False
+                for j in range(c0, c1):
+                    hit = hit | (row[j] > thr[j])
+                if not hit:
+                    continue
             for j in range(c0, c1):
                 jj = j - c0
-                v = hp[t, j]
+                v = row[j]
                 ct = cand_t[jj]
                 if ct >= 0 and t - ct > refractory:
                     # emit only a true peak: a candidate opened on the falling
@@ -82,9 +105,14 @@ def scan_peaks(hp, thr, refractory, lo, hi):
                         buf[bi, k, 1] = j
                         k += 1
                     cand_t[jj] = -1
+                    n_open -= 1
                     ct = -1
                 if v > thr[j]:
-                    if ct < 0 or v > cand_v[jj]:
+                    if ct < 0:
+                        n_open += 1
+                        cand_t[jj] = t
+                        cand_v[jj] = v
+                    elif v > cand_v[jj]:
                         cand_t[jj] = t
                         cand_v[jj] = v
         for j in range(c0, c1):
@@ -102,7 +130,7 @@ def scan_peaks(hp, thr, refractory, lo, hi):
             out[p, 0] = buf[bi, q, 0]
             out[p, 1] = buf[bi, q, 1]
             p += 1
-    return out
+    return out[np.argsort(out[:, 1] * (n + 1) + out[:, 0])]
 
 
 def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before=0, after=0):
@@ -113,74 +141,127 @@ def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, 
         lo, hi = kind(lo), kind(hi)
     else:
         lo = hi = kind(0)
-    return _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after)
-
-
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after):
-    """Raw samples → float32 mV, masking bad samples, and their bin means, in one pass.
-
-    A sample is bad if it is not finite or (``check_limits``) at the integer
-    limits ``lo``/``hi`` (saturation). Bad samples
-    are replaced by the last good value on that channel (sample-and-hold) so
-    that filters see no jump.
-    Rows [bin_start, bin_stop) are also averaged in bins of ``bin_len``.
-
-    Returns ``x`` (time × channels), ``xb`` (bins × channels, bin means),
-    ``badb`` (bins × channels: a bad sample anywhere in the block, margins
-    included, spoils the bins from ``before`` samples ahead of it to ``after``
-    samples behind it — an artefact's recovery tail) and the number of bad
-    samples per channel within [bin_start, bin_stop).
-
-    Each row of a block of channels is converted in a branch-free loop that
-    vectorises; only rows holding a bad sample take the slow path.
-    """
     n, c = raw.shape
     nb = (bin_stop - bin_start + bin_len - 1) // bin_len
-    x = np.empty((n, c), np.float32)
+    x = np.empty((n, c), np.float32)  # numpy's allocation: see highpass_boxcar
     xb = np.zeros((nb, c), np.float32)
     badb = np.zeros((nb, c), np.bool_)
     nbad = np.zeros(c, np.int64)
+    _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after,
+                   x, xb, badb, nbad)
+    return x, xb, badb, nbad
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after,
+                   x, xb, badb, nbad):
+    """Raw samples → float32 mV, masking bad samples, and their bin means.
+
+    A sample is bad if it is not finite or (``check_limits``) at the integer
+    limits ``lo``/``hi`` (saturation). Bad samples are replaced by the last
+    good value on that channel (sample-and-hold) so that filters see no jump.
+    Rows [bin_start, bin_stop) are also averaged in bins of ``bin_len``.
+
+    Fills ``x`` (time × channels), ``xb`` (bins × channels, bin means, zeroed on entry),
+    ``badb`` (bins × channels: a bad sample anywhere in the block, margins
+    included, spoils the bins from ``before`` samples ahead of it to ``after``
+    samples behind it — an artefact's recovery tail) and the number of bad
+    samples per channel within [bin_start, bin_stop) (zeroed on entry).
+
+    Three steps: whole rows converted in parallel tiles (a branch-free loop
+    that vectorises) flagging rows with a bad sample; flagged rows fixed in
+    time order (the hold needs the previous row); bin means in parallel.
+    """
+    n, c = raw.shape
+    nb = xb.shape[0]
+    rowbad = np.zeros(n, np.bool_)
     inf = np.float32(np.inf)
-    nblocks = (c + _WIDE - 1) // _WIDE
-    for bi in numba.prange(nblocks):
-        c0 = bi * _WIDE
-        c1 = min(c, c0 + _WIDE)
-        for t in range(n):
-            rowbad = False
-            for j in range(c0, c1):
-                r = raw[t, j]
+    for ti in numba.prange((n + _TILE - 1) // _TILE):
+        for t in range(ti * _TILE, min(n, (ti + 1) * _TILE)):
+            rr = raw[t]
+            xr = x[t]
+            bad = False
+            for j in range(c):
+                r = rr[j]
                 v = np.float32(r) * scale[j] + offset[j]
-                x[t, j] = v
-                bad = (v != v) | (v == inf) | (v == -inf)
+                xr[j] = v
+                b = (v != v) | (v == inf) | (v == -inf)
                 if check_limits:
-                    bad = bad | (r <= lo) | (r >= hi)
-                rowbad = rowbad | bad
-            if rowbad:
-                in_core = t >= bin_start and t < bin_stop
-                for j in range(c0, c1):
-                    r = raw[t, j]
-                    v = x[t, j]
-                    bad = (v != v) or v == inf or v == -inf or (check_limits and (r <= lo or r >= hi))
-                    if not bad:
-                        continue
-                    # hold: the previous row already holds the last good value (or 0)
-                    x[t, j] = x[t - 1, j] if t > 0 else np.float32(0.0)
-                    if in_core:
-                        nbad[j] += 1
-                    k0 = max(0, (t - before - bin_start) // bin_len)
-                    k1 = min(nb - 1, (t + after - bin_start) // bin_len)
-                    for kk in range(k0, k1 + 1):
-                        badb[kk, j] = True
-            if t >= bin_start and t < bin_stop:
-                k = (t - bin_start) // bin_len
-                for j in range(c0, c1):
-                    xb[k, j] += x[t, j]
-    # bin means (the last bin may be partial)
-    for k in numba.prange(nb):
+                    b = b | (r <= lo) | (r >= hi)
+                bad = bad | b
+            rowbad[t] = bad
+    for t in np.flatnonzero(rowbad):  # in time order: a held value may come from a fixed row
+        in_core = t >= bin_start and t < bin_stop
+        for j in range(c):
+            r = raw[t, j]
+            v = x[t, j]
+            if not ((v != v) or v == inf or v == -inf or (check_limits and (r <= lo or r >= hi))):
+                continue
+            # hold: the previous row already holds the last good value (or 0)
+            x[t, j] = x[t - 1, j] if t > 0 else np.float32(0.0)
+            if in_core:
+                nbad[j] += 1
+            k0 = max(0, (t - before - bin_start) // bin_len)
+            k1 = min(nb - 1, (t + after - bin_start) // bin_len)
+            for kk in range(k0, k1 + 1):
+                badb[kk, j] = True
+    for k in numba.prange(nb):  # bin means (the last bin may be partial)
         a = bin_start + k * bin_len
         b = min(bin_stop, a + bin_len)
+        o = xb[k]
+        for t in range(a, b):
+            xr = x[t]
+            for j in range(c):
+                o[j] += xr[j]
         inv = np.float32(1.0 / (b - a))
         for j in range(c):
-            xb[k, j] *= inv
-    return x, xb, badb, nbad
+            o[j] *= inv
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def robust_sd_columns(x, stride):
+    """Per column: 1.4826 × median absolute deviation of rows ``0, stride, 2·stride …``."""
+    n, c = x.shape
+    rows = np.arange(0, n, stride)
+    out = np.empty(c, np.float32)
+    for j in numba.prange(c):
+        v = np.empty(rows.size, np.float64)
+        for i in range(rows.size):
+            v[i] = x[rows[i], j]
+        m = np.median(v)
+        out[j] = 1.4826 * np.median(np.abs(v - m))
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def moving_residual_sd(rel, size, step):
+    """Robust SD per column of ``rel`` minus its moving mean over ``size`` rows
+    (scipy's ``uniform_filter1d`` window and 'nearest' edges), at every
+    ``step``-th row: the sub-threshold activity of a binned trace."""
+    n, c = rel.shape
+    left = size // 2
+    right = size - 1 - left
+    m = (n + step - 1) // step
+    resid = np.empty((m, c), np.float64)
+    for bi in numba.prange((c + _WIDE - 1) // _WIDE):
+        c0 = bi * _WIDE
+        c1 = min(c, c0 + _WIDE)
+        acc = np.zeros(c1 - c0, np.float64)  # window sum for row t: rows t-left … t+right, clamped
+        for k in range(-left, right + 1):
+            kk = min(max(k, 0), n - 1)
+            for j in range(c0, c1):
+                acc[j - c0] += rel[kk, j]
+        for t in range(n):
+            if t % step == 0:
+                for j in range(c0, c1):
+                    resid[t // step, j] = rel[t, j] - acc[j - c0] / size
+            add = min(t + right + 1, n - 1)
+            sub = max(t - left, 0)
+            for j in range(c0, c1):
+                acc[j - c0] += rel[add, j] - rel[sub, j]
+    out = np.empty(c, np.float32)
+    for j in numba.prange(c):
+        v = resid[:, j].copy()
+        med = np.median(v)
+        out[j] = 1.4826 * np.median(np.abs(v - med))
+    return out
