@@ -195,7 +195,7 @@ def kernel_bank(lags: np.ndarray, p: InferParams):
     return H, np.array(meta)
 
 
-def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block: int = 64) -> np.ndarray:
+def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block: int = 64) -> np.ndarray | None:
     """Lag-by-lag covariance (L, L) of the residual STA under the null, pooled over pairs.
 
     Almost every ordered pair is unconnected, so the residual STAs of all
@@ -205,6 +205,7 @@ def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block:
     input of the other cells) makes neighbouring lags strongly correlated.
     Curves with any |value| > 6 robust SD (strong true responses) are left
     out. Presynaptic neurons are subsampled evenly to bound the cost.
+    Returns None when fewer than 5 × lags curves are usable (≲ 15 neurons).
     """
     lags = sums.lags_ms
     N, L = sums.acc.shape[0], sums.acc.shape[1]
@@ -232,7 +233,7 @@ def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block:
     Y = Y[np.all(np.isfinite(Y), axis=1)]
     Y = Y[np.max(np.abs(Y), axis=1) < 6.0]
     if Y.shape[0] < 5 * L:
-        return np.eye(L)
+        return None  # too few pairs to estimate it: the caller falls back to boxcar windows
     return (Y.T @ Y / Y.shape[0]).astype(np.float64)
 
 
@@ -259,9 +260,11 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     win = windows(p)
     Kw = len(win)
     sel = [(lags >= a - 1e-9) & (lags <= b + 1e-9) for a, b in win]
-    if p.matched_filter:
+    # too few pairs (≲ 15 neurons) to estimate the null covariance: boxcar windows
+    C = null_covariance(sums, p) if p.matched_filter else None
+    matched = C is not None
+    if matched:
         H, meta = kernel_bank(lags, p)
-        C = null_covariance(sums, p)
         W, G = matched_weights(C, H, p.whiten_ridge)
         tests = np.stack([meta[:, 0], meta[:, 0] + p.window_ms], axis=1)
     else:
@@ -269,21 +272,21 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     K = len(tests)
     # float32 throughout: N² × windows arrays dominate memory at N = 2,000
     stat = np.full((N, N, Kw), np.nan, np.float32)
-    tstat = np.full((N, N, K), np.nan, np.float32) if p.matched_filter else stat
+    tstat = np.full((N, N, K), np.nan, np.float32) if matched else stat
     n_used = np.zeros((N, N), np.float32)
     for i0 in range(0, N, block):  # blocks of presynaptic neurons bound the memory
         i1 = min(N, i0 + block)
         resid, n_used[i0:i1] = _block_residuals(sums, i0, i1, base, P, lags, resp)
         for k in range(Kw):
             stat[i0:i1, :, k] = resid[:, :, sel[k]].mean(axis=2)
-        if p.matched_filter:
+        if matched:
             tstat[i0:i1] = resid @ G  # NaN anywhere in a curve → NaN: the pair is untested
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
-    if p.matched_filter:
+    if matched:
         tested &= np.all(np.isfinite(tstat), axis=2)
     sq = np.sqrt(np.maximum(n_used, 1))[..., None]
     zw, center_w, scale_w = _calibrate(np.where(tested[..., None], stat * sq, np.float32(np.nan)), tested)
-    if p.matched_filter:
+    if matched:
         z, _, _ = _calibrate(np.where(tested[..., None], tstat * sq, np.float32(np.nan)), tested, factor_scale=p.factor_scale)
     else:
         z = zw
@@ -295,7 +298,7 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     best_w = np.argmax(azw, axis=2)
     del azw
     window_mean = np.take_along_axis(stat, best_w[..., None], axis=2)[..., 0]
-    amplitude = np.take_along_axis(tstat, best[..., None], axis=2)[..., 0] if p.matched_filter else window_mean
+    amplitude = np.take_along_axis(tstat, best[..., None], axis=2)[..., 0] if matched else window_mean
     del stat, tstat
     pmin = np.where(zmax >= 0, 2.0 * ndtr(-zmax), np.inf)
     # the tests overlap, so their z are correlated and Bonferroni over K is

@@ -4,7 +4,7 @@ import numpy as np
 
 from connectome.infer.params import InferParams
 from connectome.infer.sta import PairSums
-from connectome.infer.stats import kernel_bank, matched_weights, null_covariance, pair_statistics
+from connectome.infer.stats import kernel_bank, matched_weights, null_covariance, pair_statistics, windows
 
 
 def _lags():
@@ -61,3 +61,14 @@ def test_matched_filter_finds_a_planted_psp_and_calibrates_the_null():
     z = np.take_along_axis(st.z, st.best[..., None], axis=2)[..., 0]
     assert 0.3 < np.nanstd(np.where(st.tested, st.z[..., 0], np.nan)) < 2.0
     assert np.isfinite(z[st.tested]).all()
+
+
+def test_too_few_pairs_fall_back_to_boxcar_windows():
+    rng = np.random.default_rng(2)
+    N, lags = 8, _lags()
+    X = rng.standard_normal((N, len(lags), N)).astype(np.float32)
+    sums = PairSums(X * 100, np.full_like(X, 100.0), lags, np.full(N, 100))
+    p = InferParams(min_pre_spikes=2)
+    assert null_covariance(sums, p) is None
+    st = pair_statistics(sums, p)
+    assert st.z.shape[2] == len(st.windows_ms) == len(windows(p))
