@@ -158,7 +158,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             n_noncausal = int((~causal).sum())
             pre, post, A, onset, rise, decay, kind = (v[causal] for v in (pre, post, A, onset, rise, decay, kind))
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
-            k_best = st.best[pre, post]
+            k_best = st.best_window[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
             rise_p = np.array([
                 classify.firing_rise_p(neurons.spikes(i) / fs, neurons.spikes(j) / fs, onset[n] / 1000.0, duration)

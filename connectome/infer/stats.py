@@ -8,16 +8,26 @@ post-synaptic trace, baseline-subtracted per spike, is
    (reference §2.5); over a few ms it is a ramp, and the ramp is what the
    line removes. A synapse is a sharp deflection at a fixed short latency,
    which survives;
-2. **windowed**: the mean residual in an electrical window around lag 0 and
-   in overlapping chemical windows (onsets from 1 ms on, reference §7),
-   times √(usable spikes), gives one statistic per window;
+2. **matched-filtered**: PSP-shaped kernels (spikelets at onsets around 0,
+   fast and slow difference-of-exponentials PSPs at onsets 0.5–10 ms) are
+   fitted to the residual by generalised least squares under the null
+   noise covariance across lags (:func:`null_covariance`,
+   :func:`matched_weights`); the fitted amplitude times √(usable spikes)
+   gives one statistic per kernel. Background membrane fluctuation is slow
+   against the 0.5-ms lags, so neighbouring lags share most of their noise;
+   the whitened filter weighs a sharp onset against that shared level,
+   which a boxcar window mean cannot (with ``matched_filter`` off: the mean
+   residual in an electrical window around lag 0 and in overlapping
+   chemical windows, reference §7). Boxcar window means are still computed
+   for the response size and the single-trial SNR;
 3. **calibrated by an empirical null**: almost all pairs are not connected
    (≈ 2 % of ordered pairs in cultures, reference §1.1), so for each
    post-synaptic neuron and window the bulk of the statistics over all
    presynaptic neurons *is* the null. Its robust centre (median) and scale
    (1.4826 × MAD) absorb what jitter surrogates would otherwise estimate:
    burst-locked drive, common input and the post-synaptic noise level;
-4. **tested**: two-sided normal p-values, Bonferroni over the windows, then
+4. **tested**: two-sided normal p-values, Bonferroni over the effective
+   number of kernels (or windows), then (distance-weighted)
    Benjamini–Hochberg over every tested ordered pair.
 """
 
@@ -40,11 +50,13 @@ class PairStats:
     q: np.ndarray  # (N, N) BH q-value
     best: np.ndarray  # (N, N) index of the best window
     n_used: np.ndarray  # (N, N) usable presynaptic spikes
-    scale: np.ndarray  # (N, K) per post, null SD of (window mean × √n): per-spike noise
-    windows_ms: np.ndarray  # (K, 2)
+    scale: np.ndarray  # (N, Kw) per post, null SD of (boxcar window mean × √n): per-spike noise
+    windows_ms: np.ndarray  # (K, 2) span of each test (ms)
     k_eff: float  # effective number of independent windows (multiple-testing factor)
-    window_mean: np.ndarray  # (N, N) float32 mean response (somatic mV) in the best window
+    window_mean: np.ndarray  # (N, N) float32 mean response (somatic mV) in the best boxcar window
     lags_ms: np.ndarray  # (L,)
+    best_window: np.ndarray  # (N, N) index of the best boxcar window (indexes ``scale``)
+    amplitude: np.ndarray  # (N, N) float32 response size (somatic mV) of the best test
 
 
 def windows(p: InferParams) -> np.ndarray:
@@ -151,54 +163,146 @@ def residual_curves(sums: PairSums, pre: np.ndarray, post: np.ndarray, p: InferP
     return sta - (coef[:, :1] + coef[:, 1:] * lags)
 
 
+def _block_residuals(sums: PairSums, i0, i1, base, P, lags, resp):
+    """Residual STA (b, post, L) of presynaptic rows [i0, i1) (or index array i0) and usable spike counts."""
+    rows = i0 if i1 is None else slice(i0, i1)
+    cnt = sums.cnt[rows].transpose(0, 2, 1)  # (b, post, L)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sta = np.where(cnt > 0, sums.acc[rows].transpose(0, 2, 1) / cnt, np.nan)
+    n_used = cnt[:, :, resp].min(axis=2) if resp.any() else np.zeros(cnt.shape[:2], np.float32)
+    coef = np.nan_to_num(sta[:, :, base]) @ P.T
+    return sta - (coef[..., :1] + coef[..., 1:] * lags), n_used
+
+
+def kernel_bank(lags: np.ndarray, p: InferParams):
+    """PSP-shaped test kernels (K, L) over the lags and their (onset, rise, decay) in ms.
+
+    Difference-of-exponentials PSPs (peak 1; :func:`classify.psp_kernel`)
+    averaged over each lag's bin: spikelet-like ones at onsets around 0 for
+    electrical coupling, then chemical ones at onsets every
+    ``kernel_onset_step_ms`` from 0.5 ms to ``response_ms`` − window, with a
+    fast and a slow kinetics (reference §3, "PSP kinetics").
+    """
+    from .classify import psp_kernel
+
+    bin_ms = float(np.median(np.diff(lags))) if lags.size > 1 else 0.5
+    sub = (np.arange(10) + 0.5) / 10.0 * bin_ms - bin_ms / 2.0
+    meta = [(on, 0.3, 2.0) for on in (-0.5, 0.0)]
+    onsets = np.arange(0.5, p.response_ms - p.window_ms + 1e-9, p.kernel_onset_step_ms)
+    for rise, decay in p.kernel_kinetics_ms:
+        meta += [(on, rise, decay) for on in onsets]
+    H = np.array([psp_kernel(lags[:, None] + sub[None, :] - on, r, d).mean(axis=1) for on, r, d in meta])
+    return H, np.array(meta)
+
+
+def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block: int = 64) -> np.ndarray | None:
+    """Lag-by-lag covariance (L, L) of the residual STA under the null, pooled over pairs.
+
+    Almost every ordered pair is unconnected, so the residual STAs of all
+    tested pairs (each × √n and divided by its post-synaptic neuron's robust
+    scale) sample the null: membrane fluctuation that is slow against the
+    lag grid (OU-like background, burst-locked depolarisation, the summed
+    input of the other cells) makes neighbouring lags strongly correlated.
+    Curves with any |value| > 6 robust SD (strong true responses) are left
+    out. Presynaptic neurons are subsampled evenly to bound the cost.
+    Returns None when fewer than 5 × lags curves are usable (≲ 15 neurons).
+    """
+    lags = sums.lags_ms
+    N, L = sums.acc.shape[0], sums.acc.shape[1]
+    base, P = _detrend_projector(lags, p)
+    resp = lags > p.baseline_ms[1]
+    pre = np.unique(np.linspace(0, N - 1, min(N, n_pre_max)).astype(np.int64))
+    xs = []
+    for b0 in range(0, len(pre), block):
+        idx = pre[b0:b0 + block]
+        cnt = sums.cnt[idx].transpose(0, 2, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sta = np.where(cnt > 0, sums.acc[idx].transpose(0, 2, 1) / cnt, np.nan)
+        n_used = cnt[:, :, resp].min(axis=2)
+        coef = np.nan_to_num(sta[:, :, base]) @ P.T
+        x = (sta - (coef[..., :1] + coef[..., 1:] * lags)) * np.sqrt(np.maximum(n_used, 1))[..., None]
+        bad = (n_used < p.min_pre_spikes) | (idx[:, None] == np.arange(N)[None, :])
+        x[bad] = np.nan
+        xs.append(x.astype(np.float32))
+    X = np.concatenate(xs, axis=0)  # (pre, post, L)
+    med, sd = _robust(X, axis=0)
+    s_post = np.nanmedian(sd[0][:, resp], axis=1)  # (post,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Y = (X - med) / np.where(s_post > 0, s_post, np.nan)[None, :, None]
+    Y = Y.reshape(-1, L)
+    Y = Y[np.all(np.isfinite(Y), axis=1)]
+    Y = Y[np.max(np.abs(Y), axis=1) < 6.0]
+    if Y.shape[0] < 5 * L:
+        return None  # too few pairs to estimate it: the caller falls back to boxcar windows
+    return (Y.T @ Y / Y.shape[0]).astype(np.float64)
+
+
+def matched_weights(C: np.ndarray, H: np.ndarray, ridge: float = 1e-3):
+    """Whitened matched filters (generalised least squares) for kernels H under noise covariance C.
+
+    Returns W (L, K) with ``x @ W`` = h'C⁻¹x / √(h'C⁻¹h) (unit variance under the null
+    when C is the null covariance) and G (L, K) with ``r @ G`` = h'C⁻¹r / h'C⁻¹h, the
+    least-squares amplitude of kernel h in curve r (Kay 1998, *Fundamentals of
+    statistical signal processing II*, §4.6 "generalized matched filter").
+    """
+    L = C.shape[0]
+    Cr = C + ridge * np.trace(C) / L * np.eye(L)
+    CiH = np.linalg.solve(Cr, H.T)  # (L, K)
+    hch = np.einsum("lk,kl->k", CiH, H)
+    return CiH / np.sqrt(hch), CiH / hch
+
+
 def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um: np.ndarray | None = None) -> PairStats:
     lags = sums.lags_ms
     N, L = sums.acc.shape[0], sums.acc.shape[1]
     base, P = _detrend_projector(lags, p)
     resp = lags > p.baseline_ms[1]
     win = windows(p)
-    K = len(win)
+    Kw = len(win)
     sel = [(lags >= a - 1e-9) & (lags <= b + 1e-9) for a, b in win]
+    # too few pairs (≲ 15 neurons) to estimate the null covariance: boxcar windows
+    C = null_covariance(sums, p) if p.matched_filter else None
+    matched = C is not None
+    if matched:
+        H, meta = kernel_bank(lags, p)
+        W, G = matched_weights(C, H, p.whiten_ridge)
+        tests = np.stack([meta[:, 0], meta[:, 0] + p.window_ms], axis=1)
+    else:
+        tests = win
+    K = len(tests)
     # float32 throughout: N² × windows arrays dominate memory at N = 2,000
-    stat = np.full((N, N, K), np.nan, np.float32)
+    stat = np.full((N, N, Kw), np.nan, np.float32)
+    tstat = np.full((N, N, K), np.nan, np.float32) if matched else stat
     n_used = np.zeros((N, N), np.float32)
     for i0 in range(0, N, block):  # blocks of presynaptic neurons bound the memory
         i1 = min(N, i0 + block)
-        cnt = sums.cnt[i0:i1].transpose(0, 2, 1)  # (b, post, L)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sta = np.where(cnt > 0, sums.acc[i0:i1].transpose(0, 2, 1) / cnt, np.nan)
-        n_used[i0:i1] = cnt[:, :, resp].min(axis=2) if resp.any() else 0
-        coef = np.nan_to_num(sta[:, :, base]) @ P.T
-        resid = sta - (coef[..., :1] + coef[..., 1:] * lags)
-        for k in range(K):
+        resid, n_used[i0:i1] = _block_residuals(sums, i0, i1, base, P, lags, resp)
+        for k in range(Kw):
             stat[i0:i1, :, k] = resid[:, :, sel[k]].mean(axis=2)
+        if matched:
+            tstat[i0:i1] = resid @ G  # NaN anywhere in a curve → NaN: the pair is untested
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
-    t = np.where(tested[..., None], stat * np.sqrt(np.maximum(n_used, 1))[..., None], np.float32(np.nan))
-    # empirical null per post-synaptic neuron (axis 0 = pre) and window
-    center, scale = _robust(t, axis=0)  # (1, N, K)
-    few = tested.sum(axis=0) < 30
-    if few.any() and tested.any():
-        # too few presynaptic partners for a per-neuron null: pool over neurons,
-        # after normalising each post-synaptic neuron by its own scale over all windows
-        c_all, s_all = _robust(t.transpose(1, 0, 2).reshape(N, -1), axis=1)  # (N, 1)
-        s_all = s_all.reshape(1, N, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            norm = t / np.where(s_all > 0, s_all, np.nan)
-        gc, gs = _robust(norm.reshape(-1, K), axis=0)  # (1, K)
-        center[:, few] = (gc.reshape(1, 1, K) * s_all)[:, few]
-        scale[:, few] = (gs.reshape(1, 1, K) * s_all)[:, few]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (t - center) / np.where(scale > 0, scale, np.nan)
-    del t
+    if matched:
+        tested &= np.all(np.isfinite(tstat), axis=2)
+    sq = np.sqrt(np.maximum(n_used, 1))[..., None]
+    zw, center_w, scale_w = _calibrate(np.where(tested[..., None], stat * sq, np.float32(np.nan)), tested)
+    if matched:
+        z, _, _ = _calibrate(np.where(tested[..., None], tstat * sq, np.float32(np.nan)), tested, factor_scale=p.factor_scale)
+    else:
+        z = zw
     az = np.where(np.isfinite(z), np.abs(z), np.float32(-1.0))
     best = np.argmax(az, axis=2)           # the smallest p is the largest |z|
     zmax = np.take_along_axis(az, best[..., None], axis=2)[..., 0].astype(np.float64)
     del az
-    window_mean = np.take_along_axis(stat, best[..., None], axis=2)[..., 0]
-    del stat
+    azw = np.where(np.isfinite(zw), np.abs(zw), np.float32(-1.0))
+    best_w = np.argmax(azw, axis=2)
+    del azw
+    window_mean = np.take_along_axis(stat, best_w[..., None], axis=2)[..., 0]
+    amplitude = np.take_along_axis(tstat, best[..., None], axis=2)[..., 0] if matched else window_mean
+    del stat, tstat
     pmin = np.where(zmax >= 0, 2.0 * ndtr(-zmax), np.inf)
-    # the windows overlap, so their z are correlated and Bonferroni over K is
-    # conservative: use the effective number of independent windows, measured
+    # the tests overlap, so their z are correlated and Bonferroni over K is
+    # conservative: use the effective number of independent tests, measured
     # on the (mostly null) tested pairs as P(max |z| > 2) / P(|z| > 2)
     k_eff = float(K)
     zt = zmax[tested]
@@ -212,4 +316,35 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     else:
         q = bh(pval.ravel()).reshape(N, N)
     return PairStats(tested=tested, z=z, p=pval, q=q, best=best, n_used=n_used,
-                     scale=scale[0], windows_ms=win, k_eff=k_eff, window_mean=window_mean, lags_ms=lags)
+                     scale=scale_w[0], windows_ms=tests, k_eff=k_eff, window_mean=window_mean, lags_ms=lags,
+                     best_window=best_w, amplitude=amplitude)
+
+
+def _calibrate(t: np.ndarray, tested: np.ndarray, factor_scale: bool = False):
+    """z of statistics t (N, N, K) against the empirical null of each post-synaptic neuron and test."""
+    N, K = t.shape[0], t.shape[2]
+    # empirical null per post-synaptic neuron (axis 0 = pre) and test
+    center, scale = _robust(t, axis=0)  # (1, N, K)
+    few = tested.sum(axis=0) < 30
+    if few.any() and tested.any():
+        # too few presynaptic partners for a per-neuron null: pool over neurons,
+        # after normalising each post-synaptic neuron by its own scale over all tests
+        c_all, s_all = _robust(t.transpose(1, 0, 2).reshape(N, -1), axis=1)  # (N, 1)
+        s_all = s_all.reshape(1, N, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            norm = t / np.where(s_all > 0, s_all, np.nan)
+        gc, gs = _robust(norm.reshape(-1, K), axis=0)  # (1, K)
+        center[:, few] = (gc.reshape(1, 1, K) * s_all)[:, few]
+        scale[:, few] = (gs.reshape(1, 1, K) * s_all)[:, few]
+    if factor_scale and tested.any():
+        # scale = (post neuron's level) × (kernel's factor): 2 numbers per post
+        # neuron instead of one per (post, test), estimated on N × K values
+        # instead of N, so that the maximum over many tests does not pick
+        # the tests whose scale happened to be underestimated
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s_post = np.nanmedian(scale, axis=2, keepdims=True)  # (1, N, 1)
+            tau = np.nanmedian(scale / s_post, axis=1, keepdims=True)  # (1, 1, K)
+        scale = s_post * tau
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (t - center) / np.where(scale > 0, scale, np.nan)
+    return z, center, scale

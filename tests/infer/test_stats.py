@@ -1,0 +1,74 @@
+"""Unit tests of the whitened matched-filter statistics (connectome.infer.stats)."""
+
+import numpy as np
+
+from connectome.infer.params import InferParams
+from connectome.infer.sta import PairSums
+from connectome.infer.stats import kernel_bank, matched_weights, null_covariance, pair_statistics, windows
+
+
+def _lags():
+    return np.arange(-10, 27) * 0.5
+
+
+def test_kernel_bank_shapes_and_onsets():
+    p = InferParams()
+    lags = _lags()
+    H, meta = kernel_bank(lags, p)
+    assert H.shape == (len(meta), len(lags))
+    assert np.all(H[:, lags < -0.75] == 0)          # nothing before the earliest onset
+    assert np.allclose(H.max(axis=1), 1.0, atol=0.15)  # bin-averaged peak ≈ 1
+    chem = meta[:, 0] > 0
+    assert meta[chem, 0].min() == 0.5 and meta[chem, 0].max() <= p.response_ms - p.window_ms
+
+
+def test_matched_weights_are_unit_variance_and_unbiased_under_the_null():
+    rng = np.random.default_rng(0)
+    lags = _lags()
+    L = len(lags)
+    # slow (OU-like) correlated noise across lags plus a white part
+    C = 0.9 ** np.abs(lags[:, None] - lags[None, :]) * 4 + 0.2 * np.eye(L)
+    H, _ = kernel_bank(lags, InferParams())
+    W, G = matched_weights(C, H, ridge=0.0)
+    X = rng.multivariate_normal(np.zeros(L), C, size=20000)
+    assert np.allclose((X @ W).std(axis=0), 1.0, atol=0.03)
+    # amplitude of a planted kernel is recovered without bias
+    k = 7
+    amp = ((X + 2.5 * H[k]) @ G)[:, k]
+    assert abs(amp.mean() - 2.5) < 0.05
+
+
+def test_matched_filter_finds_a_planted_psp_and_calibrates_the_null():
+    rng = np.random.default_rng(1)
+    N, lags = 80, _lags()
+    L = len(lags)
+    n = 200.0
+    C = 0.93 ** np.abs(lags[:, None] - lags[None, :]) + 0.05 * np.eye(L)
+    X = rng.multivariate_normal(np.zeros(L), C, size=(N, N)) / np.sqrt(n)  # STA curves (pre, post, L)
+    H, meta = kernel_bank(lags, InferParams())
+    k = int(np.argmin(np.abs(meta[:, 0] - 3.5) + np.abs(meta[:, 1] - 0.5)))
+    X[3, 5] += 0.6 * H[k]
+    acc = (X * n).transpose(0, 2, 1).astype(np.float32)  # (pre, L, post)
+    cnt = np.full_like(acc, n)
+    sums = PairSums(acc, cnt, lags, np.full(N, int(n)))
+    p = InferParams(distance_weighted=False)
+    Cn = null_covariance(sums, p)
+    assert Cn.shape == (L, L) and np.all(np.isfinite(Cn))
+    st = pair_statistics(sums, p)
+    assert st.q[3, 5] <= p.q_threshold
+    assert np.nanmean(st.q <= p.q_threshold) < 0.01
+    assert abs(st.amplitude[3, 5] - 0.6) < 0.2
+    z = np.take_along_axis(st.z, st.best[..., None], axis=2)[..., 0]
+    assert 0.3 < np.nanstd(np.where(st.tested, st.z[..., 0], np.nan)) < 2.0
+    assert np.isfinite(z[st.tested]).all()
+
+
+def test_too_few_pairs_fall_back_to_boxcar_windows():
+    rng = np.random.default_rng(2)
+    N, lags = 8, _lags()
+    X = rng.standard_normal((N, len(lags), N)).astype(np.float32)
+    sums = PairSums(X * 100, np.full_like(X, 100.0), lags, np.full(N, 100))
+    p = InferParams(min_pre_spikes=2)
+    assert null_covariance(sums, p) is None
+    st = pair_statistics(sums, p)
+    assert st.z.shape[2] == len(st.windows_ms) == len(windows(p))
