@@ -133,13 +133,17 @@ def distance_weights(pval: np.ndarray, dist: np.ndarray, n_bins: int = 10, lam: 
 
 
 def _robust(x: np.ndarray, axis: int):
-    import warnings
+    """NaN-ignoring median and 1.4826 × MAD along ``axis`` (kept as length 1); NaN where all are NaN."""
+    from ._kernels import nan_median_mad_rows
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: untested neurons
-        med = np.nanmedian(x, axis=axis, keepdims=True)
-        mad = np.nanmedian(np.abs(x - med), axis=axis, keepdims=True)
-    return med, 1.4826 * mad
+    x = np.asarray(x, np.float32)
+    moved = np.moveaxis(x, axis, 0)
+    rest = moved.shape[1:]
+    two = np.ascontiguousarray(moved.reshape(moved.shape[0], -1))
+    med, mad = nan_median_mad_rows(two)
+    shape = list(x.shape)
+    shape[axis] = 1
+    return med.reshape(rest).reshape(shape), (1.4826 * mad).reshape(rest).reshape(shape)
 
 
 def _detrend_projector(lags: np.ndarray, p: InferParams):
