@@ -131,3 +131,48 @@ def nan_median_mad_rows(x):
             med[c0 + jj] = mm
             mad[c0 + jj] = np.median(np.abs(vals - mm))
     return med, mad
+
+
+#: float16 bit pattern → float32 value (NaN patterns stay NaN): converting
+#: through a 256 KB table is one load per sample and needs no float16 support.
+F16_TO_F32 = np.arange(65536, dtype=np.uint32).astype(np.uint16).view(np.float16).astype(np.float32)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def assemble_traces(raw, lut, R0, r_first, bins_per_chunk, chan, offsets, ref, scale, out):
+    """Somatic-mV traces from stored float16 bins (as uint16 bit patterns).
+
+    ``raw`` holds file rows ``r_first …`` (all channels); ``out[t, k]`` (file
+    row ``R0 + t``) = (value of channel ``chan[cc, k]`` + ``offsets[cc, that
+    channel]`` − ``ref[cc, k]``) × ``scale[cc, k]``, with ``cc`` the row's
+    pass-1 chunk; rows outside ``raw`` and NaN scales give NaN.
+    """
+    T, N = out.shape
+    n_raw = raw.shape[0]
+    nan = np.float32(np.nan)
+    for t in numba.prange(T):
+        rr = R0 + t - r_first
+        if rr < 0 or rr >= n_raw:
+            for k in range(N):
+                out[t, k] = nan
+            continue
+        cc = (R0 + t) // bins_per_chunk
+        row = raw[rr]
+        for k in range(N):
+            c = chan[cc, k]
+            out[t, k] = (lut[row[c]] + offsets[cc, c] - ref[cc, k]) * scale[cc, k]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def mask_intervals(V, R0, starts, stops, ptr):
+    """NaN over rows [start, stop) − R0 of column k for every interval of neuron k
+    (``starts/stops[ptr[k]:ptr[k+1]]``, sorted), clipped to ``V``."""
+    T = V.shape[0]
+    nan = np.float32(np.nan)
+    for k in numba.prange(ptr.shape[0] - 1):
+        lo, hi = ptr[k], ptr[k + 1]
+        i = lo + np.searchsorted(stops[lo:hi], R0, side="right")
+        while i < hi and starts[i] < R0 + T:
+            for r in range(max(starts[i], R0) - R0, min(stops[i], R0 + T) - R0):
+                V[r, k] = nan
+            i += 1

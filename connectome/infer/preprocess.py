@@ -55,6 +55,18 @@ class BinnedTraces:
         finally:
             os.close(fd)
 
+    def read_bits(self, b0: int, b1: int) -> tuple[int, np.ndarray]:
+        """Bins [b0, b1) clipped to the file, all channels, as stored (float16 bit
+        patterns in uint16, offsets not added); returns (first bin, array)."""
+        b0, b1 = max(0, b0), min(self.n_bins, b1)
+        n = max(0, b1 - b0)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            buf = os.pread(fd, n * self.n_channels * 2, b0 * self.n_channels * 2)
+        finally:
+            os.close(fd)
+        return b0, np.frombuffer(buf, dtype=np.uint16).reshape(n, self.n_channels)
+
     def read(self, b0: int, b1: int, columns: np.ndarray | None = None) -> np.ndarray:
         """Bins [b0, b1) (clipped to the file) of ``columns``, float32 mV."""
         b0, b1 = max(0, b0), min(self.n_bins, b1)

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spikes.neurons import Neurons
-from ._kernels import accumulate_pairs, own_spike_accumulate, spike_baselines, subtract_own
+from ._kernels import (F16_TO_F32, accumulate_pairs, assemble_traces, mask_intervals, own_spike_accumulate,
+                       spike_baselines, subtract_own)
 from .params import InferParams
 from .preprocess import Pass1
 
@@ -83,12 +84,15 @@ def channel_gain_and_validity(p1: Pass1, neurons: Neurons, p: InferParams):
 
 
 def own_spike_mask(neurons: Neurons, n_bins: int, bin_samples: int, before_bins: int, after_bins: int):
-    """Per neuron, sorted (start, stop) bin intervals to mask around its own spikes."""
-    out = []
+    """Bin intervals to mask around each neuron's own spikes: (starts, stops, ptr), CSR by neuron, sorted."""
+    starts, stops, ptr = [], [], [0]
     for k in range(neurons.n):
         b = neurons.spikes(k) // bin_samples
-        out.append((np.clip(b - before_bins, 0, n_bins), np.clip(b + after_bins + 1, 0, n_bins)))
-    return out
+        starts.append(np.clip(b - before_bins, 0, n_bins))
+        stops.append(np.clip(b + after_bins + 1, 0, n_bins))
+        ptr.append(ptr[-1] + b.size)
+    cat = (lambda xs: np.concatenate(xs).astype(np.int64)) if starts else (lambda xs: np.zeros(0, np.int64))
+    return cat(starts), cat(stops), np.asarray(ptr, np.int64)
 
 
 def spikes_in(spike_bins, lo: int, hi: int, origin: int):
@@ -108,27 +112,21 @@ def somatic_traces(store, used: np.ndarray, col_pos: np.ndarray, ref: np.ndarray
 
     Each neuron reads, per pass-1 chunk, its channel ``used[col_pos[chunk, k]]``
     minus that channel's typical level ``ref``, times the chunk's electrode→soma
-    ``scale`` (NaN where unusable); rows outside the file are NaN.
+    ``scale`` (NaN where unusable); rows outside the file are NaN. One compiled
+    pass over the stored bits (:func:`._kernels.assemble_traces`).
     """
-    raw = store.read(R0, R1, used)  # clipped at the file's ends; only channels in use
-    r_lo = max(0, R0)
-    rows = np.arange(r_lo, r_lo + raw.shape[0])
-    V = np.full((R1 - R0, col_pos.shape[1]), np.nan, np.float32)
-    ck = rows // store.bins_per_chunk
-    for cc in np.unique(ck):
-        sel = ck == cc
-        V[rows[sel] - R0] = (raw[sel][:, col_pos[cc]] - ref[col_pos[cc]]) * scale[cc]
+    first, bits = store.read_bits(R0, R1)
+    chan = used[col_pos]  # (chunks, neurons): file channel
+    V = np.empty((R1 - R0, col_pos.shape[1]), np.float32)
+    assemble_traces(bits, F16_TO_F32, R0, first, store.bins_per_chunk, chan, store.offsets,
+                    ref[col_pos], scale.astype(np.float32), V)
     return V
 
 
 def mask_own_spikes(V: np.ndarray, masks, R0: int, R1: int) -> None:
-    """Set each neuron's own action-potential cores (``masks[k]`` = start, stop bins) to NaN in place."""
-    for k in range(V.shape[1]):
-        st, sp = masks[k]
-        lo = np.searchsorted(sp, R0, side="right")
-        hi = np.searchsorted(st, R1, side="left")
-        for a, b in zip(st[lo:hi], sp[lo:hi]):
-            V[max(a, R0) - R0:min(b, R1) - R0, k] = np.nan
+    """Set each neuron's own action-potential cores (``masks`` from :func:`own_spike_mask`) to NaN in place."""
+    starts, stops, ptr = masks
+    mask_intervals(V, R0, starts, stops, ptr)
 
 
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:

@@ -419,13 +419,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
         if tmpl is not None:  # each neuron's own after-spike potential, as infer removes it
             rows, ptr = spikes_in(spike_bins, R0 - T, B1, R0)
             subtract_own(V, rows, ptr, 0, tmpl)
-        # blank own spikes
-        for k in range(N):
-            st, sp = masks[k]
-            lo = np.searchsorted(sp, R0, side="right")
-            hi = np.searchsorted(st, B1, side="left")
-            for a, b in zip(st[lo:hi], sp[lo:hi]):
-                V[max(a, R0) - R0:min(b, B1) - R0, k] = np.nan
+        mask_own_spikes(V, masks, R0, B1)  # blank own spikes
         d = column_deflections(np.ascontiguousarray(V), base, float(tau_bins))
         chunk = np.arange(R0, B1) // bpc
         # δ_j per chunk: a multiple of the post's sub-threshold activity (NaN where not coupled: no write)
