@@ -176,3 +176,113 @@ def mask_intervals(V, R0, starts, stops, ptr):
             for r in range(max(starts[i], R0) - R0, min(stops[i], R0 + T) - R0):
                 V[r, k] = nan
             i += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _median_mad(vals):
+    m = np.median(vals)
+    return m, np.median(np.abs(vals - m))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def null_center_scale(t, tested):
+    """Empirical null per post-synaptic neuron and test: median and MAD over
+    presynaptic neurons of ``t[i, j, k]`` (pre, post, test) for tested pairs
+    with a finite value; NaN where there are none. Returns two (post, test) arrays."""
+    N, M, K = t.shape
+    med = np.full((M, K), np.nan, np.float32)
+    mad = np.full((M, K), np.nan, np.float32)
+    for j in numba.prange(M):
+        buf = np.empty((K, N), np.float64)
+        cnt = np.zeros(K, np.int64)
+        for i in range(N):
+            if not tested[i, j]:
+                continue
+            for k in range(K):
+                v = t[i, j, k]
+                if v == v:
+                    buf[k, cnt[k]] = v
+                    cnt[k] += 1
+        for k in range(K):
+            if cnt[k] > 0:
+                a, b = _median_mad(buf[k, :cnt[k]])
+                med[j, k] = a
+                mad[j, k] = b
+    return med, mad
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def post_center_scale(t, tested, posts):
+    """Median and MAD per post-synaptic neuron in ``posts`` over all its tested
+    (pre, test) values (NaN for the other neurons)."""
+    N, M, K = t.shape
+    med = np.full(M, np.nan, np.float32)
+    mad = np.full(M, np.nan, np.float32)
+    for q in numba.prange(posts.shape[0]):
+        j = posts[q]
+        buf = np.empty(N * K, np.float64)
+        n = 0
+        for i in range(N):
+            if tested[i, j]:
+                for k in range(K):
+                    v = t[i, j, k]
+                    if v == v:
+                        buf[n] = v
+                        n += 1
+        if n > 0:
+            a, b = _median_mad(buf[:n])
+            med[j] = a
+            mad[j] = b
+    return med, mad
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def pooled_center_scale(t, tested, s_post, max_values):
+    """Per test: median and MAD of ``t[i, j, k] / s_post[j]`` over tested pairs,
+    from at most about ``max_values`` pairs (every m-th presynaptic neuron)."""
+    N, M, K = t.shape
+    n_pairs = 0
+    for i in range(N):
+        for j in range(M):
+            if tested[i, j]:
+                n_pairs += 1
+    step = max(1, (n_pairs + max_values - 1) // max_values)
+    med = np.full(K, np.nan, np.float32)
+    mad = np.full(K, np.nan, np.float32)
+    for k in numba.prange(K):
+        buf = np.empty(((N + step - 1) // step) * M, np.float64)
+        n = 0
+        for i in range(0, N, step):
+            for j in range(M):
+                if tested[i, j] and s_post[j] > 0:
+                    v = t[i, j, k] / s_post[j]
+                    if v == v:
+                        buf[n] = v
+                        n += 1
+        if n > 0:
+            a, b = _median_mad(buf[:n])
+            med[k] = a
+            mad[k] = b
+    return med, mad
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def best_test(t, center, scale):
+    """Per pair: the test with the largest |z|, z = (t − center[post]) / scale[post]
+    (scales that are not positive give no z), and that signed z (NaN if none)."""
+    N, M, K = t.shape
+    best = np.zeros((N, M), np.int64)
+    zbest = np.full((N, M), np.nan, np.float32)
+    for i in numba.prange(N):
+        for j in range(M):
+            bz = -1.0
+            for k in range(K):
+                s = scale[j, k]
+                if not s > 0:
+                    continue
+                z = (t[i, j, k] - center[j, k]) / s
+                if z == z and abs(z) > bz:
+                    bz = abs(z)
+                    best[i, j] = k
+                    zbest[i, j] = z
+    return best, zbest

@@ -127,8 +127,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
     if N >= 2:
         dist = np.hypot(neurons.x_um[:, None] - neurons.x_um[None, :], neurons.y_um[:, None] - neurons.y_um[None, :])
         st = pair_statistics(sums, p, distance_um=dist)
-        zbest = np.take_along_axis(st.z, st.best[..., None], axis=2)[..., 0]
-        score[:] = np.where(st.tested, np.abs(zbest), np.nan)
+        score[:] = np.where(st.tested, np.abs(st.z_best), np.nan)
         win = st.windows_ms
         lags = st.lags_ms
         wmean = st.window_mean  # best window's mean response per pair (somatic mV)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from ._kernels import best_test, null_center_scale, pooled_center_scale, post_center_scale
 from .params import InferParams
 from .sta import PairSums
 
@@ -45,7 +46,7 @@ from .sta import PairSums
 @dataclass
 class PairStats:
     tested: np.ndarray  # (N, N) bool
-    z: np.ndarray  # (N, N, K) calibrated z per window
+    z_best: np.ndarray  # (N, N) calibrated z of the best test (NaN untested)
     p: np.ndarray  # (N, N) Bonferroni-over-windows p-value (NaN untested)
     q: np.ndarray  # (N, N) BH q-value
     best: np.ndarray  # (N, N) index of the best window
@@ -288,23 +289,26 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
     if matched:
         tested &= np.all(np.isfinite(tstat), axis=2)
+    # statistics × √n in place (N² × tests arrays dominate memory: no copies)
     sq = np.sqrt(np.maximum(n_used, 1))[..., None]
-    zw, center_w, scale_w = _calibrate(np.where(tested[..., None], stat * sq, np.float32(np.nan)), tested)
+    stat *= sq
     if matched:
-        z, _, _ = _calibrate(np.where(tested[..., None], tstat * sq, np.float32(np.nan)), tested, factor_scale=p.factor_scale)
+        tstat *= sq
+    center_w, scale_w = _calibrate(stat, tested)
+    best_w, _ = best_test(stat, center_w, scale_w)
+    if matched:
+        center, scale = _calibrate(tstat, tested, factor_scale=p.factor_scale)
+        best, zbest = best_test(tstat, center, scale)
     else:
-        z = zw
-    az = np.where(np.isfinite(z), np.abs(z), np.float32(-1.0))
-    best = np.argmax(az, axis=2)           # the smallest p is the largest |z|
-    zmax = np.take_along_axis(az, best[..., None], axis=2)[..., 0].astype(np.float64)
-    del az
-    azw = np.where(np.isfinite(zw), np.abs(zw), np.float32(-1.0))
-    best_w = np.argmax(azw, axis=2)
-    del azw
-    window_mean = np.take_along_axis(stat, best_w[..., None], axis=2)[..., 0]
-    amplitude = np.take_along_axis(tstat, best[..., None], axis=2)[..., 0] if matched else window_mean
+        best, zbest = best_test(stat, center_w, scale_w)
+    zbest = np.where(tested, zbest, np.float32(np.nan))
+    zmax = np.abs(zbest).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        window_mean = np.take_along_axis(stat, best_w[..., None], axis=2)[..., 0] / sq[..., 0]
+        amplitude = (np.take_along_axis(tstat, best[..., None], axis=2)[..., 0] / sq[..., 0]
+                     if matched else window_mean)
     del stat, tstat
-    pmin = np.where(zmax >= 0, 2.0 * ndtr(-zmax), np.inf)
+    pmin = np.where(np.isfinite(zmax), 2.0 * ndtr(-np.nan_to_num(zmax)), np.inf)
     # the tests overlap, so their z are correlated and Bonferroni over K is
     # conservative: use the effective number of independent tests, measured
     # on the (mostly null) tested pairs as P(max |z| > 2) / P(|z| > 2)
@@ -319,36 +323,41 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
             q = bh((pval / w).ravel()).reshape(N, N)
     else:
         q = bh(pval.ravel()).reshape(N, N)
-    return PairStats(tested=tested, z=z, p=pval, q=q, best=best, n_used=n_used,
-                     scale=scale_w[0], windows_ms=tests, k_eff=k_eff, window_mean=window_mean, lags_ms=lags,
+    return PairStats(tested=tested, z_best=zbest, p=pval, q=q, best=best, n_used=n_used,
+                     scale=scale_w, windows_ms=tests, k_eff=k_eff, window_mean=window_mean, lags_ms=lags,
                      best_window=best_w, amplitude=amplitude)
 
 
 def _calibrate(t: np.ndarray, tested: np.ndarray, factor_scale: bool = False):
-    """z of statistics t (N, N, K) against the empirical null of each post-synaptic neuron and test."""
-    N, K = t.shape[0], t.shape[2]
-    # empirical null per post-synaptic neuron (axis 0 = pre) and test
-    center, scale = _robust(t, axis=0)  # (1, N, K)
+    """Empirical null (centre, scale), each (post, test), of statistics t (pre, post, test).
+
+    The null of each post-synaptic neuron and test is the median and 1.4826 ×
+    MAD of its tested presynaptic partners' statistics.
+    """
+    center, mad = null_center_scale(t, tested)
+    scale = (1.4826 * mad).astype(np.float32)
     few = tested.sum(axis=0) < 30
     if few.any() and tested.any():
         # too few presynaptic partners for a per-neuron null: pool over neurons,
-        # after normalising each post-synaptic neuron by its own scale over all tests
-        c_all, s_all = _robust(t.transpose(1, 0, 2).reshape(N, -1), axis=1)  # (N, 1)
-        s_all = s_all.reshape(1, N, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            norm = t / np.where(s_all > 0, s_all, np.nan)
-        gc, gs = _robust(norm.reshape(-1, K), axis=0)  # (1, K)
-        center[:, few] = (gc.reshape(1, 1, K) * s_all)[:, few]
-        scale[:, few] = (gs.reshape(1, 1, K) * s_all)[:, few]
+        # after normalising each post-synaptic neuron by its own scale over all
+        # tests (the pool: up to 256 neurons evenly spread, plus those with few partners)
+        N = t.shape[1]
+        posts = np.union1d(np.unique(np.linspace(0, N - 1, min(N, 256)).astype(np.int64)), np.flatnonzero(few))
+        _, s_all = post_center_scale(t, tested, posts)
+        s_all = (1.4826 * s_all).astype(np.float32)
+        gc, gs = pooled_center_scale(t, tested, s_all, 1 << 20)
+        center[few] = (gc[None, :] * s_all[:, None])[few]
+        scale[few] = (1.4826 * gs[None, :] * s_all[:, None])[few]
     if factor_scale and tested.any():
         # scale = (post neuron's level) × (kernel's factor): 2 numbers per post
         # neuron instead of one per (post, test), estimated on N × K values
         # instead of N, so that the maximum over many tests does not pick
         # the tests whose scale happened to be underestimated
-        with np.errstate(invalid="ignore", divide="ignore"):
-            s_post = np.nanmedian(scale, axis=2, keepdims=True)  # (1, N, 1)
-            tau = np.nanmedian(scale / s_post, axis=1, keepdims=True)  # (1, 1, K)
-        scale = s_post * tau
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (t - center) / np.where(scale > 0, scale, np.nan)
-    return z, center, scale
+        import warnings
+
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: untested neurons
+            s_post = np.nanmedian(scale, axis=1, keepdims=True)  # (N, 1)
+            tau = np.nanmedian(scale / s_post, axis=0, keepdims=True)  # (1, K)
+        scale = (s_post * tau).astype(np.float32)
+    return center, scale
