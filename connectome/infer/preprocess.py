@@ -20,9 +20,11 @@ the recording's length.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from ..io.recording import Recording
@@ -113,6 +115,23 @@ class Pass1:
     timings: dict = field(default_factory=dict)
 
 
+_scratch: dict = {}  # (thread, name) → array; emptied when pass 1 ends
+
+
+def _scratch_array(name: str, shape: tuple, dtype) -> np.ndarray:
+    """A per-thread array reused from chunk to chunk (contents undefined).
+
+    Allocating and first touching a few hundred MB per chunk costs page
+    faults; each worker thread keeps its own buffers until :func:`run_pass1`
+    returns (they must not outlive it: later stages need the memory).
+    """
+    key = (threading.get_ident(), name)
+    arr = _scratch.get(key)
+    if arr is None or arr.shape != tuple(shape) or arr.dtype != dtype:
+        arr = _scratch[key] = np.empty(shape, dtype)
+    return arr
+
+
 def _read(rec: Recording, s: int, e: int) -> np.ndarray:
     return rec.store.read(s, e)
 
@@ -126,21 +145,27 @@ def _tail(raw: np.ndarray, n: int) -> np.ndarray:
 
 
 def _chunk_task(rec: Recording, k: int, s: int, e: int, prev_tail, raw, next_head, p: InferParams,
-                bin_samples: int, store: BinnedTraces, raw_limits):
+                bin_samples: int, store: BinnedTraces, raw_limits, threads_per_task: int = 1):
     """Process samples [s, e) given the raw chunk and its neighbours' edges (margins)."""
     fs = rec.sampling_rate_hz
+    numba.set_num_threads(threads_per_task)  # per thread: dask already runs chunks in parallel
     parts = [x for x in (prev_tail, raw, next_head) if x is not None]
     lead = 0 if prev_tail is None else prev_tail.shape[0]
-    raw = np.concatenate(parts) if len(parts) > 1 else raw
+    if len(parts) > 1:
+        joined = _scratch_array("raw", (sum(x.shape[0] for x in parts), raw.shape[1]), raw.dtype)
+        np.concatenate(parts, out=joined)
+        raw = joined
     a = s - lead
     x, xb, badb, nbad = prepare_block(
         raw, np.broadcast_to(rec.scale, (rec.n_channels,)).astype(np.float32),
         np.broadcast_to(rec.offset, (rec.n_channels,)).astype(np.float32),
         raw_limits[0] if raw_limits else 0, raw_limits[1] if raw_limits else 0, raw_limits is not None,
-        bin_samples, s - a, e - a, int(round(1e-3 * fs)), int(round(p.artefact_mask_ms * 1e-3 * fs)))
+        bin_samples, s - a, e - a, int(round(1e-3 * fs)), int(round(p.artefact_mask_ms * 1e-3 * fs)),
+        x=_scratch_array("x", raw.shape, np.float32))
     del raw, parts
     rows, cols, amp, sd = detect_block(x, fs, threshold=p.spike_threshold, refractory_ms=p.refractory_ms,
-                                       valid=slice(s - a, e - a), bad_bins=(badb, s - a, bin_samples))
+                                       valid=slice(s - a, e - a), bad_bins=(badb, s - a, bin_samples),
+                                       scratch=_scratch_array("hp", x.shape, np.float32))
     nb = xb.shape[0]
     offset = np.median(xb[:: max(1, nb // 200)], axis=0).astype(np.float32)
     rel = xb - offset
@@ -184,9 +209,13 @@ def run_pass1(rec: Recording, p: InferParams, tmp_dir: Path, progress=None) -> P
     tails = [dask.delayed(_tail)(r, pad) for r in reads]
     tasks = [dask.delayed(_chunk_task)(rec, k, s, e, tails[k - 1] if k else None, reads[k],
                                        heads[k + 1] if k + 1 < len(bounds) else None,
-                                       p, bin_samples, store, raw_limits)
+                                       p, bin_samples, store, raw_limits,
+                                       max(1, numba.config.NUMBA_NUM_THREADS // max(1, p.workers)))
              for k, (s, e) in enumerate(bounds)]
-    results = _compute(tasks, p.workers, progress, "pass 1: detect + bin")
+    try:
+        results = _compute(tasks, p.workers, progress, "pass 1: detect + bin")
+    finally:
+        _scratch.clear()
     rows = np.concatenate([r[0] for r in results]) if results else np.zeros(0, np.int64)
     cols = np.concatenate([r[1] for r in results]) if results else np.zeros(0, np.int64)
     amps = np.concatenate([r[2] for r in results]) if results else np.zeros(0, np.float32)

@@ -37,7 +37,7 @@ def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
 
 
 def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
-                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad_bins=None):
+                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad_bins=None, scratch=None):
     """Detect AP peaks in ``x`` (time × channels, mV, already cleaned).
 
     Parameters
@@ -56,6 +56,9 @@ def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory
         ``(badb, first_row, bin_len)``: bins (of ``bin_len`` rows from
         ``first_row``) holding saturated or NaN samples; peaks within 2 ms of
         one are dropped.
+    scratch : ndarray, optional
+        A float32 array of ``x``'s shape to hold the high-passed trace
+        (reused across calls, it saves allocating and faulting in a large array).
 
     Returns
     -------
@@ -80,7 +83,7 @@ def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory
     n = x.shape[0]
     x = np.ascontiguousarray(x, dtype=np.float32)
     half = max(1, int(round(hp_window_ms * fs / 2000.0)))
-    hp = highpass_boxcar(x, half)
+    hp = highpass_boxcar(x, half, out=scratch if scratch is not None and scratch.shape == x.shape else None)
     sd = robust_sd(hp, stride=32)
     thr = (threshold * np.maximum(sd, 1e-6)).astype(np.float32)
     r = max(1, int(round(refractory_ms * fs / 1000.0)))
