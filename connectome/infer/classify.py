@@ -69,17 +69,29 @@ def fit_psp(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, fit_from_ms: 
     return amp, meta[k, 0], meta[k, 1], meta[k, 2]
 
 
-def firing_rise_p(pre_spikes, post_spikes, latency_s, duration_s, window_s: float = 0.010) -> float:
-    """P-value that post fires within ``window_s`` after pre more often than its rate predicts."""
-    if pre_spikes.size == 0 or post_spikes.size == 0:
-        return 1.0
-    t0 = pre_spikes + max(latency_s, 0.0)
-    i = np.searchsorted(post_spikes, t0)
-    j = np.searchsorted(post_spikes, t0 + window_s)
-    k = int(np.count_nonzero(j > i))
-    rate = post_spikes.size / max(duration_s, 1e-9)
-    p_chance = 1.0 - np.exp(-rate * window_s)
-    return float(binom.sf(k - 1, pre_spikes.size, p_chance))
+def firing_rise_p(pre_spikes, post_spikes, latency_s, duration_s, window_s: float = 0.010) -> np.ndarray:
+    """P-values that post fires within ``window_s`` after pre more often than its rate predicts.
+
+    ``pre_spikes`` and ``post_spikes`` are sequences of sorted spike-time
+    arrays (s), one pair per entry, ``latency_s`` an array: the counting is a
+    loop of two ``searchsorted`` per pair, the binomial tail one vectorised call.
+    """
+    n_pairs = len(latency_s)
+    k = np.zeros(n_pairs, np.int64)
+    n = np.zeros(n_pairs, np.int64)
+    p_chance = np.zeros(n_pairs)
+    for e in range(n_pairs):
+        pre, post = pre_spikes[e], post_spikes[e]
+        if pre.size == 0 or post.size == 0:
+            continue
+        t0 = pre + max(float(latency_s[e]), 0.0)
+        k[e] = np.count_nonzero(np.searchsorted(post, t0 + window_s) > np.searchsorted(post, t0))
+        n[e] = pre.size
+        p_chance[e] = 1.0 - np.exp(-post.size / max(duration_s, 1e-9) * window_s)
+    out = np.ones(n_pairs)
+    ok = n > 0
+    out[ok] = binom.sf(k[ok] - 1, n[ok], p_chance[ok])
+    return out
 
 
 def dale_consistency(pre: np.ndarray, kind: np.ndarray, n: int):

@@ -159,9 +159,11 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
             k_best = st.best_window[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
-            rise_p = np.array([
-                classify.firing_rise_p(neurons.spikes(i) / fs, neurons.spikes(j) / fs, onset[n] / 1000.0, duration)
-                if kind[n] == 1 else 1.0 for n, (i, j) in enumerate(zip(pre, post))])
+            rise_p = np.ones(len(pre))
+            exc = np.flatnonzero(kind == 1)
+            rise_p[exc] = classify.firing_rise_p([neurons.spikes(i) / fs for i in pre[exc]],
+                                                 [neurons.spikes(j) / fs for j in post[exc]],
+                                                 onset[exc] / 1000.0, duration)
             eventful = (kind == 1) & ((single >= 1.16) | (rise_p < 1e-3))
             sub = np.where(kind == 1, np.where(eventful, "eventful", "uneventful"), "").astype(object)
             pairset = set(zip(pre[kind == 3].tolist(), post[kind == 3].tolist()))

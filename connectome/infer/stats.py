@@ -279,13 +279,17 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     stat = np.full((N, N, Kw), np.nan, np.float32)
     tstat = np.full((N, N, K), np.nan, np.float32) if matched else stat
     n_used = np.zeros((N, N), np.float32)
+    M = np.stack([s_ / s_.sum() for s_ in sel], axis=1)  # (L, Kw): window means
+    MG = np.concatenate([M, G], axis=1) if matched else M
     for i0 in range(0, N, block):  # blocks of presynaptic neurons bound the memory
         i1 = min(N, i0 + block)
         resid, n_used[i0:i1] = _block_residuals(sums, i0, i1, base, P, lags, resp)
-        for k in range(Kw):
-            stat[i0:i1, :, k] = resid[:, :, sel[k]].mean(axis=2)
+        # window means and kernel amplitudes in one product (NaN anywhere in a
+        # curve → NaN: the pair is untested)
+        out = resid @ MG
+        stat[i0:i1] = out[..., :Kw]
         if matched:
-            tstat[i0:i1] = resid @ G  # NaN anywhere in a curve → NaN: the pair is untested
+            tstat[i0:i1] = out[..., Kw:]
     tested = (n_used >= p.min_pre_spikes) & ~np.eye(N, dtype=bool) & np.all(np.isfinite(stat), axis=2)
     if matched:
         tested &= np.all(np.isfinite(tstat), axis=2)
