@@ -64,10 +64,12 @@ SWEEPS = {
         ("no artefact-tail mask", BASE, ("artefact_mask_ms=0",)),
         ("plain BH (no distance weights)", BASE, ("distance_weighted=false",)),
         ("line detrend on", BASE, ("detrend=true",)),
+        ("boxcar windows instead of the whitened matched filter", BASE, ("matched_filter=false",)),
         ("strong bursts: all defences", {**BASE, "seed": 4, "param": STRONG}, ()),
         ("strong bursts: no own after-potential subtraction", {**BASE, "seed": 4, "param": STRONG},
          ("own_template_ms=0",)),
         ("strong bursts: line detrend on", {**BASE, "seed": 4, "param": STRONG}, ("detrend=true",)),
+        ("strong bursts: boxcar windows", {**BASE, "seed": 4, "param": STRONG}, ("matched_filter=false",)),
     ],
 }
 

@@ -22,7 +22,7 @@ with numba's default threads (2 here) and, for a per-core figure, with 1.
 exactly as pass 2 reads it — after its own after-potential template is
 subtracted, before its own action potentials are masked. They are captured
 from one (untimed) run of ``accumulate`` itself by wrapping, for that run
-only, the binned file's ``read`` (to learn each block's first row) and the
+only, the binned file's ``read_bits`` (to learn each block's first row) and the
 ``subtract_own`` kernel (to copy the block after it): nothing in the library
 is re-implemented or changed, and overlapping blocks are checked to agree.
 They keep NaN where pass 2 cannot use a sample (saturation artefacts,
@@ -126,11 +126,11 @@ def capture_traces(p1, neurons, p):
     store = p1.binned
     last = {}
     blocks = []
-    read, subtract_own = store.read, sta.subtract_own
+    read, subtract_own = store.read_bits, sta.subtract_own
 
-    def reading(b0, b1, columns=None):
+    def reading(b0, b1):
         last["rows"] = (b0, b1)
-        return read(b0, b1, columns)
+        return read(b0, b1)
 
     def subtracting(v, rows, ptr, lag0, tmpl):
         subtract_own(v, rows, ptr, lag0, tmpl)
@@ -138,11 +138,11 @@ def capture_traces(p1, neurons, p):
         assert v.shape == (r1 - r0, neurons.n), "pass 2 changed: the capture no longer matches it"
         blocks.append((r0, v.copy()))
 
-    store.read, sta.subtract_own = reading, subtracting
+    store.read_bits, sta.subtract_own = reading, subtracting
     try:
         sums = sta.accumulate(p1, neurons, p)
     finally:
-        del store.read
+        del store.read_bits
         sta.subtract_own = subtract_own
     if not blocks:
         sys.exit("no traces captured: pass 2 subtracts no own after-potential (own_template_ms = 0?)")

@@ -189,12 +189,79 @@ def write_csv(c: Connectome, out_dir) -> None:
 
 
 def write_graphml(c: Connectome, path) -> None:
-    import networkx as nx
+    """GraphML as ``networkx.write_graphml`` writes ``c.to_networkx()``, streamed.
 
-    g = c.to_networkx()
-    for _, d in g.nodes(data=True):
-        for k, v in list(d.items()):
-            if isinstance(v, float) and np.isnan(v):
-                del d[k]
-    with atomic_path(path) as tmp:
-        nx.write_graphml(g, tmp)
+    Same keys, types (int → long, float → double, bool → boolean, str →
+    string) and values (Python's shortest float repr; NaN neuron attributes
+    omitted) — read back by ``networkx.read_graphml`` into the same graph —
+    without building the networkx graph (25,000 edges: 2.2 s → a fraction).
+    Connectomes with parallel edges go through networkx.
+    """
+    if c._has_parallel_edges():
+        import networkx as nx
+
+        g = c.to_networkx()
+        for _, d in g.nodes(data=True):
+            for k, v in list(d.items()):
+                if isinstance(v, float) and np.isnan(v):
+                    del d[k]
+        with atomic_path(path) as tmp:
+            nx.write_graphml(g, tmp)
+        return
+    from xml.sax.saxutils import quoteattr
+
+    def typed(arr):
+        """(GraphML type, list of Python values) of a column."""
+        vals = [v.item() if isinstance(v, np.generic) else v for v in np.asarray(arr, dtype=object)]
+        kinds = {type(v) for v in vals}
+        for t, name in ((bool, "boolean"), (int, "long"), (float, "double")):
+            if kinds and kinds <= {t}:
+                return name, vals
+        return "string", [str(v) for v in vals]
+
+    def text(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    keys = []  # (id, for, name, type)
+    graph_attrs = [(k, v) for k, v in c.meta.items() if isinstance(v, (str, int, float, bool))]
+    gcols = []
+    for k, v in graph_attrs:
+        t, vals = typed([v])
+        keys.append((f"d{len(keys)}", "graph", k, t))
+        gcols.append((keys[-1][0], vals[0]))
+    ncols = []
+    for name in c.neurons:
+        if name == "neuron_id":
+            continue
+        t, vals = typed(c.neurons[name])
+        keys.append((f"d{len(keys)}", "node", name, t))
+        ncols.append((keys[-1][0], t, vals))
+    ecols = []
+    for name in [k for k in c.edges if k not in ("pre", "post", "kind")] + ["kind"]:
+        t, vals = typed(c.kind_names() if name == "kind" else c.edges[name])
+        keys.append((f"d{len(keys)}", "edge", name, t))
+        ecols.append((keys[-1][0], vals))
+    ids = [str(int(v)) for v in c.neuron_id]
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("<?xml version='1.0' encoding='utf-8'?>\n"
+                 '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                 'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+                 'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
+        for kid, scope, name, t in reversed(keys):
+            fh.write(f'  <key id="{kid}" for="{scope}" attr.name={quoteattr(name)} attr.type="{t}" />\n')
+        fh.write('  <graph edgedefault="directed">\n')
+        for kid, v in gcols:
+            fh.write(f'    <data key="{kid}">{text(v)}</data>\n')
+        for r, nid in enumerate(ids):
+            data = "".join(f'      <data key="{kid}">{text(vals[r])}</data>\n' for kid, t, vals in ncols
+                           if not (t == "double" and vals[r] != vals[r]))
+            fh.write(f'    <node id="{nid}">\n{data}    </node>\n' if data else f'    <node id="{nid}" />\n')
+        pre = c.edges["pre"] if c.n_edges else np.zeros(0, np.int64)
+        post = c.edges["post"] if c.n_edges else np.zeros(0, np.int64)
+        for e in range(c.n_edges):
+            data = "".join(f'      <data key="{kid}">{text(vals[e])}</data>\n' for kid, vals in ecols)
+            fh.write(f'    <edge source="{int(pre[e])}" target="{int(post[e])}">\n{data}    </edge>\n')
+        fh.write("  </graph>\n</graphml>\n")
