@@ -231,7 +231,8 @@ def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block:
         xs.append(x.astype(np.float32))
     X = np.concatenate(xs, axis=0)  # (pre, post, L)
     med, sd = _robust(X, axis=0)
-    s_post = np.nanmedian(sd[0][:, resp], axis=1)  # (post,)
+    s_post, _ = _robust(sd[0][:, resp], axis=1)  # (post, 1): NaN for untested neurons, no warning
+    s_post = s_post[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         Y = (X - med) / np.where(s_post > 0, s_post, np.nan)[None, :, None]
     Y = Y.reshape(-1, L)
