@@ -71,14 +71,9 @@ class BinnedTraces:
 
     def read(self, b0: int, b1: int, columns: np.ndarray | None = None) -> np.ndarray:
         """Bins [b0, b1) (clipped to the file) of ``columns``, float32 mV."""
-        b0, b1 = max(0, b0), min(self.n_bins, b1)
-        n = max(0, b1 - b0)
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            buf = os.pread(fd, n * self.n_channels * 2, b0 * self.n_channels * 2)
-        finally:
-            os.close(fd)
-        x = np.frombuffer(buf, dtype=np.float16).reshape(n, self.n_channels)
+        b0, bits = self.read_bits(b0, b1)
+        b1 = b0 + bits.shape[0]
+        x = bits.view(np.float16)
         if columns is not None:
             x = x[:, columns]
         out = x.astype(np.float32)
