@@ -53,7 +53,10 @@ class BinnedTraces:
         data = np.ascontiguousarray(values, dtype=np.float16)
         fd = os.open(self.path, os.O_WRONLY)
         try:
-            os.pwrite(fd, data.tobytes(), b0 * self.n_channels * 2)
+            view, at = memoryview(data).cast("B"), b0 * self.n_channels * 2  # no copy
+            while view:  # pwrite may write less than asked
+                n = os.pwrite(fd, view, at)
+                view, at = view[n:], at + n
         finally:
             os.close(fd)
 
