@@ -208,7 +208,7 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
         pm = compile_connectome(con, copts, tech=tech, source_path=infer_dir, source_files=source_files(infer_dir))
         write_map(pm, file_dir / target.map_name())
         s = pm.summary
-        return {k: s[k] for k in ("tiles", "tiles_lower_bound", "cells", "synapses", "programming_time_s",
+        return {k: s[k] for k in ("tiles", "tiles_lower_bound", "groups", "cells", "synapses", "programming_time_s",
                                   "programming_energy_uj") if k in s}
     if stage == "verify":
         try:
@@ -228,7 +228,10 @@ def _describe(label: str, r: dict) -> str:
     if label == "infer":
         return f"{r['neurons']} neurons, {r['synapses']} synapses"
     if label.startswith("compile"):
-        return f"{r.get('tiles', '?')} tiles (bound {r.get('tiles_lower_bound', '?')}), {r.get('cells', '?')} cells"
+        groups = r.get("groups", 1)
+        kept = f"; {groups} tile groups, kept apart" if groups > 1 else ""
+        return (f"{r.get('tiles', '?')} tiles (bound {r.get('tiles_lower_bound', '?')}{kept}), "
+                f"{r.get('cells', '?')} cells")
     return ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in r.items() if v is not None)
 
 
