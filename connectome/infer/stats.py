@@ -220,12 +220,8 @@ def null_covariance(sums: PairSums, p: InferParams, n_pre_max: int = 600, block:
     xs = []
     for b0 in range(0, len(pre), block):
         idx = pre[b0:b0 + block]
-        cnt = sums.cnt[idx].transpose(0, 2, 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sta = np.where(cnt > 0, sums.acc[idx].transpose(0, 2, 1) / cnt, np.nan)
-        n_used = cnt[:, :, resp].min(axis=2)
-        coef = np.nan_to_num(sta[:, :, base]) @ P.T
-        x = (sta - (coef[..., :1] + coef[..., 1:] * lags)) * np.sqrt(np.maximum(n_used, 1))[..., None]
+        resid, n_used = _block_residuals(sums, idx, None, base, P, lags, resp)
+        x = resid * np.sqrt(np.maximum(n_used, 1))[..., None]
         bad = (n_used < p.min_pre_spikes) | (idx[:, None] == np.arange(N)[None, :])
         x[bad] = np.nan
         xs.append(x.astype(np.float32))
