@@ -174,6 +174,7 @@ class HDF5Store(Store):
         return None
 
     def close(self):
+        self._reader = None  # it holds the dataset of the file being closed
         if self._fh is not None:
             self._fh.close()
             self._fh = None

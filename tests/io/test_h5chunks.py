@@ -73,3 +73,17 @@ def test_corrupt_chunk_is_an_error(h5, tmp_path):
         reader = chunk_reader(g["lzf_shuffle_i16"], threading.Lock())
         with pytest.raises(ValueError):
             reader.read(0, 64, 0, 37)
+
+
+def test_store_reads_again_after_close(tmp_path):
+    from connectome.io import create_recording, open_recording
+
+    path = tmp_path / "rec.h5"
+    data = (np.arange(3000 * 4, dtype=np.int16) % 97).reshape(3000, 4)
+    with create_recording(path, n_samples=3000, n_channels=4, sampling_rate_hz=1e4, dtype="int16") as w:
+        w.write(0, data)
+    rec = open_recording(path)
+    first = rec.store.read(0, 3000)
+    assert isinstance(rec.store._reader, ChunkReader)  # recordings are written compressed
+    rec.store.close()
+    np.testing.assert_array_equal(rec.store.read(0, 3000), first)
