@@ -166,7 +166,9 @@ class ChunkReader:
     def read(self, t0: int, t1: int, c0: int, c1: int) -> np.ndarray:
         """``ds[t0:t1, c0:c1]``, decoding each chunk it touches once."""
         ct, cc = self.chunks
-        out = np.empty((t1 - t0, c1 - c0), self.dtype)
+        out = np.empty((max(0, t1 - t0), max(0, c1 - c0)), self.dtype)
+        if out.size == 0:
+            return out
         uint = out.view(f"u{self.dtype.itemsize}")
         for a in range((t0 // ct) * ct, t1, ct):
             for b in range((c0 // cc) * cc, c1, cc):
