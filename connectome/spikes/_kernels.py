@@ -222,25 +222,49 @@ def _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start,
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def robust_sd_columns(x, stride):
-    """Per column: 1.4826 × median absolute deviation of rows ``0, stride, 2·stride …``."""
-    n, c = x.shape
-    rows = np.arange(0, n, stride)
-    out = np.empty(c, np.float32)
-    for j in numba.prange(c):
-        v = np.empty(rows.size, np.float64)
-        for i in range(rows.size):
-            v[i] = x[rows[i], j]
-        m = np.median(v)
-        out[j] = 1.4826 * np.median(np.abs(v - m))
-    return out
+def nan_median_mad_rows(x):
+    """Per column of ``x`` (rows × columns): median and median absolute deviation
+    of the finite values (NaN if none) — ``np.nanmedian(axis=0)`` in one pass,
+    without numpy's per-column Python loop (30 s → about 1 s for the
+    2,000-neuron null over N² × kernels statistics). Every robust SD of the
+    package (noise, activity, empirical nulls) goes through it."""
+    n, m = x.shape
+    med = np.full(m, np.nan, np.float32)
+    mad = np.full(m, np.nan, np.float32)
+    B = 64  # columns gathered together: rows are read in contiguous runs
+    for bi in numba.prange((m + B - 1) // B):
+        c0 = bi * B
+        c1 = min(m, c0 + B)
+        buf = np.empty((c1 - c0, n), np.float64)
+        cnt = np.zeros(c1 - c0, np.int64)
+        for i in range(n):
+            for j in range(c0, c1):
+                v = x[i, j]
+                if v == v:
+                    buf[j - c0, cnt[j - c0]] = v
+                    cnt[j - c0] += 1
+        for jj in range(c1 - c0):
+            k = cnt[jj]
+            if k == 0:
+                continue
+            vals = buf[jj, :k]
+            mm = np.median(vals)
+            med[c0 + jj] = mm
+            mad[c0 + jj] = np.median(np.abs(vals - mm))
+    return med, mad
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
 def moving_residual_sd(rel, size, step):
     """Robust SD per column of ``rel`` minus its moving mean over ``size`` rows
     (scipy's ``uniform_filter1d`` window and 'nearest' edges), at every
     ``step``-th row: the sub-threshold activity of a binned trace."""
+    _, mad = nan_median_mad_rows(_moving_residuals(rel, size, step))
+    return (1.4826 * mad).astype(np.float32)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _moving_residuals(rel, size, step):
+    """``rel`` minus its moving mean, at rows 0, step, 2·step … (see :func:`moving_residual_sd`)."""
     n, c = rel.shape
     left = size // 2
     right = size - 1 - left
@@ -262,9 +286,4 @@ def moving_residual_sd(rel, size, step):
             sub = max(t - left, 0)
             for j in range(c0, c1):
                 acc[j - c0] += rel[add, j] - rel[sub, j]
-    out = np.empty(c, np.float32)
-    for j in numba.prange(c):
-        v = resid[:, j].copy()
-        med = np.median(v)
-        out[j] = 1.4826 * np.median(np.abs(v - med))
-    return out
+    return resid

@@ -25,15 +25,11 @@ _MAD = 1.4826
 
 
 def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
-    """Per-column robust SD (1.4826 × MAD) from every ``stride``-th row (all rows if few)."""
-    from ._kernels import robust_sd_columns
+    """Per-column robust SD (1.4826 × MAD) of a 2-D array from every ``stride``-th row (all rows if few)."""
+    from ._kernels import nan_median_mad_rows
 
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[0] == 0:
-        sub = x[::stride] if x.shape[0] > 20 * stride else x
-        med = np.median(sub, axis=0)
-        return (_MAD * np.median(np.abs(sub - med), axis=0)).astype(np.float32)
-    return robust_sd_columns(x, stride if x.shape[0] > 20 * stride else 1)
+    _, mad = nan_median_mad_rows(x[::stride] if x.shape[0] > 20 * stride else x)
+    return (_MAD * mad).astype(np.float32)
 
 
 def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
