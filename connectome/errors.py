@@ -40,6 +40,20 @@ class MapError(ConnectomeError):
     """A programming map is invalid or corrupted."""
 
 
+class OutputError(ConnectomeError):
+    """An output path the command refuses to write: an existing file, a folder it
+    did not write, or a folder holding one of its inputs (exit status 2)."""
+
+
+class EnvironmentFault(ConnectomeError):
+    """The machine, not the input, failed: disk full, a read-only or
+    permission-denied output, a lock held by another run (exit status 4)."""
+
+
+#: exit statuses of the ``connectome`` command (documented in README.md)
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_MEMORY, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
 def check_known_keys(keys, valid, what: str, path=None) -> None:
     """Raise :class:`ConfigError` for the first key not in ``valid``, naming the closest valid one.
 
