@@ -6,8 +6,7 @@ takes conductances in µS and standard-normal draws (or a generator), so the
 same draws can be reused when only a scale changes: the error then grows
 monotonically with the scale, which the tests rely on.
 
-Models, by the technology's ``[noise] model`` (sources in
-../shared/reference/memory-devices.md):
+Models, by the technology's ``[noise] model`` (sources cited per model):
 
 programming spread
     ``relative`` (RRAM): σ = ``programming_sigma_rel`` · G_T, σ ≈ 2–10 % of G
