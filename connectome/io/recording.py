@@ -439,6 +439,10 @@ def open_recording(path: str | os.PathLike) -> Recording:
                              "their samples would read as the offset", p)
 
     geo = read_geometry(store, n_channels, n_samples, p)
+    if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
+        warnings.warn(f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
+                      "table to tell the orientation; read as time × channels, as the format says. A channels × "
+                      "time file must be transposed", stacklevel=2)
 
     sparse = bool(store.data_attrs.get("sparse", False))
     size_problem = getattr(store, "size_problem", None)

@@ -325,3 +325,56 @@ def test_info_and_infer_agree_on_saturation(tmp_path, capsys):
 
     p1 = run_pass1(rec, InferParams(), tmp_path)
     np.testing.assert_array_equal(p1.bad_samples, expected)
+
+
+def test_fewer_samples_than_channels_without_a_table_warns(tmp_path):
+    path = _h5(tmp_path / "w.h5", np.zeros((16, 3000)))
+    with pytest.warns(UserWarning, match="fewer samples than channels"):
+        rec = open_recording(path)
+    assert (rec.n_samples, rec.n_channels) == (16, 3000)
+
+
+def test_merge_refuses_channels_sharing_a_site():
+    from connectome.spikes.neurons import merge_channels
+
+    t = np.arange(0, 20_000, 1000)
+    ch = np.repeat([0, 1], t.size)
+    smp = np.tile(t, 2)
+    amp = np.full(ch.size, 50.0, np.float32)
+    with pytest.raises(ValueError, match="share a grid site"):
+        merge_channels(ch, smp, amp, np.ones(2), np.zeros(2, int), np.zeros(2, int), np.zeros(2), np.zeros(2),
+                       fs=10_000.0)
+
+
+def test_sample_at_another_pitch_and_origin_gives_the_same_neurons(tmp_path):
+    """Positions only, 17.5 µm pitch, origin (100, 200) µm, no pitch_um: the grid and the merges are unchanged."""
+    from connectome.infer.run import infer_connectome
+
+    path = tmp_path / "s175.h5"
+    shutil.copy("sample_data/sample.h5", path)
+    with h5py.File(path, "r+") as fh:
+        x, y = fh["channels/x_um"][()], fh["channels/y_um"][()]
+        for k in ("x_um", "y_um", "row", "col"):
+            del fh[f"channels/{k}"]
+        fh["channels/x_um"] = 100 + x * 17.5 / 20
+        fh["channels/y_um"] = 200 + y * 17.5 / 20
+        del fh.attrs["pitch_um"]
+    rec = open_recording(path)
+    ref = open_recording("sample_data/sample.h5")
+    np.testing.assert_array_equal(rec.rows, ref.rows)
+    np.testing.assert_array_equal(rec.cols, ref.cols)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = infer_connectome(path).connectome
+    assert got.n_neurons == 10 and got.n_edges == 8
+    assert list(got.neurons["channels"]) == ["0", "1;4", "2", "3;7", "6", "8", "10", "11;15", "12", "13;14;9"]
+
+
+def test_infer_on_sample_with_pitch_zero_exits_2(tmp_path, capsys):
+    path = tmp_path / "p0.h5"
+    shutil.copy("sample_data/sample.h5", path)
+    with h5py.File(path, "r+") as fh:
+        fh.attrs["pitch_um"] = 0.0
+    assert main(["infer", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "pitch_um must be a positive number" in err and not (tmp_path / "out").exists()
