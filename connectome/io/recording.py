@@ -446,11 +446,19 @@ def open_recording(path: str | os.PathLike) -> Recording:
 
     sparse = bool(store.data_attrs.get("sparse", False))
     size_problem = getattr(store, "size_problem", None)
-    msg = size_problem() if size_problem else None
+    try:
+        msg = size_problem() if size_problem else None
+    except OSError as exc:
+        raise RecordingError(f"cannot check the size of /data ({exc})", p) from None
     if msg:
         raise RecordingError(msg, p)
     if not sparse:
-        miss = store.missing_region()
+        try:
+            miss = store.missing_region()
+        except RecordingError:
+            raise
+        except Exception as exc:  # a damaged chunk index
+            raise RecordingError(f"cannot list the stored chunks of /data ({type(exc).__name__}: {exc})", p) from None
         if miss is not None:
             t0, t1, c0, c1, n_miss, n_total = miss
             raise RecordingError(
