@@ -30,7 +30,7 @@ def is_nwb(path: Path) -> bool:
 
 
 def _s(v):
-    return v.decode() if isinstance(v, bytes) else v
+    return v.decode("utf-8", "replace") if isinstance(v, bytes) else v
 
 
 def _num(value, what: str, path) -> float:
@@ -63,6 +63,29 @@ class NWBStore(Store):
             fh = self._file()
         except OSError as exc:
             raise RecordingError(f"cannot open as HDF5 ({str(exc).splitlines()[0]})", path) from None
+        try:
+            self._parse(fh)
+        except RecordingError:
+            self.close()
+            raise
+        except Exception as exc:  # an object h5py cannot read (damaged header, odd attribute type)
+            self.close()
+            raise RecordingError(f"malformed NWB file ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        self._reader = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def _parse(self, fh):
+        import h5py
+
+        path = self.path
         acq = fh.get("acquisition")
         if not isinstance(acq, h5py.Group):
             raise RecordingError("NWB file has no /acquisition group", path)

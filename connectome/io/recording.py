@@ -397,6 +397,16 @@ def open_recording(path: str | os.PathLike) -> Recording:
     - geometry per :func:`read_geometry`.
     """
     store = open_store(path)
+    try:
+        return _validated(store)
+    except BaseException:
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()  # do not keep a refused file open
+        raise
+
+
+def _validated(store: Store) -> Recording:
     p = store.path
     fmt = store.root_attrs.get("format")
     if fmt is not None and fmt != "cnea":
@@ -444,7 +454,10 @@ def open_recording(path: str | os.PathLike) -> Recording:
                       "table to tell the orientation; read as time × channels, as the format says. A channels × "
                       "time file must be transposed", stacklevel=2)
 
-    sparse = bool(store.data_attrs.get("sparse", False))
+    sparse = store.data_attrs.get("sparse", False)
+    if not isinstance(sparse, (bool, np.bool_, int, np.integer)) or sparse not in (0, 1):
+        raise RecordingError(f"/data attribute sparse must be true or false, got {sparse!r}", p)
+    sparse = bool(sparse)
     size_problem = getattr(store, "size_problem", None)
     try:
         msg = size_problem() if size_problem else None

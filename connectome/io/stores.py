@@ -212,16 +212,21 @@ class HDF5Store(Store):
             if "truncated" in msg.lower():
                 raise RecordingError("truncated HDF5 file (the file is shorter than its header says)", path) from None
             raise RecordingError(f"cannot open as HDF5 ({msg.splitlines()[0]})", path) from None
-        self.root_attrs = _attrs_to_dict(fh.attrs)
-        self.has_data = data_path in fh and isinstance(fh[data_path], h5py.Dataset)
-        if self.has_data:
-            ds = fh[data_path]
-            self.shape = tuple(ds.shape)
-            self.dtype = ds.dtype
-            self.chunks = ds.chunks
-            self.data_attrs = _attrs_to_dict(ds.attrs)
-        else:
-            self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+        try:
+            self.root_attrs = _attrs_to_dict(fh.attrs)
+            self.has_data = data_path in fh and isinstance(fh[data_path], h5py.Dataset)
+            if self.has_data:
+                ds = fh[data_path]
+                self.shape = tuple(ds.shape)
+                self.dtype = ds.dtype
+                self.chunks = ds.chunks
+                self.data_attrs = _attrs_to_dict(ds.attrs)
+            else:
+                self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+        except Exception as exc:  # unreadable attributes or a damaged object header
+            self.close()
+            raise RecordingError(f"cannot read the HDF5 metadata ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
 
     def _file(self):
         import h5py
