@@ -378,3 +378,10 @@ def test_infer_on_sample_with_pitch_zero_exits_2(tmp_path, capsys):
     assert main(["infer", str(path), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "pitch_um must be a positive number" in err and not (tmp_path / "out").exists()
+
+
+def test_refused_file_is_closed_and_sparse_must_be_a_flag(tmp_path):
+    path = _h5(tmp_path / "f.h5", np.zeros((2000, 4)), data_attrs={"sparse": np.array([1, 2])})
+    _refused(path, "sparse must be true or false")
+    with h5py.File(path, "w"):  # the refused file is not held open
+        pass
