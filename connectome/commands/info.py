@@ -28,13 +28,12 @@ def glance_recording(rec, n_windows: int = 8, window_s: float = 1.0) -> dict:
     win = max(1, min(rec.n_samples, int(round(window_s * rec.sampling_rate_hz))))
     n_windows = max(1, min(n_windows, rec.n_samples // win))
     starts = np.unique(np.linspace(0, rec.n_samples - win, num=n_windows).astype(np.int64))
-    lim = None
-    if rec.dtype.kind in "iu":
-        info = np.iinfo(rec.dtype)
-        lim = (info.min, info.max)
+    lim = rec.raw_limits()  # the same definition of saturation as infer's masking
     agg = None
+    sat_samples = np.zeros(rec.n_channels, np.int64)
     for s in starts:
         raw = rec.store.read(int(s), int(s) + win)
+        sat_samples += np.count_nonzero(rec.saturated(raw), axis=0)
         x = rec._to_mv(raw, 0, rec.n_channels)
         g = channel_glance(x, raw=raw if lim else None, raw_limits=lim,
                            artefact_samples=int(round(0.05 * rec.sampling_rate_hz)))
@@ -50,6 +49,7 @@ def glance_recording(rec, n_windows: int = 8, window_s: float = 1.0) -> dict:
         "saturated_frac": np.mean(agg["saturated_frac"], axis=0),
         "nonfinite_frac": np.mean(agg["nonfinite_frac"], axis=0),
         "coupled": np.any(agg["coupled"], axis=0),
+        "saturated_samples": sat_samples,
         "sampled_s": len(starts) * win / rec.sampling_rate_hz,
     }
     return out
@@ -92,16 +92,21 @@ def info_cmd(path, windows, show_channels, as_json):
         "sampling_rate_hz": rec.sampling_rate_hz,
         "duration_s": rec.duration_s,
         "dtype": str(rec.dtype),
-        "chunks": list(rec.chunks),
+        "chunks": list(rec.file_chunks or rec.chunks),
         "size_on_disk_bytes": rec.nbytes_on_disk(),
         "uncompressed_bytes": rec.n_samples * rec.n_channels * rec.dtype.itemsize,
         "grid": [int(rec.rows.max()) + 1, int(rec.cols.max()) + 1],
+        "pitch_um": rec.pitch_um,
+        "origin_um": list(rec.origin_um),
+        "geometry_source": rec.geometry_source,
         "attrs": {k: v for k, v in rec.attrs.items() if isinstance(v, (str, int, float))},
         "glance": {
             "sampled_s": g["sampled_s"],
             "coupled": int(g["coupled"].sum()),
             "flat": int(g["flat"].sum()),
             "saturated": int((g["saturated_frac"] > 0.01).sum()),
+            "saturated_samples": int(g["saturated_samples"].sum()),
+            "channels_with_saturated_samples": int(np.count_nonzero(g["saturated_samples"])),
             "with_nan_or_inf": int((g["nonfinite_frac"] > 0).sum()),
             "noise_mv_median": float(np.median(g["noise_mv"])),
         },
@@ -115,19 +120,23 @@ def info_cmd(path, windows, show_channels, as_json):
     lines = [
         f"file          {s['path']}  ({s['format']})",
         f"channels      {s['channels']}  on a {s['grid'][0]}×{s['grid'][1]} grid",
+        f"geometry      pitch {s['pitch_um']:g} µm, origin ({s['origin_um'][0]:g}, {s['origin_um'][1]:g}) µm"
+        f"  ({s['geometry_source']})",
         f"duration      {s['duration_s']:.3f} s  ({s['samples']} samples at {s['sampling_rate_hz']:g} Hz)",
         f"dtype         {s['dtype']}",
         f"chunks        {s['chunks'][0]} samples × {s['chunks'][1]} channels",
         f"size on disk  {_human_bytes(s['size_on_disk_bytes'])}  (uncompressed {_human_bytes(s['uncompressed_bytes'])}, ×{ratio:.1f})",
     ]
-    for k in ("device", "start_time", "pitch_um"):
+    for k in ("device", "start_time"):
         if k in s["attrs"]:
             lines.append(f"{k:<13} {s['attrs'][k]}")
     gl = s["glance"]
     lines += [
         f"glance        from {gl['sampled_s']:.1f} s sampled: {gl['coupled']} coupled, "
         f"{s['channels'] - gl['coupled'] - gl['flat']} noise-only, {gl['flat']} flat, "
-        f"{gl['saturated']} saturated, {gl['with_nan_or_inf']} with NaN/Inf",
+        f"{gl['saturated']} saturated (> 1 % of samples), {gl['with_nan_or_inf']} with NaN/Inf",
+        f"saturation    {gl['saturated_samples']} samples at the raw limits on "
+        f"{gl['channels_with_saturated_samples']} channels (in the sampled windows; infer masks them)",
         f"noise         median {gl['noise_mv_median'] * 1000:.1f} µV rms (high-frequency, robust)",
     ]
     grid = _grid_map(rec, g)

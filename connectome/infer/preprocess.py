@@ -180,10 +180,7 @@ def run_pass1(rec: Recording, p: InferParams, tmp_dir: Path, progress=None) -> P
     bounds = [(s, min(s + want, rec.n_samples)) for s in range(0, rec.n_samples, want)]
     n_bins = -(-rec.n_samples // bin_samples)
     store = BinnedTraces(Path(tmp_dir) / "binned.f16", n_bins, rec.n_channels, want // bin_samples, len(bounds))
-    raw_limits = None
-    if rec.dtype.kind in "iu":
-        info = np.iinfo(rec.dtype)
-        raw_limits = (info.min, info.max)
+    raw_limits = rec.raw_limits()  # the one definition of saturation, shared with `connectome info`
     # each chunk is read once, aligned to the file's chunks (an unaligned read
     # would decompress neighbouring file chunks again); margins for filters and
     # peaks across chunk edges come from the neighbours' reads (cf. dask's map_overlap)

@@ -77,6 +77,89 @@ class Store(abc.ABC):
     def nbytes_on_disk(self) -> int:
         return _du(self.path)
 
+    def missing_region(self):
+        """The first stored region of ``/data`` that holds no data, or None.
+
+        Returns ``(t0, t1, c0, c1, n_missing, n_total)``: samples ``t0:t1`` ×
+        channels ``c0:c1`` of the first missing chunk (in time order), the
+        number of chunks missing and the number the declared shape calls for.
+        A store that cannot tell returns None.
+        """
+        return None
+
+
+def _chunk_grid(shape, chunks):
+    return tuple(-(-int(n) // int(c)) for n, c in zip(shape, chunks))
+
+
+def _first_missing(grid, present) -> tuple:
+    """First chunk index (C order) of ``grid`` not in ``present`` (a set of index tuples).
+
+    Stops at the first gap, so it costs O(len(present)) whatever the grid's size.
+    """
+    for flat in range(len(present) + 1):
+        idx = tuple(int(i) for i in np.unravel_index(flat, grid))
+        if idx not in present:
+            return idx
+    raise AssertionError("unreachable: fewer chunks present than in the grid")
+
+
+def _region(idx, shape, chunks, n_missing, n_total):
+    t0 = idx[0] * chunks[0]
+    t1 = min(t0 + chunks[0], shape[0])
+    if len(shape) > 1:
+        c0 = idx[1] * chunks[1]
+        c1 = min(c0 + chunks[1], shape[1])
+    else:
+        c0, c1 = 0, 1
+    return (int(t0), int(t1), int(c0), int(c1), int(n_missing), int(n_total))
+
+
+def h5_missing_region(ds):
+    """:meth:`Store.missing_region` of an h5py dataset.
+
+    Chunked: the chunks HDF5 never allocated (HDF5 allocates a chunk on its
+    first write, whatever the values); contiguous: storage never allocated, or
+    extending past the end of the file. Compact, virtual and external datasets
+    are not checked (None).
+    """
+    import h5py
+
+    shape = tuple(int(n) for n in ds.shape)
+    if not shape or min(shape) == 0:
+        return None
+    plist = ds.id.get_create_plist()
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CHUNKED:
+        chunks = tuple(int(c) for c in ds.chunks)
+        grid = _chunk_grid(shape, chunks)
+        total = int(np.prod(grid, dtype=object))
+        n = int(ds.id.get_num_chunks())
+        if n >= total:
+            return None
+        present = set()
+        ds.id.chunk_iter(lambda info: present.add(tuple(int(o) // c for o, c in zip(info.chunk_offset, chunks))))
+        return _region(_first_missing(grid, present), shape, chunks, total - len(present), total)
+    if layout == h5py.h5d.CONTIGUOUS and plist.get_external_count() == 0:
+        if ds.id.get_offset() is None:
+            return (0, shape[0], 0, shape[1] if len(shape) > 1 else 1, 1, 1)
+    return None
+
+
+def h5_size_problem(ds, file_size: int) -> str | None:
+    """A reason if a contiguous dataset declares more bytes than the file holds."""
+    import h5py
+
+    plist = ds.id.get_create_plist()
+    if plist.get_layout() != h5py.h5d.CONTIGUOUS or plist.get_external_count():
+        return None
+    off = ds.id.get_offset()
+    need = int(np.prod(ds.shape, dtype=object)) * ds.dtype.itemsize
+    if off is not None and off + need > file_size:
+        return (f"/{ds.name.lstrip('/')} declares {ds.shape[0]} samples ({need} bytes) but the file holds "
+                f"only {max(0, file_size - off)} bytes of it")
+    return None
+
 
 def _attrs_to_dict(attrs) -> dict:
     out = {}
@@ -129,16 +212,21 @@ class HDF5Store(Store):
             if "truncated" in msg.lower():
                 raise RecordingError("truncated HDF5 file (the file is shorter than its header says)", path) from None
             raise RecordingError(f"cannot open as HDF5 ({msg.splitlines()[0]})", path) from None
-        self.root_attrs = _attrs_to_dict(fh.attrs)
-        self.has_data = data_path in fh and isinstance(fh[data_path], h5py.Dataset)
-        if self.has_data:
-            ds = fh[data_path]
-            self.shape = tuple(ds.shape)
-            self.dtype = ds.dtype
-            self.chunks = ds.chunks
-            self.data_attrs = _attrs_to_dict(ds.attrs)
-        else:
-            self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+        try:
+            self.root_attrs = _attrs_to_dict(fh.attrs)
+            self.has_data = data_path in fh and isinstance(fh[data_path], h5py.Dataset)
+            if self.has_data:
+                ds = fh[data_path]
+                self.shape = tuple(ds.shape)
+                self.dtype = ds.dtype
+                self.chunks = ds.chunks
+                self.data_attrs = _attrs_to_dict(ds.attrs)
+            else:
+                self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
+        except Exception as exc:  # unreadable attributes or a damaged object header
+            self.close()
+            raise RecordingError(f"cannot read the HDF5 metadata ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
 
     def _file(self):
         import h5py
@@ -172,6 +260,12 @@ class HDF5Store(Store):
             except Exception as exc:
                 raise RecordingError(f"cannot read /{name} ({exc})", self.path) from None
         return None
+
+    def missing_region(self):
+        return h5_missing_region(self._file()[self.data_path])
+
+    def size_problem(self):
+        return h5_size_problem(self._file()[self.data_path], self.path.stat().st_size)
 
     def close(self):
         self._reader = None  # it holds the dataset of the file being closed
@@ -221,6 +315,34 @@ class ZarrStore(Store):
             raise RecordingError(
                 f"cannot read samples {t0}:{t1} of /data ({type(exc).__name__}: {exc})", self.path
             ) from None
+
+    def missing_region(self):
+        """Chunks (shards, if sharded) of ``/data`` with no stored object.
+
+        zarr reads a missing chunk as the fill value, silently; the writer of
+        this package stores every chunk (``write_empty_chunks``), so a missing
+        one was deleted or never written.
+        """
+        arr = self._data
+        shape = tuple(int(n) for n in arr.shape)
+        if not shape or min(shape) == 0:
+            return None
+        unit = tuple(int(c) for c in (getattr(arr, "shards", None) or arr.chunks))
+        grid = _chunk_grid(shape, unit)
+        total = int(np.prod(grid, dtype=object))
+        try:
+            n = int(arr.nchunks_initialized)
+        except Exception:
+            return None
+        if n >= total:
+            return None
+        base = self.path / "data"
+        encode = arr.metadata.encode_chunk_key
+        for flat in range(n + 1):  # a gap is among the first n + 1 chunks
+            idx = tuple(int(i) for i in np.unravel_index(flat, grid))
+            if not (base / encode(idx)).exists():
+                return _region(idx, shape, unit, total - n, total)
+        return None
 
     def optional(self, name):
         try:

@@ -52,8 +52,11 @@ class _Writer:
 
             self._fh = None
             self._root = zarr.open_group(os.fspath(tmp), mode="w", zarr_format=3)
+            # every chunk is stored, even one equal to the fill value: a missing
+            # chunk then always means deleted or never written (docs/formats.md)
             self._data = self._root.create_array(
-                "data", shape=(n_samples, n_channels), dtype=self.dtype, chunks=chunks)
+                "data", shape=(n_samples, n_channels), dtype=self.dtype, chunks=chunks,
+                config={"write_empty_chunks": True})
 
     # -- attributes and tables ------------------------------------------------
     def set_root_attrs(self, **attrs):

@@ -105,7 +105,12 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
         Per-channel noise SD; a coupled channel's median AP amplitude is at
         least ``min_snr`` × noise (reference §7: ≥ 8×).
     rows, cols, x_um, y_um : ndarray
-        Channel geometry.
+        Channel geometry: grid indices at the recording's electrode pitch
+        (:attr:`connectome.io.Recording.pitch_um`, inferred from the positions
+        when the file has them) and positions in µm. ``radius`` is in grid
+        steps, so it is ``radius × pitch_um`` µm whatever the array's pitch.
+        Every channel must have its own grid site (``open_recording``
+        refuses files where two share one).
     """
     n_ch = len(rows)
     ptr = np.searchsorted(channel, np.arange(n_ch + 1))
@@ -125,6 +130,8 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
         return u
 
     pos = {(int(rows[c]), int(cols[c])): int(c) for c in coupled}
+    if len(pos) < coupled.size:  # two channels at one site: neighbours would be lost silently
+        raise ValueError("channels share a grid site; geometry must be validated (open_recording) first")
     rad = int(np.floor(radius))
     for c in coupled:
         tc = sample[ptr[c]:ptr[c + 1]]
