@@ -748,6 +748,8 @@ def mutate_truth(path: Path, rng) -> str:
                     "garbage", "empty-file"])
     if m in ("truncate", "flip", "garbage", "empty-file"):
         return _mutate_bytes(path, rng, m)
+    if m == "valid":
+        return m
     with h5py.File(path, "r+") as fh:
         key = _pick(rng, _TRUTH_DATASETS)
         if m == "no-edges":
