@@ -18,7 +18,6 @@ import argparse
 import collections
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -74,16 +73,17 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.replay:
+        fc.parse_id(args.replay)
         base = Path(tempfile.mkdtemp(prefix="connectome-fuzz-replay-"))
+        res = fc.run_cases([args.replay], base=base, timeout=args.timeout)[0]
         d = base / "case"
         d.mkdir()
-        spec = fc.build_case(args.replay, d, base / "_cache")
+        spec = fc.build_case(args.replay, d, base / "_cache")  # the same files again, kept for inspection
         print(f"case     {args.replay}\nmutation {spec['mutation']}\nfiles    {d}")
         print("command  connectome " + " ".join(spec["argv"]))
-        shutil.rmtree(d)
-        res = fc.run_cases([args.replay], base=base, timeout=args.timeout)[0]
-        fc.build_case(args.replay, d, base / "_cache")  # the files again, kept for inspection
-        print(json.dumps(res, indent=1))
+        print(f"outcome  {res['outcome']} (exit {res['rc']}) in {res['seconds']:.2f} s: {res['error']}")
+        if res["partial"] or res["input_changed"]:
+            print(f"partial  {res['partial']}\nchanged  {res['input_changed']}")
         return 1 if fc.is_failure(res) else 0
 
     ids = fc.case_ids(args.cases, args.seed, args.family)
