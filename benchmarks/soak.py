@@ -181,17 +181,26 @@ def main(argv=None) -> int:
         print(f"clean run: {len(reference)} stage outputs in {t_clean:.1f} s, the same twice ({wd})",
               file=sys.stderr)
 
+        t0 = time.perf_counter()
+        subprocess.run(_cli(wd, "--version"), env=_env(wd), capture_output=True, check=True)
+        t_start = min(time.perf_counter() - t0, 0.5 * t_clean)  # interpreter start-up and imports
+        print(f"start-up {t_start:.1f} s: kills fall in [{t_start:.1f}, {0.97 * t_clean:.1f}] s", file=sys.stderr)
+
         rows = []
-        for i in range(args.kills):
+        attempts = 0
+        while len(rows) < args.kills and attempts < 3 * args.kills:
+            attempts += 1
             shutil.rmtree(out, ignore_errors=True)
-            delay = rnd.uniform(0.03, 0.97) * t_clean
+            delay = rnd.uniform(t_start, 0.97 * t_clean)
             proc = subprocess.Popen(_cli(wd, "run", str(cfg), "--quiet"), cwd=wd, env=_env(wd),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
             time.sleep(delay)
-            finished_first = proc.poll() is not None
-            if not finished_first:
-                os.killpg(proc.pid, signal.SIGKILL)  # the run's own process group (started above)
+            if proc.poll() is not None:  # finished before the kill: not a kill, draw another moment
+                continue
+            os.killpg(proc.pid, signal.SIGKILL)  # the run's own process group (started above)
             proc.wait()
+            written = len(stage_outputs(out)) if out.exists() else 0
+            finished_first = False
             t1 = time.perf_counter()
             rerun = run(wd, cfg)
             got = stage_outputs(out)
@@ -199,13 +208,14 @@ def main(argv=None) -> int:
             bad_manifest = manifests_parse(out) if rerun.returncode == 0 else "re-run failed"
             left = temporaries(wd)
             lost = [p for p, h in fingerprint(inputs).items() if h != before[p]]
-            rows.append({"kill": i + 1, "at_s": round(delay, 2), "killed": not finished_first,
+            i = len(rows)
+            rows.append({"kill": i + 1, "at_s": round(delay, 2), "killed": not finished_first, "written": written,
                          "rerun_rc": rerun.returncode, "rerun_s": round(time.perf_counter() - t1, 1),
                          "identical": not diff, "diff": diff[:5], "manifest": bad_manifest,
                          "temporaries": left[:5], "n_temporaries": len(left), "lost": lost,
                          "stderr": rerun.stderr.strip().splitlines()[-1:] if rerun.returncode else []})
             r = rows[-1]
-            print(f"  kill {i + 1:2d} at {delay:5.1f} s{'' if r['killed'] else ' (run had finished)'}: re-run exit "
+            print(f"  kill {i + 1:2d} at {delay:5.1f} s ({written}/{len(reference)} outputs written): re-run exit "
                   f"{r['rerun_rc']} in {r['rerun_s']} s, identical {r['identical']}, temporaries "
                   f"{r['n_temporaries']}, lost {len(lost)}" + (f", manifest: {bad_manifest}" if bad_manifest else "")
                   + (f", differ: {diff[:3]}" if diff else "") + (f", left: {left[:3]}" if left else "")
@@ -215,18 +225,20 @@ def main(argv=None) -> int:
                 shutil.rmtree(q, ignore_errors=True) if q.is_dir() else q.unlink(missing_ok=True)
 
         kills = sum(r["killed"] for r in rows)
+        mid = sum(0 < r["written"] < len(reference) for r in rows)
         ok = sum(r["rerun_rc"] == 0 and r["manifest"] is None for r in rows)
         same = sum(r["identical"] for r in rows)
         temps = sum(r["n_temporaries"] for r in rows)
         lost = sum(bool(r["lost"]) for r in rows)
         print(f"connectome soak: {args.kills} rounds over {len(recs)} recordings, seed {args.seed}, "
-              f"clean run {t_clean:.1f} s, {len(reference)} stage outputs compared")
+              f"clean run {t_clean:.1f} s, {len(reference)} stage outputs compared; {mid} kills fell between the "
+              f"first and the last output")
         head = ["kills", "re-runs ok", "outputs identical", "temporaries left", "data lost"]
-        vals = [f"{kills}/{len(rows)}", f"{ok}/{len(rows)}", f"{same}/{len(rows)}", str(temps), str(lost)]
+        vals = [f"{kills}", f"{ok}/{len(rows)}", f"{same}/{len(rows)}", str(temps), str(lost)]
         w = [max(len(a), len(b)) for a, b in zip(head, vals)]
         print("  ".join(h.rjust(x) for h, x in zip(head, w)))
         print("  ".join(v.rjust(x) for v, x in zip(vals, w)))
-        return 0 if ok == same == len(rows) and temps == 0 and lost == 0 else 1
+        return 0 if ok == same == len(rows) == args.kills and temps == 0 and lost == 0 else 1
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(wd, ignore_errors=True)
