@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 import zlib
 from pathlib import Path
 
@@ -995,7 +996,9 @@ def run_in_worker(case_id: str, base: Path, cache: Path, on_start=None) -> dict:
     tmp.mkdir()
     res = {"id": case_id, "family": parse_id(case_id)[0]}
     try:
-        spec = build_case(case_id, d, cache)
+        with warnings.catch_warnings():  # zarr warns about the odd dtypes some mutations write
+            warnings.simplefilter("ignore")
+            spec = build_case(case_id, d, cache)
     except Exception as exc:  # the generator itself failed: report, never hide
         res.update(outcome="generator-error", mutation="?", error=f"{type(exc).__name__}: {exc}",
                    partial=[], input_changed=[], seconds=0.0, rc=None, argv=[])

@@ -21,7 +21,7 @@ import pytest
 import fuzz_cases as fc
 
 SEED = 20261204
-N_CASES = 210  # 30 per family
+N_CASES = 140  # 20 per family
 LIMIT_S = 5.0  # every input is a few kB: any case this slow is a hang
 
 #: (family, mutation prefix) → why it still fails and who owns the reader. The goal is an empty dict.
