@@ -6,7 +6,9 @@ Simulates three small recordings (``connectome simulate --neurons 30 --grid
 8x8 --duration 10 --seed K``), runs a ``pipelines/demo.toml``-like pipeline
 (infer → compile to a 64×64×2 RRAM map) over them once cleanly and records
 the sha256 of every stage output. Then, ``--kills`` times: a fresh run is
-started, killed with SIGKILL at a random moment of its wall time, and run
+started, killed with SIGKILL at a random moment (once a random number of
+its stage outputs exist, plus a random delay, so that kills fall in every
+stage), and run
 again to completion. After each re-run it checks
 
 - the re-run exits 0 and its run manifest and state records parse as JSON;
@@ -102,6 +104,18 @@ def stage_outputs(out: Path) -> dict:
     return res
 
 
+def _count_outputs(out: Path) -> int:
+    """Stage outputs present (cheap: names only)."""
+    n = 0
+    for dirpath, dirnames, filenames in os.walk(out):
+        rel = Path(dirpath).relative_to(out)
+        if ".state" in rel.parts or any(TEMP_NAME.search(p) for p in rel.parts):
+            continue
+        n += sum(1 for f in filenames if not (rel == Path(".") and f in ("run-manifest.json", ".run.lock"))
+                 and not TEMP_NAME.search(f))
+    return n
+
+
 def manifests_parse(out: Path) -> str | None:
     """None when the run manifest and every state record parse, else the first problem."""
     paths = [out / "run-manifest.json"] + sorted(out.glob("*/.state/*.json"))
@@ -184,17 +198,25 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         subprocess.run(_cli(wd, "--version"), env=_env(wd), capture_output=True, check=True)
         t_start = min(time.perf_counter() - t0, 0.5 * t_clean)  # interpreter start-up and imports
-        print(f"start-up {t_start:.1f} s: kills fall in [{t_start:.1f}, {0.97 * t_clean:.1f}] s", file=sys.stderr)
+        print(f"start-up {t_start:.1f} s", file=sys.stderr)
 
         rows = []
         attempts = 0
         while len(rows) < args.kills and attempts < 3 * args.kills:
             attempts += 1
             shutil.rmtree(out, ignore_errors=True)
-            delay = rnd.uniform(t_start, 0.97 * t_clean)
+            # the moment: after a random number of stage outputs exist (0 .. all), plus a random delay,
+            # so that kills fall in every stage whatever the machine's speed
+            target = rnd.randint(0, len(reference) - 1)
+            extra = rnd.uniform(0.0, 0.25) * t_clean / max(1, len(reference)) * 4
+            t0 = time.perf_counter()
             proc = subprocess.Popen(_cli(wd, "run", str(cfg), "--quiet"), cwd=wd, env=_env(wd),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            time.sleep(delay)
+            time.sleep(t_start)
+            while proc.poll() is None and _count_outputs(out) < target:
+                time.sleep(0.01)
+            time.sleep(extra)
+            delay = time.perf_counter() - t0
             if proc.poll() is not None:  # finished before the kill: not a kill, draw another moment
                 continue
             os.killpg(proc.pid, signal.SIGKILL)  # the run's own process group (started above)

@@ -204,6 +204,8 @@ def mutate_h5_recording(path: Path, rng, p) -> str:
     m = _pick(rng, ["valid", "attr-data", "attr-data", "attr-root", "dtype", "shape", "swap-axes", "no-data",
                     "data-group", "nonfinite", "channels", "channels", "spikes-only", "truncate", "flip",
                     "flip", "empty-file", "garbage", "tiny-chunks", "declared-huge"])
+    if m == "valid":
+        return m
     if m in ("truncate", "flip", "empty-file", "garbage"):
         return _mutate_bytes(path, rng, m)
     with h5py.File(path, "r+") as fh:
@@ -259,7 +261,7 @@ def mutate_h5_recording(path: Path, rng, p) -> str:
         elif m == "tiny-chunks":
             new = data
         else:  # declared-huge: a sparse dataset declaring far more samples than stored
-            big = int(_pick(rng, [10 ** 6, 10 ** 8, 10 ** 11]))
+            big = int(_pick(rng, [10 ** 8, 10 ** 11]))  # gigabytes to terabytes declared, kilobytes stored
             ds = fh.create_dataset("data", shape=(big, c), dtype=data.dtype, chunks=(min(4096, n), c),
                                    maxshape=(None, c))
             ds[:n] = data
@@ -290,6 +292,8 @@ def mutate_zarr_recording(path: Path, rng, p) -> str:
     m = _pick(rng, ["valid", "attr-data", "attr-data", "attr-root", "delete-chunk", "delete-chunk",
                     "truncate-chunk", "flip-chunk", "empty-chunk", "meta-shape", "meta-dtype", "meta-json",
                     "meta-delete", "meta-format", "channels", "swap-axes", "no-data", "root-meta"])
+    if m == "valid":
+        return m
     data_dir = path / "data"
     chunks = [f for f in _files(data_dir / "c")] if (data_dir / "c").exists() else []
     if m in ("delete-chunk", "truncate-chunk", "flip-chunk", "empty-chunk"):
@@ -815,6 +819,8 @@ def mutate_map(path: Path, rng) -> str:
     zarr_map = path.is_dir()
     m = _pick(rng, ["valid", "root-attr", "root-attr", "dataset-value", "dataset-value", "dataset-delete",
                     "dataset-dtype", "summary", "truncate", "flip", "flip", "garbage"])
+    if m == "valid":
+        return m
     if zarr_map:
         files = _files(path)
         if m in ("truncate", "flip", "garbage"):
@@ -866,8 +872,11 @@ def mutate_map(path: Path, rng) -> str:
             a = ds[()]
             idx = int(rng.integers(a.size))
             flat = a.reshape(-1)
-            flat[idx] = _pick(rng, [0, -1, 1, 2 ** 30, flat[idx] + 1]) if a.dtype.kind in "iu" else \
-                _pick(rng, [np.nan, np.inf, -1.0, 0.0, 1e30, flat[idx] * 1.5])
+            if a.dtype.kind in "iu":  # wrapped into the dataset's integer type
+                new = np.array(_pick(rng, [0, -1, 1, 2 ** 30, int(flat[idx]) + 1]), dtype=np.int64).astype(a.dtype)
+            else:
+                new = _pick(rng, [np.nan, np.inf, -1.0, 0.0, 1e30, flat[idx] * 1.5])
+            flat[idx] = new
             ds[...] = a
             return f"{m}:{key}[{idx}]"
         if m == "dataset-dtype" and ds.dtype.kind in "iuf":
