@@ -1080,13 +1080,14 @@ class Runner:
     The worker is killed (by its own pid) and restarted after a hang.
     """
 
-    def __init__(self, base: Path, timeout: float = 10.0, mem_limit: int | None = 3 * 2 ** 30):
+    def __init__(self, base: Path, timeout: float = 10.0, mem_limit: int | None = 3 * 2 ** 30, timeout_for=None):
         import multiprocessing as mp
 
         self.ctx = mp.get_context("spawn")
         self.base = Path(base)
         self.cache = self.base / "_cache"
         self.timeout = timeout
+        self.timeout_for = timeout_for  # (family, mutation) -> seconds, or None for ``timeout``
         self.mem_limit = mem_limit
         self.proc = None
 
@@ -1112,7 +1113,10 @@ class Runner:
                 raise EOFError
             spec = self.conn.recv()[1]  # the files are written: the command starts now
             t0 = time.perf_counter()
-            if self.conn.poll(self.timeout):
+            limit = self.timeout
+            if self.timeout_for is not None:
+                limit = self.timeout_for(parse_id(case_id)[0], spec["mutation"]) or limit
+            if self.conn.poll(limit):
                 return self.conn.recv()[1]
             seconds = time.perf_counter() - t0
             self._kill()
@@ -1142,11 +1146,14 @@ def is_failure(res: dict) -> bool:
         or bool(res["input_changed"])
 
 
-def run_cases(ids, base: Path | None = None, timeout: float = 10.0, progress=None) -> list[dict]:
-    """Run ``ids`` one after the other; return one result dict per case (see :func:`run_in_worker`)."""
+def run_cases(ids, base: Path | None = None, timeout: float = 10.0, progress=None, timeout_for=None) -> list[dict]:
+    """Run ``ids`` one after the other; return one result dict per case (see :func:`run_in_worker`).
+
+    ``timeout_for(family, mutation)`` may give some cases another limit (seconds; None: ``timeout``).
+    """
     own = base is None
     base = Path(tempfile.mkdtemp(prefix="connectome-fuzz-")) if own else Path(base)
-    runner = Runner(base, timeout=timeout)
+    runner = Runner(base, timeout=timeout, timeout_for=timeout_for)
     out = []
     try:
         for i, cid in enumerate(ids):
