@@ -32,6 +32,8 @@ def read_connectome(path) -> Connectome:
     """Read a connectome from an inference directory, ``edges.csv``, GraphML or a truth file."""
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise ConnectomeFormatError("a symbolic link to nothing (broken, or a loop)", p)
         raise ConnectomeFormatError("no such file or directory", p)
     if p.is_dir():
         if (p / "edges.csv").exists():

@@ -156,3 +156,12 @@ def test_graphml_weight_text(tmp_path, capsys):
     p = tmp_path / "g.graphml"
     p.write_text(GRAPHML.format(a="0").replace('attr.type="double"', 'attr.type="string"').replace("0.5", "abc"))
     _assert_clean(p, capsys, "weight_mv")
+
+
+def test_symlink_loop_is_named(tmp_path, capsys):
+    loop = tmp_path / "loop.graphml"
+    loop.symlink_to(tmp_path / "loop.graphml")
+    with pytest.raises(ConnectomeFormatError, match="symbolic link to nothing"):
+        read_connectome(loop)
+    rc = main(["compile", str(loop), "--out", str(tmp_path / "out" / "m.map.h5"), "-q"])
+    assert rc == 2 and "symbolic link" in capsys.readouterr().err
