@@ -222,6 +222,7 @@ def main(argv=None) -> int:
             os.killpg(proc.pid, signal.SIGKILL)  # the run's own process group (started above)
             proc.wait()
             written = len(stage_outputs(out)) if out.exists() else 0
+            left_by_kill = len(temporaries(wd))  # what the re-run must clean up
             finished_first = False
             t1 = time.perf_counter()
             rerun = run(wd, cfg)
@@ -232,12 +233,13 @@ def main(argv=None) -> int:
             lost = [p for p, h in fingerprint(inputs).items() if h != before[p]]
             i = len(rows)
             rows.append({"kill": i + 1, "at_s": round(delay, 2), "killed": not finished_first, "written": written,
+                         "left_by_kill": left_by_kill,
                          "rerun_rc": rerun.returncode, "rerun_s": round(time.perf_counter() - t1, 1),
                          "identical": not diff, "diff": diff[:5], "manifest": bad_manifest,
                          "temporaries": left[:5], "n_temporaries": len(left), "lost": lost,
                          "stderr": rerun.stderr.strip().splitlines()[-1:] if rerun.returncode else []})
             r = rows[-1]
-            print(f"  kill {i + 1:2d} at {delay:5.1f} s ({written}/{len(reference)} outputs written): re-run exit "
+            print(f"  kill {i + 1:2d} at {delay:5.1f} s ({written}/{len(reference)} outputs written, {left_by_kill} temporaries): re-run exit "
                   f"{r['rerun_rc']} in {r['rerun_s']} s, identical {r['identical']}, temporaries "
                   f"{r['n_temporaries']}, lost {len(lost)}" + (f", manifest: {bad_manifest}" if bad_manifest else "")
                   + (f", differ: {diff[:3]}" if diff else "") + (f", left: {left[:3]}" if left else "")
@@ -248,13 +250,14 @@ def main(argv=None) -> int:
 
         kills = sum(r["killed"] for r in rows)
         mid = sum(0 < r["written"] < len(reference) for r in rows)
+        dirty = sum(r["left_by_kill"] > 0 for r in rows)
         ok = sum(r["rerun_rc"] == 0 and r["manifest"] is None for r in rows)
         same = sum(r["identical"] for r in rows)
         temps = sum(r["n_temporaries"] for r in rows)
         lost = sum(bool(r["lost"]) for r in rows)
         print(f"connectome soak: {args.kills} rounds over {len(recs)} recordings, seed {args.seed}, "
               f"clean run {t_clean:.1f} s, {len(reference)} stage outputs compared; {mid} kills fell between the "
-              f"first and the last output")
+              f"first and the last output; {dirty} kills left temporaries for the re-run to remove")
         head = ["kills", "re-runs ok", "outputs identical", "temporaries left", "data lost"]
         vals = [f"{kills}", f"{ok}/{len(rows)}", f"{same}/{len(rows)}", str(temps), str(lost)]
         w = [max(len(a), len(b)) for a, b in zip(head, vals)]
