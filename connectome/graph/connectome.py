@@ -30,9 +30,35 @@ EDGE_COLUMNS = {"pre": np.int64, "post": np.int64, "kind": np.int8, "weight_mv":
 NEURON_COLUMNS = {"neuron_id": np.int64}
 
 
+def _ids(values, what: str) -> np.ndarray:
+    """``values`` as int64 neuron ids; a ValueError naming ``what`` if they are not whole numbers."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} has shape {arr.shape}, expected one id per row")
+    if arr.dtype.kind in "iu":
+        if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{what} holds ids beyond the int64 range")
+        return arr.astype(np.int64, copy=False)
+    if arr.dtype.kind == "b":
+        return arr.astype(np.int64)
+    if arr.dtype.kind != "f":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"{what} must hold integer neuron ids") from None
+    if arr.size and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
+                         and np.all(np.abs(arr) < 2.0 ** 63)):
+        raise ValueError(f"{what} must hold integer neuron ids (found a non-integer, NaN or out-of-range value)")
+    return arr.astype(np.int64)
+
+
 def _kind_codes(values) -> np.ndarray:
     arr = np.asarray(values)
-    if arr.dtype.kind in "iuf":
+    if arr.dtype.kind in "iufb":
+        if arr.dtype.kind == "f" and arr.size and not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise ValueError("edge kind codes must be whole numbers 1, 2 or 3")
+        if arr.size and (arr.min() < -128 or arr.max() > 127):
+            raise ValueError(f"unknown edge kind code {int(arr[(arr < -128) | (arr > 127)][0])}")
         codes = arr.astype(np.int8)
     else:
         try:
@@ -76,11 +102,13 @@ class Connectome:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        nid = np.asarray(self.neurons.get("neuron_id", np.zeros(0)), dtype=np.int64)
+        nid = _ids(self.neurons.get("neuron_id", np.zeros(0)), "neuron column 'neuron_id'")
         self.neurons["neuron_id"] = nid
         n = len(nid)
         for k, v in list(self.neurons.items()):
             v = np.asarray(v)
+            if v.ndim != 1:
+                raise ValueError(f"neuron column {k!r} has shape {v.shape}, expected one value per neuron")
             if len(v) != n:
                 raise ValueError(f"neuron column {k!r} has {len(v)} rows, expected {n}")
             self.neurons[k] = v
@@ -94,17 +122,31 @@ class Connectome:
                         raise ValueError(f"edge column {k!r} is missing")
                     self.edges[k] = np.zeros(0, dt)
                 elif k == "kind":
-                    w = np.asarray(self.edges.get("weight_mv", np.zeros(m)))
+                    try:
+                        w = np.asarray(self.edges.get("weight_mv", np.zeros(m)), dtype=np.float64)
+                    except (TypeError, ValueError):
+                        raise ValueError("edge column 'weight_mv' must hold numbers") from None
                     self.edges[k] = np.where(w < 0, 2, 1).astype(np.int8)
                 else:
                     self.edges[k] = np.full(m, np.nan)
         for k, v in list(self.edges.items()):
-            v = _kind_codes(v) if k == "kind" else np.asarray(v)
-            if k in EDGE_COLUMNS and k != "kind":
-                v = v.astype(EDGE_COLUMNS[k], copy=False)
+            v = np.asarray(v)
+            if v.ndim != 1:
+                raise ValueError(f"edge column {k!r} has shape {v.shape}, expected one value per edge")
+            if k == "kind":
+                v = _kind_codes(v)
+            elif k in ("pre", "post"):
+                v = _ids(v, f"edge column {k!r}")
+            elif k in EDGE_COLUMNS:
+                try:
+                    v = v.astype(EDGE_COLUMNS[k], copy=False)
+                except (TypeError, ValueError):
+                    raise ValueError(f"edge column {k!r} must hold numbers") from None
             if len(v) != m:
                 raise ValueError(f"edge column {k!r} has {len(v)} rows, expected {m}")
             self.edges[k] = v
+        if m and not n:
+            raise ValueError(f"{m} edge(s) but no neurons (the neuron table is empty)")
         if m and n:
             known = np.isin(self.edges["pre"], nid) & np.isin(self.edges["post"], nid)
             if not known.all():
@@ -210,7 +252,7 @@ class Connectome:
         nodes = list(g.nodes)
         try:
             ids = np.array([int(n) for n in nodes], dtype=np.int64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # labels that are not int64 ids: number the nodes
             ids = np.arange(len(nodes), dtype=np.int64)
         remap = dict(zip(nodes, ids.tolist()))
         neurons = {"neuron_id": ids}

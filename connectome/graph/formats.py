@@ -32,6 +32,8 @@ def read_connectome(path) -> Connectome:
     """Read a connectome from an inference directory, ``edges.csv``, GraphML or a truth file."""
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():
+            raise ConnectomeFormatError("a symbolic link to nothing (broken, or a loop)", p)
         raise ConnectomeFormatError("no such file or directory", p)
     if p.is_dir():
         if (p / "edges.csv").exists():
@@ -50,8 +52,13 @@ def read_connectome(path) -> Connectome:
 
 
 def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
-    with open(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except IsADirectoryError:
+        raise ConnectomeFormatError("is a directory, expected a CSV file", path) from None
+    except OSError as exc:
+        raise ConnectomeFormatError(f"cannot read ({exc.strerror or exc})", path) from None
     text = raw.decode("utf-8", "replace")
     first, _, body = text.partition("\n")
     header = [h.strip() for h in first.strip().split(",")]
@@ -63,7 +70,10 @@ def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
     out = {}
     text_cols = [i for i, h in enumerate(header) if h in string_cols and not (kind_col and h == "kind")]
     if text_cols:  # slow path, only for free-text columns
-        rows = list(csv.reader(io.StringIO(body)))
+        try:
+            rows = list(csv.reader(io.StringIO(body)))
+        except csv.Error as exc:
+            raise ConnectomeFormatError(f"malformed CSV ({exc})", path) from None
         for i in text_cols:
             try:
                 out[header[i]] = np.array([r[i] for r in rows], dtype=object)
@@ -95,7 +105,7 @@ def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Connectome:
             raise ConnectomeFormatError(f"missing column {col!r}", edges_path)
     for col in ("pre", "post"):
         v = e[col]
-        if len(v) and (not np.all(np.isfinite(v)) or np.any(v != np.round(v))):
+        if len(v) and (not np.all(np.isfinite(v)) or np.any(v != np.round(v)) or np.any(np.abs(v) >= 2.0 ** 63)):
             raise ConnectomeFormatError(f"column {col!r} must hold integer neuron ids", edges_path)
         e[col] = v.astype(np.int64)
     neurons_path = directory / "neurons.csv"
@@ -103,6 +113,10 @@ def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Connectome:
         n = _read_table(neurons_path, _STRING_NEURON_COLS, kind_col=False)
         if "neuron_id" not in n:
             raise ConnectomeFormatError("missing column 'neuron_id'", neurons_path)
+        if len(n["neuron_id"]) and n["neuron_id"].dtype.kind == "f" and not np.all(
+                np.isfinite(n["neuron_id"]) & (n["neuron_id"] == np.round(n["neuron_id"]))
+                & (np.abs(n["neuron_id"]) < 2.0 ** 63)):
+            raise ConnectomeFormatError("column 'neuron_id' must hold integer neuron ids", neurons_path)
         n["neuron_id"] = n["neuron_id"].astype(np.int64)
         if "channels" in n:
             n["channels"] = np.array([str(c) for c in n["channels"]], dtype=object)
@@ -115,7 +129,7 @@ def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Connectome:
 
         try:
             meta = {"summary": json.loads(summary.read_text())}
-        except ValueError:
+        except (ValueError, OSError):  # summary.json is provenance only: unreadable means absent
             meta = {}
     try:
         return Connectome(neurons=n, edges=e, meta={"source": os.fspath(edges_path), **meta})
@@ -132,27 +146,57 @@ def read_graphml(path) -> Connectome:
         raise ConnectomeFormatError(f"cannot read GraphML ({exc})", path) from None
     try:
         return Connectome.from_networkx(g, meta={"source": os.fspath(path)})
-    except ValueError as exc:
+    except (ValueError, TypeError, KeyError) as exc:
         raise ConnectomeFormatError(str(exc), path) from None
 
 
 def read_truth(path) -> Connectome:
-    """The ground-truth connectome of a simulated recording (``<name>.truth.h5``)."""
+    """The ground-truth connectome of a simulated recording (``<name>.truth.h5``).
+
+    ``/neurons/id`` and ``/edges/pre``, ``post``, ``weight_mv`` are required;
+    ``/neurons/x_um``, ``y_um``, ``is_excitatory`` and ``/edges/delay_ms``,
+    ``kind`` are read when present. Each must be a one-dimensional numeric
+    dataset; anything else, or a damaged file, is a
+    :class:`~connectome.errors.ConnectomeFormatError` naming the file.
+    """
     import h5py
+
+    def column(fh, key, required):
+        node = fh.get(key)
+        if node is None:
+            if required:
+                raise ConnectomeFormatError(f"not a truth file (no /{key})", path)
+            return None
+        if not isinstance(node, h5py.Dataset):
+            raise ConnectomeFormatError(f"/{key} is a group, expected a dataset", path)
+        if node.ndim != 1:
+            raise ConnectomeFormatError(f"/{key} has shape {node.shape}, expected one dimension", path)
+        if node.dtype.kind not in "iufb":
+            raise ConnectomeFormatError(f"/{key} has dtype {node.dtype}, expected numbers", path)
+        return node[()]
 
     try:
         with h5py.File(path, "r") as fh:
             if "edges" not in fh or "neurons" not in fh:
                 raise ConnectomeFormatError("not a truth file (no /neurons and /edges)", path)
-            neurons = {"neuron_id": fh["neurons/id"][()]}
+            neurons = {"neuron_id": column(fh, "neurons/id", True)}
             for k in ("x_um", "y_um", "is_excitatory"):
-                if f"neurons/{k}" in fh:
-                    neurons[k] = fh[f"neurons/{k}"][()]
-            edges = {k: fh[f"edges/{k}"][()] for k in ("pre", "post", "weight_mv", "delay_ms", "kind")
-                     if f"edges/{k}" in fh}
-    except OSError as exc:
-        raise ConnectomeFormatError(f"cannot open as HDF5 ({exc})", path) from None
-    return Connectome(neurons=neurons, edges=edges, meta={"source": os.fspath(path), "truth": True})
+                v = column(fh, f"neurons/{k}", False)
+                if v is not None:
+                    neurons[k] = v
+            edges = {}
+            for k in ("pre", "post", "weight_mv", "delay_ms", "kind"):
+                v = column(fh, f"edges/{k}", k in ("pre", "post", "weight_mv"))
+                if v is not None:
+                    edges[k] = v
+    except ConnectomeFormatError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:  # h5py on a damaged file
+        raise ConnectomeFormatError(f"cannot read as HDF5 ({type(exc).__name__}: {exc})", path) from None
+    try:
+        return Connectome(neurons=neurons, edges=edges, meta={"source": os.fspath(path), "truth": True})
+    except ValueError as exc:
+        raise ConnectomeFormatError(str(exc), path) from None
 
 
 # ---------------------------------------------------------------------- write
