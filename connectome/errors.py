@@ -52,6 +52,8 @@ class EnvironmentFault(ConnectomeError):
 
 #: exit statuses of the ``connectome`` command (documented in README.md)
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_MEMORY, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+#: exit status after SIGTERM (128 + 15, the shell convention)
+EXIT_TERMINATED = 143
 
 
 def check_known_keys(keys, valid, what: str, path=None) -> None:
