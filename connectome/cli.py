@@ -20,7 +20,7 @@ import click
 
 from . import __version__
 from .errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_MEMORY,
-                     EXIT_TERMINATED, ConnectomeError, EnvironmentFault)
+                     EXIT_TERMINATED, ConnectomeError, EnvironmentFault, fault_errno)
 
 #: Modules that contribute commands: each defines ``COMMANDS``, a list of click commands.
 COMMAND_MODULES = [
@@ -58,19 +58,13 @@ def _on_sigterm(signum, frame):
 ENV_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE}
 
 
-def _os_error(exc: OSError) -> ConnectomeError:
+def _os_error(exc: Exception) -> ConnectomeError:
     """An OSError that reached the command line as one of our errors, naming the path that failed."""
     from .io.atomic import claimed_outputs
 
-    code = exc.errno
+    code = fault_errno(exc)  # h5py and zarr may wrap the C library's errno in the message
     text = str(exc)
-    if code is None:  # h5py and zarr wrap the C library's errno in the message
-        for c, words in ((errno.ENOSPC, "No space left"), (errno.EROFS, "Read-only file system"),
-                         (errno.EACCES, "Permission denied"), (errno.EDQUOT, "Disk quota exceeded")):
-            if words in text:
-                code = c
-                break
-    path = exc.filename
+    path = getattr(exc, "filename", None)
     outputs = claimed_outputs()
     is_output = path is None or any(
         os.path.abspath(path) == str(o) or os.path.abspath(path).startswith(str(o) + os.sep)
@@ -115,6 +109,10 @@ def main(argv=None) -> int:
                 rv = cli.main(args=argv, prog_name="connectome", standalone_mode=False)
             except OSError as exc:
                 if debug:
+                    raise
+                raise _os_error(exc) from exc
+            except RuntimeError as exc:  # HDF5 reports a failed write (disk full) as a RuntimeError
+                if debug or fault_errno(exc) not in ENV_ERRNOS:
                     raise
                 raise _os_error(exc) from exc
     except ConnectomeError as exc:

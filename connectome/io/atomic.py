@@ -238,9 +238,9 @@ def check_output(path, kind: str | tuple, inputs=(), *, folder: bool = False) ->
         elif recognise(path) not in kinds:
             if path.is_dir():
                 why = "a symlink to a folder" if path.is_symlink() else "a folder"
-                raise OutputError(f"output exists and is {why} connectome did not write (not a "
+                raise OutputError(f"output exists and is {why} connectome did not write (not a connectome "
                                   f"{' or '.join(kinds)} output); remove it or choose another path", path)
-            raise OutputError(f"output exists and is a file connectome did not write (not a "
+            raise OutputError(f"output exists and is a file connectome did not write (not a connectome "
                               f"{' or '.join(kinds)} output); remove it or choose another path", path)
     _claimed.set(_claimed.get() + (target,))
     return path

@@ -188,12 +188,17 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     except ConnectomeError as exc:
         entry["error"] = str(exc)
         entry["failed_stage"] = stage_name
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         env = _environment_fault(exc, file_dir)
+        if env is None and not isinstance(exc, OSError):
+            entry["error"] = f"{path}: {type(exc).__name__}: {exc}"
+            entry["failed_stage"] = stage_name
+            entry["traceback"] = traceback.format_exc()
         if env is not None:
             raise env from exc
-        entry["error"] = f"{exc.filename or path}: {exc.strerror or exc}"
-        entry["failed_stage"] = stage_name
+        elif isinstance(exc, OSError):
+            entry["error"] = f"{exc.filename or path}: {exc.strerror or exc}"
+            entry["failed_stage"] = stage_name
     except MemoryError:
         entry["error"] = f"{path}: out of memory in {stage_name} (try fewer workers or a smaller chunk_s)"
         entry["failed_stage"] = stage_name
@@ -207,23 +212,20 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     return entry
 
 
-def _environment_fault(exc: OSError, file_dir: Path) -> EnvironmentFault | None:
+def _environment_fault(exc: Exception, file_dir: Path) -> EnvironmentFault | None:
     """A disk-full, quota, read-only or permission fault while writing ``file_dir`` (None otherwise)."""
     import errno
 
-    code = exc.errno
-    if code is None:
-        text = str(exc)
-        code = next((c for c, w in ((errno.ENOSPC, "No space left"), (errno.EDQUOT, "Disk quota exceeded"),
-                                    (errno.EROFS, "Read-only file system"), (errno.EACCES, "Permission denied"))
-                     if w in text), None)
+    from ..errors import fault_errno
+
+    code = fault_errno(exc)
     reasons = {errno.ENOSPC: "disk full (no space left on device)", errno.EDQUOT: "disk quota exceeded",
                errno.EROFS: "read-only file system"}
     if code in reasons:
-        return EnvironmentFault(reasons[code], exc.filename or file_dir)
-    if code in (errno.EACCES, errno.EPERM) and (exc.filename is None or
-                                                 os.path.abspath(exc.filename).startswith(str(file_dir))):
-        return EnvironmentFault("permission denied (cannot write the output)", exc.filename or file_dir)
+        return EnvironmentFault(reasons[code], getattr(exc, "filename", None) or file_dir)
+    name = getattr(exc, "filename", None)
+    if code in (errno.EACCES, errno.EPERM) and (name is None or os.path.abspath(name).startswith(str(file_dir))):
+        return EnvironmentFault("permission denied (cannot write the output)", name or file_dir)
     return None
 
 
