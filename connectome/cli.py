@@ -1,12 +1,17 @@
 """``connectome <verb>``: a thin command-line layer over the library.
 
 Every command turns a :class:`~connectome.errors.ConnectomeError` into one
-line on stderr naming the file and the problem, and exit status 2. Set
-``CONNECTOME_DEBUG=1`` to see full tracebacks.
+line on stderr naming the file and the problem, and an exit status: 2 for
+bad input or a refused output, 4 for an environment fault
+(:class:`~connectome.errors.EnvironmentFault`, and every disk-full,
+read-only or permission-denied OSError on an output), 3 out of memory, 1
+an internal error or a batch with failures, 130 interrupted (SIGINT), 143
+terminated (SIGTERM). Set ``CONNECTOME_DEBUG=1`` to see full tracebacks.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -14,7 +19,8 @@ import sys
 import click
 
 from . import __version__
-from .errors import ConnectomeError
+from .errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_MEMORY,
+                     EXIT_TERMINATED, ConnectomeError, EnvironmentFault, fault_errno)
 
 #: Modules that contribute commands: each defines ``COMMANDS``, a list of click commands.
 COMMAND_MODULES = [
@@ -40,34 +46,105 @@ for _name in COMMAND_MODULES:
         cli.add_command(_cmd)
 
 
+class Terminated(KeyboardInterrupt):
+    """Raised in the main thread on SIGTERM, so that ``finally`` blocks remove temporaries."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+#: errno values that mean the machine, not the input, failed (exit status 4)
+ENV_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE, errno.ENFILE}
+
+
+def _os_error(exc: Exception) -> ConnectomeError:
+    """An OSError that reached the command line as one of our errors, naming the path that failed."""
+    from .io.atomic import claimed_outputs
+
+    code = fault_errno(exc)  # h5py and zarr may wrap the C library's errno in the message
+    text = str(exc)
+    path = getattr(exc, "filename", None)
+    outputs = claimed_outputs()
+    is_output = path is None or any(
+        os.path.abspath(path) == str(o) or os.path.abspath(path).startswith(str(o) + os.sep)
+        or os.path.basename(path).startswith(f".{o.name}.tmp-") for o in outputs)
+    if path is None and outputs:
+        path = str(outputs[0])
+    reasons = {errno.ENOSPC: "disk full (no space left on device)", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+               errno.EPERM: "operation not permitted", errno.ELOOP: "symlink loop (too many levels of symbolic links)",
+               errno.ENOENT: "no such file or directory", errno.EISDIR: "is a directory",
+               errno.ENOTDIR: "not a directory", errno.ENAMETOOLONG: "file name too long",
+               errno.EMFILE: "too many open files", errno.ENFILE: "too many open files"}
+    reason = reasons.get(code) or (exc.strerror or text or type(exc).__name__)
+    if code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE):
+        return EnvironmentFault(reason, path)
+    if code in (errno.EACCES, errno.EPERM):
+        if is_output:
+            return EnvironmentFault(f"{reason} (cannot write the output)", path)
+        return ConnectomeError(f"{reason} (cannot read it)", path)
+    return ConnectomeError(reason, path)
+
+
+def _exit_status(exc: ConnectomeError) -> int:
+    return EXIT_ENVIRONMENT if isinstance(exc, EnvironmentFault) else EXIT_BAD_INPUT
+
+
 def main(argv=None) -> int:
-    """Console-script entry point."""
+    """Console-script entry point: one line per error, exit statuses as in README.md (docs/outputs.md)."""
+    import signal
+    import threading
+
+    from .io.atomic import output_scope
+    from .io.scratch import remove_all
+
     debug = os.environ.get("CONNECTOME_DEBUG") not in (None, "", "0")
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        rv = cli.main(args=argv, prog_name="connectome", standalone_mode=False)
+        with output_scope():
+            try:
+                rv = cli.main(args=argv, prog_name="connectome", standalone_mode=False)
+            except OSError as exc:
+                if debug:
+                    raise
+                raise _os_error(exc) from exc
+            except RuntimeError as exc:  # HDF5 reports a failed write (disk full) as a RuntimeError
+                if debug or fault_errno(exc) not in ENV_ERRNOS:
+                    raise
+                raise _os_error(exc) from exc
     except ConnectomeError as exc:
         if debug:
             raise
         click.echo(f"connectome: error: {exc}", err=True)
-        return 2
+        return _exit_status(exc)
     except click.exceptions.Abort:
         click.echo("connectome: aborted", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
+    except Terminated:
+        click.echo("connectome: terminated", err=True)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         click.echo("connectome: interrupted", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except MemoryError:
         click.echo("connectome: error: out of memory (try a smaller --chunk or fewer workers)", err=True)
-        return 3
+        return EXIT_NO_MEMORY
     except Exception as exc:  # a bug: say so in one line, point to the traceback switch
         if debug:
             raise
         click.echo(f"connectome: internal error: {type(exc).__name__}: {exc} "
                    "(set CONNECTOME_DEBUG=1 for a traceback and please report it)", err=True)
-        return 1
+        return EXIT_FAILED
+    finally:
+        remove_all()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
     return rv if isinstance(rv, int) else 0
 
 

@@ -52,6 +52,8 @@ class EnvironmentFault(ConnectomeError):
 
 #: exit statuses of the ``connectome`` command (documented in README.md)
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_MEMORY, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+#: exit status after SIGTERM (128 + 15, the shell convention)
+EXIT_TERMINATED = 143
 
 
 def check_known_keys(keys, valid, what: str, path=None) -> None:
@@ -70,3 +72,29 @@ def check_known_keys(keys, valid, what: str, path=None) -> None:
             close = difflib.get_close_matches(k, valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ConfigError(f"unknown {what} {k!r}{hint}", path)
+
+
+def fault_errno(exc: BaseException) -> int | None:
+    """The C ``errno`` behind an exception: ``exc.errno``, or parsed from the message of libraries
+    (HDF5 via h5py, zarr) that wrap a failed write in a RuntimeError or an OSError without one.
+
+    >>> fault_errno(RuntimeError("file write failed: errno = 28, error message = 'No space left on device'"))
+    28
+    >>> fault_errno(ValueError("bad")) is None
+    True
+    """
+    import errno as _errno
+    import re
+
+    code = getattr(exc, "errno", None)
+    if isinstance(code, int):
+        return code
+    text = str(exc)
+    m = re.search(r"errno\s*=\s*(\d+)|\[Errno (\d+)\]", text)
+    if m:
+        return int(m.group(1) or m.group(2))
+    for c, words in ((_errno.ENOSPC, "No space left on device"), (_errno.EROFS, "Read-only file system"),
+                     (_errno.EDQUOT, "Disk quota exceeded"), (_errno.EACCES, "Permission denied")):
+        if words in text:
+            return c
+    return None

@@ -42,5 +42,34 @@ def parse_params(pairs) -> dict:
     return out
 
 
+def check_input(path, what: str = "input"):
+    """Refuse an unusable input path with one clear line: missing, a symlink loop, unreadable.
+
+    Runs before any work so that a permission problem or a loop is named as such
+    (not as a missing file, and not as a usage message).
+    """
+    import errno
+    import os
+
+    from ..errors import ConnectomeError
+
+    if path is None:
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ConnectomeError(f"symlink loop: the {what} path resolves to itself", path) from None
+        if exc.errno == errno.ENOENT:
+            why = "dangling symlink (its target does not exist)" if os.path.islink(path) else "no such file or folder"
+            raise ConnectomeError(f"{why}", path) from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise ConnectomeError(f"permission denied: cannot read the {what}", path) from None
+        raise
+    if not os.access(path, os.R_OK) or (os.path.isdir(path) and not os.access(path, os.X_OK)):
+        raise ConnectomeError(f"permission denied: cannot read the {what}", path)
+    return path
+
+
 def echo_err(msg: str) -> None:
     click.echo(msg, err=True)

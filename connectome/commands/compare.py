@@ -73,6 +73,13 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
 
     if not max_distance_um > 0:
         raise ConfigError(f"--max-distance-um must be positive, got {max_distance_um}")
+    from ..io.atomic import check_output
+    from ._common import check_input
+
+    check_input(a, "connectome")
+    check_input(b, "connectome")
+    if export:
+        check_output(export, "export", inputs=[a, b])
     r = compare_paths(a, b, match=match, max_distance_um=max_distance_um)
     if export:
         from ..graph.export import export_graph

@@ -102,8 +102,16 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
     from ..graph.formats import read_connectome
     from ..io.progmap import check_map_path, summary_path, write_map
 
+    from ..io.atomic import check_output
+    from ._common import check_input
+
     out = Path(out)
     check_map_path(out)
+    check_input(source, "connectome")
+    check_input(technology_file, "technology file")
+    check_output(out, "map", inputs=[source, technology_file])
+    if summary_path(out).parent != out:
+        check_output(summary_path(out), "json", inputs=[source, technology_file])
     rows, cols = parse_crossbar(crossbar)
     if technology is None and technology_file is None:
         technology = "rram"

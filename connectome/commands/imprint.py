@@ -81,7 +81,22 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     from ..verify.imprint import ImprintParams, imprint_recording
     from ..compile import parse_crossbar
 
+    from pathlib import Path
+
+    from ..io.atomic import check_output
+    from ..io.progmap import check_map_path, summary_path
+    from ..verify.imprint import side_path
+    from ._common import check_input
+
     rows, cols = parse_crossbar(crossbar)
+    check_map_path(out)
+    inputs = [recording, reference, technology_file]
+    for path, what in zip(inputs, ("recording", "reference", "technology file")):
+        check_input(path, what)
+    check_output(out, "map", inputs=inputs)
+    check_output(side_path(out), "imprint", inputs=inputs)
+    if summary_path(out).parent != Path(out):
+        check_output(summary_path(out), "json", inputs=inputs)
     d = parse_params(params)
     check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
                      "imprint parameter")

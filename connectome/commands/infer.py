@@ -6,12 +6,13 @@ import warnings
 
 import click
 
-from ._common import parse_params, progress_bar
+from ._common import check_input, parse_params, progress_bar
 
 
 @click.command("infer")
 @click.argument("recording", type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(), help="Output directory (replaced atomically).")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Output directory: new, empty or an earlier infer output "
+              "(replaced atomically; anything else is refused).")
 @click.option("--q", "q_threshold", type=float, default=None, help="Benjamini–Hochberg level (default 0.01).")
 @click.option("--min-pre-spikes", type=int, default=None, help="Fewest presynaptic spikes for a pair to be tested.")
 @click.option("--workers", type=int, default=None, help="Threads for the chunked passes (default 2).")
@@ -27,6 +28,7 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     streamed in chunks; memory does not grow with its length.
     """
     from ..infer import InferParams, infer_recording
+    from ..io.atomic import check_output
 
     d = parse_params(params)
     for k, v in (("q_threshold", q_threshold), ("min_pre_spikes", min_pre_spikes),
@@ -34,6 +36,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
         if v is not None:
             d[k] = v
     p = InferParams.from_dict(d)
+    check_input(recording, "recording")
+    check_output(out_dir, "infer", inputs=[recording], folder=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:

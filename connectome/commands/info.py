@@ -55,10 +55,23 @@ def glance_recording(rec, n_windows: int = 8, window_s: float = 1.0) -> dict:
     return out
 
 
+def grid_extent(rec) -> tuple:
+    """``(first_row, first_col, n_rows, n_cols)`` of the electrodes' grid positions.
+
+    Positions may start anywhere (also below zero); the grid spans the
+    smallest to the largest row and column actually used.
+    """
+    rows, cols = np.asarray(rec.rows, np.int64), np.asarray(rec.cols, np.int64)
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    r0, c0 = int(rows.min()), int(cols.min())
+    return r0, c0, int(rows.max()) - r0 + 1, int(cols.max()) - c0 + 1
+
+
 def _grid_map(rec, g) -> list[str]:
     """One character per electrode on its grid: # coupled, . noise, F flat, S saturated, ! NaN."""
-    nr, nc = int(rec.rows.max()) + 1, int(rec.cols.max()) + 1
-    if nr * nc > 128 * 128:
+    r0, c0, nr, nc = grid_extent(rec)
+    if nr * nc > 128 * 128 or nr * nc == 0:
         return []
     grid = np.full((nr, nc), " ", dtype="<U1")
     sym = np.full(rec.n_channels, ".", dtype="<U1")
@@ -66,7 +79,7 @@ def _grid_map(rec, g) -> list[str]:
     sym[g["saturated_frac"] > 0.01] = "S"
     sym[g["flat"]] = "F"
     sym[g["nonfinite_frac"] > 0] = "!"
-    grid[rec.rows, rec.cols] = sym
+    grid[np.asarray(rec.rows, np.int64) - r0, np.asarray(rec.cols, np.int64) - c0] = sym
     return ["".join(r) for r in grid]
 
 

@@ -212,6 +212,10 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
         kind_codes(kinds)
     except ValueError as exc:
         raise ConfigError(f"--kinds: {exc}") from None
+    from ..io.atomic import check_output
+    from ._common import check_input
+
+    check_input(source, "connectome")
     con = Connectome.read(source)
     if pair is not None:
         import numpy as np
@@ -225,6 +229,11 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
         from ..graph.traces import resolve_recording
 
         recording = resolve_recording(source, con, recording)  # fail before the statistics, not after
+    if figures is not None or pair is not None:
+        check_output(Path(figures) if figures else default_figure_dir(source), "figures",
+                     inputs=[source, recording], folder=True)
+    if export:
+        check_output(export, "export", inputs=[source, recording])
     t0 = time.perf_counter()
     stats = graph_statistics(con, seed=seed, null_samples=null_samples, swaps_per_edge=swaps_per_edge,
                              distance_bin_um=distance_bin_um, kinds=kinds)

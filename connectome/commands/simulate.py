@@ -36,11 +36,18 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, quiet)
     """
     from ..simulate import SimParams, simulate
 
+    if seed < 0:
+        raise ConfigError(f"--seed must be an integer ≥ 0, got {seed}")
     d = parse_params(params)
     d.update(n_neurons=neurons, grid=_grid(grid), duration_s=duration, seed=seed)
     if compression:
         d["compression"] = compression
     p = SimParams.from_dict(d)
+    from ..io.atomic import check_output
+    from ..simulate.run import truth_path_for
+
+    check_output(out, "recording")
+    check_output(truth_path_for(out), "truth")
     with progress_bar(quiet) as bar:
         res = simulate(p, out, progress=bar)
     k = res.n_edges

@@ -56,9 +56,15 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
     from ..verify.functional import LIFParams
     from ..verify.report import default_report_path, format_report, write_report
 
+    from ..io.atomic import check_output
+    from ._common import check_input
+
     after_s = parse_duration(after)
+    check_input(map_path, "map")
+    check_input(connectome_path, "connectome")
     fp = LIFParams() if functional_duration is None else LIFParams(duration_s=functional_duration)
     out = Path(out) if out else default_report_path(map_path)
+    check_output(out, "json", inputs=[map_path, connectome_path])
     with progress_bar(quiet) as bar:
         if bar is not None:
             bar.reset(total=2 + int(functional))

@@ -168,6 +168,7 @@ class InferParams:
     workers: int = 2
 
     def __post_init__(self):
+        self._check_types()
         checks = [
             ("chunk_s", self.chunk_s > 0), ("bin_ms", self.bin_ms > 0),
             ("spike_threshold", self.spike_threshold > 0), ("refractory_ms", self.refractory_ms >= 0),
@@ -181,15 +182,49 @@ class InferParams:
             if not ok:
                 raise ConfigError(f"invalid inference parameter {name}={getattr(self, name)!r}")
 
+    def _check_types(self) -> None:
+        """Each value has its field's type (numbers finite; an int is accepted for a float and stored as one)."""
+        import math
+        import numbers
+
+        for f in fields(self):
+            v = getattr(self, f.name)
+            t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+            if t == "float":
+                ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+                want = "a finite number"
+                if ok:
+                    object.__setattr__(self, f.name, float(v))
+            elif t == "int":
+                ok = isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                want = "an integer"
+                if ok:
+                    object.__setattr__(self, f.name, int(v))
+            elif t == "bool":
+                ok, want = isinstance(v, bool), "true or false"
+            elif f.name == "baseline_ms":
+                ok = (isinstance(v, (tuple, list)) and len(v) == 2
+                      and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) for x in v))
+                want = "two finite numbers [start, end]"
+                if ok:
+                    object.__setattr__(self, f.name, tuple(float(x) for x in v))
+            elif f.name == "kernel_kinetics_ms":
+                ok = (isinstance(v, (tuple, list)) and len(v) > 0 and all(
+                    isinstance(k, (tuple, list)) and len(k) == 2 and all(
+                        isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+                        for x in k) for k in v))
+                want = "a list of [rise, decay] pairs of positive numbers"
+                if ok:
+                    object.__setattr__(self, f.name, tuple(tuple(float(x) for x in k) for k in v))
+            else:
+                continue
+            if not ok:
+                raise ConfigError(f"inference parameter {f.name} must be {want}, got {v!r}")
+
     @classmethod
     def from_dict(cls, d: dict) -> "InferParams":
-        """Build from a mapping, naming an unknown key and the closest valid one."""
+        """Build from a mapping, naming an unknown key and the closest valid one, or a value of the wrong type."""
         check_known_keys(d, (f.name for f in fields(cls)), "inference parameter")
-        d = dict(d)
-        if "baseline_ms" in d:
-            d["baseline_ms"] = tuple(d["baseline_ms"])
-        if "kernel_kinetics_ms" in d:
-            d["kernel_kinetics_ms"] = tuple(tuple(float(v) for v in k) for k in d["kernel_kinetics_ms"])
         return cls(**d)
 
     def to_dict(self) -> dict:

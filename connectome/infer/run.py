@@ -24,6 +24,7 @@ from .. import __version__
 from ..graph.connectome import Connectome
 from ..io import atomic_path, open_recording
 from ..io.checksum import file_fingerprint
+from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, clean_spikes, merge_channels
 from . import classify
 from .params import InferParams
@@ -63,7 +64,7 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     rec = open_recording(path)
     fingerprint = file_fingerprint(rec.path)
     timings["open_s"] = time.perf_counter() - t0
-    work = Path(tempfile.mkdtemp(prefix="connectome-infer-", dir=tmp_dir))
+    work = make_scratch("connectome-infer-", folder=tmp_dir)  # docs/outputs.md: where temporaries live
     try:
         t = time.perf_counter()
         p1 = run_pass1(rec, p, work, progress)
@@ -84,7 +85,7 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
         sums = accumulate(p1, neurons, p, progress)
         timings["pass2_s"] = time.perf_counter() - t
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        release(work)
     t = time.perf_counter()
     if p1.bad_samples.sum():
         warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "

@@ -159,7 +159,68 @@ def _compile_target(t: dict, k: int, path) -> CompileTarget:
         from ..compile import parse_crossbar
 
         t["rows"], t["cols"] = parse_crossbar(t.pop("crossbar"), "[[compile]] crossbar", path)
+    _check_compile_options(t, f"[[compile]] entry {k + 1} ({name})", path)
     return CompileTarget(name=name, options=t, format=fmt)
+
+
+def _check_compile_options(opts: dict, where: str, path) -> None:
+    """Everything ``compile`` would reject about these options, found before any stage runs.
+
+    Calls the compiler's own checks (technology lookup, weight encoding,
+    crossbar geometry against the technology's limits, clip, partitioner)
+    without a connectome.
+    """
+    import math
+
+    from ..errors import ConnectomeError
+
+    def bad(msg):
+        raise ConfigError(f"{where}: {msg}", path)
+
+    for key in ("layers", "levels", "bits", "slices", "delay_buckets"):
+        v = opts.get(key)
+        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+            bad(f"{key} must be a positive integer, not {v!r}")
+    if "seed" in opts and (not isinstance(opts["seed"], int) or isinstance(opts["seed"], bool) or opts["seed"] < 0):
+        bad(f"seed must be an integer ≥ 0, not {opts['seed']!r}")
+    if "baselines" in opts and not isinstance(opts["baselines"], bool):
+        bad(f"baselines must be true or false, not {opts['baselines']!r}")
+    pw = opts.get("power_budget_mw")
+    if pw is not None and (isinstance(pw, bool) or not isinstance(pw, (int, float)) or not math.isfinite(pw)
+                           or pw <= 0):
+        bad(f"power_budget_mw must be a positive number, not {pw!r}")
+    for key in ("technology", "scheme", "partitioner"):
+        if key in opts and not isinstance(opts[key], str):
+            bad(f"{key} must be a string, not {opts[key]!r}")
+    if "clip" in opts and (isinstance(opts["clip"], bool) or not isinstance(opts["clip"], (str, int, float))):
+        bad(f"clip must be \"none\", \"pNN\" or a number of mV, not {opts['clip']!r}")
+    try:
+        from ..compile import CompileOptions
+        from ..compile import compiler as _c
+        from ..compile.tiling import PARTITIONERS
+        from ..devices import load_technology
+
+        o = CompileOptions(**opts)
+        if o.partitioner not in PARTITIONERS:
+            bad(f"unknown partitioner {o.partitioner!r}; expected one of {', '.join(PARTITIONERS)}")
+        if o.scheme is not None and o.scheme not in ("differential", "split", "bitslice"):
+            bad(f"unknown scheme {o.scheme!r}; expected differential, split or bitslice")
+        tech = load_technology(o.technology, o.technology_file)
+        enc = _c.mapping.resolve_encoding(tech, o.scheme, o.levels, o.bits, o.slices)
+        a = tech.array
+        rows = int(a.default_rows if o.rows is None else o.rows)
+        cols = int(a.default_cols if o.cols is None else o.cols)
+        layers = int(a.default_layers if o.layers is None else o.layers)
+        _c.check_geometry(tech, rows, cols, layers, enc)
+        _c.mapping.parse_clip(str(o.clip) if isinstance(o.clip, (int, float)) else o.clip)
+    except ConfigError as exc:
+        if exc.reason.startswith(where):
+            raise
+        bad(exc.reason)
+    except ConnectomeError as exc:  # TechnologyError, …: name the table, keep the reason
+        bad(str(exc))
+    except (TypeError, ValueError) as exc:
+        bad(str(exc))
 
 
 def config_from_dict(doc: dict, path=None, base: Path | None = None) -> PipelineConfig:
@@ -181,6 +242,12 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
     check_known_keys(verify, VERIFY_KEYS, "key in [verify]:", path)
     if "after" in verify:
         parse_duration_s(verify["after"], path)
+    if "seed" in verify and (not isinstance(verify["seed"], int) or isinstance(verify["seed"], bool)
+                             or verify["seed"] < 0):
+        raise ConfigError(f"[verify] seed must be an integer ≥ 0, not {verify['seed']!r}", path)
+    for key in ("drift_compensation", "functional"):
+        if key in verify and not isinstance(verify[key], bool):
+            raise ConfigError(f"[verify] {key} must be true or false, not {verify[key]!r}", path)
     raw_compile = doc.get("compile", [])
     if isinstance(raw_compile, dict):
         raw_compile = [raw_compile]
@@ -260,5 +327,55 @@ def resolve_inputs(cfg: PipelineConfig, files=None) -> list[Path]:
 
 
 def stage_key(*parts) -> str:
-    """A stable digest of JSON-able parts (input fingerprint, stage parameters, upstream key, version)."""
+    """A stable digest of JSON-able parts (input fingerprint, stage parameters, upstream key, version, code)."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+#: the packages (below ``connectome/``) whose code decides each stage's outputs; a stage's key
+#: digests their source files, so any change to them (an upgrade, a patch) makes the stage run again
+STAGE_CODE = {
+    "infer": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph"),
+    "compile": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile"),
+    "verify": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile", "verify",
+               "simulate"),
+}
+_CODE_SUFFIXES = (".py", ".toml")
+
+
+def _package_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _source_bytes(path: Path) -> bytes:
+    """The bytes of one source file (a seam for tests)."""
+    return path.read_bytes()
+
+
+def _source_files(part: str) -> list[Path]:
+    p = _package_root() / part
+    if p.is_file():
+        return [p]
+    return sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in _CODE_SUFFIXES
+                  and "__pycache__" not in f.parts)
+
+
+_digests: dict = {}
+
+
+def code_digest(stage: str) -> str:
+    """sha256 of the installed source files of the packages ``stage`` depends on (:data:`STAGE_CODE`).
+
+    Computed from the files' bytes once per process and stage. A stage's
+    resume key includes it, so ``connectome run`` never serves a result made
+    by other code as up to date.
+    """
+    stage = stage.partition(":")[0]
+    if stage not in _digests:
+        h = hashlib.sha256()
+        root = _package_root()
+        for part in STAGE_CODE[stage]:
+            for f in _source_files(part):
+                h.update(f.relative_to(root).as_posix().encode() + b"\0")
+                h.update(hashlib.sha256(_source_bytes(f)).digest())
+        _digests[stage] = h.hexdigest()
+    return _digests[stage]

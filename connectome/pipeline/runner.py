@@ -5,8 +5,9 @@ directory), ``<target>.map.h5`` per ``[[compile]]`` table and
 ``<target>.verify.json`` when verify runs. Every stage writes its outputs
 atomically and then a small state record (``.state/<stage>.json``: the
 stage's key and the sha256 of each output). The key digests the input's
-fingerprint, the stage's parameters, the upstream stage's key and the
-package version, so a re-run skips exactly the stages whose record matches
+fingerprint, the stage's parameters, the upstream stage's key, the
+package version and the source code of the packages the stage depends on
+(:func:`~connectome.pipeline.config.code_digest`), so a re-run skips exactly the stages whose record matches
 and whose outputs are intact, and redoes the rest — after a crash or
 ``kill -9`` too. One file's failure never stops the others; the run
 manifest (``OUTPUT/run-manifest.json``, rewritten atomically after every
@@ -24,13 +25,14 @@ import traceback
 from pathlib import Path
 
 from .. import __version__
-from ..errors import ConfigError, ConnectomeError
-from ..io.atomic import atomic_path
+from ..errors import ConfigError, ConnectomeError, EnvironmentFault
+from ..io.atomic import atomic_path, check_output
 from ..io.checksum import sha256_file
-from .config import PipelineConfig, parse_duration_s, resolve_inputs, stage_key
+from .config import PipelineConfig, code_digest, parse_duration_s, resolve_inputs, stage_key
 
 MANIFEST = "run-manifest.json"
 MANIFEST_FORMAT = "connectome-run-manifest"
+STATE_FORMAT = "connectome-stage-state"
 _SUFFIXES = (".h5", ".hdf5", ".zarr", ".nwb")
 
 
@@ -84,6 +86,40 @@ def _state_ok(state_file: Path, key: str, file_dir: Path, outputs: list[Path]) -
     return state if state.get("outputs") == output_sha256(file_dir, outputs) else None
 
 
+def _drop_recorded_outputs(state_file: Path, file_dir: Path, outputs: list[Path]) -> None:
+    """Remove a stage's damaged outputs that its own state record proves it wrote.
+
+    A damaged output (e.g. a truncated map) no longer carries the marker that
+    lets :func:`~connectome.io.atomic.atomic_path` replace it; the record of
+    the run that wrote it (the sha256 of every file, by path) is the proof
+    instead. Files not named in the record are never touched.
+    """
+    from ..io.atomic import recognise
+
+    try:
+        state = json.loads(state_file.read_text())
+        recorded = set(state.get("outputs") or {})
+    except (OSError, ValueError, AttributeError):
+        return
+    if not recorded:
+        return
+
+    def listed(p: Path) -> bool:
+        if p.is_symlink():
+            return False
+        if p.is_dir():
+            return all(listed(q) for q in p.iterdir())
+        return str(p.relative_to(file_dir)) in recorded
+
+    for out in outputs:
+        if (out.exists() or out.is_symlink()) and recognise(out) is None and listed(out):
+            shutil.rmtree(out) if out.is_dir() and not out.is_symlink() else out.unlink()
+    parents = {o.parent for o in outputs if o.parent != file_dir}
+    for d in parents:  # the infer folder: replaced as a whole
+        if d.is_dir() and recognise(d) is None and listed(d):
+            shutil.rmtree(d)
+
+
 def _clean_stale(file_dir: Path) -> None:
     """Remove temporaries a killed run left behind (``.NAME.tmp-*``, infer work folders)."""
     if not file_dir.is_dir():
@@ -126,7 +162,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
             upstream = {"infer": None, "compile": keys.get("infer"),
                         "verify": keys.get(f"compile:{label.partition(':')[2]}")}[stage_name]
             key = keys[label] = stage_key(label, fingerprint, cfg.stage_params(stage_name, target), upstream,
-                                          __version__)
+                                          __version__, code_digest(stage_name))
             outputs = _outputs(stage_name, target, file_dir)
             state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
             t = time.perf_counter()
@@ -137,18 +173,32 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
                 say(f"{label}: up to date, skipped")
                 continue
             stage_name = label
+            _drop_recorded_outputs(state_file, file_dir, outputs)
             result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
             sums = output_sha256(file_dir, outputs)
-            _write_json(state_file, {"key": key, "stage": label, "input": str(path), "outputs": sums,
+            _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path), "outputs": sums,
                                      "result": result})
             seconds = time.perf_counter() - t
             entry["stages"][label] = {"status": "ran", "seconds": round(seconds, 3), "key": key,
                                       "outputs": sums, "result": result}
             say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
         entry["status"] = "done"
+    except EnvironmentFault:
+        raise  # the machine failed, not this file: stop the run (exit status 4)
     except ConnectomeError as exc:
         entry["error"] = str(exc)
         entry["failed_stage"] = stage_name
+    except (OSError, RuntimeError) as exc:
+        env = _environment_fault(exc, file_dir)
+        if env is None and not isinstance(exc, OSError):
+            entry["error"] = f"{path}: {type(exc).__name__}: {exc}"
+            entry["failed_stage"] = stage_name
+            entry["traceback"] = traceback.format_exc()
+        if env is not None:
+            raise env from exc
+        elif isinstance(exc, OSError):
+            entry["error"] = f"{exc.filename or path}: {exc.strerror or exc}"
+            entry["failed_stage"] = stage_name
     except MemoryError:
         entry["error"] = f"{path}: out of memory in {stage_name} (try fewer workers or a smaller chunk_s)"
         entry["failed_stage"] = stage_name
@@ -160,6 +210,23 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     if entry["error"]:
         say(f"FAILED in {entry['failed_stage']}: {entry['error']}")
     return entry
+
+
+def _environment_fault(exc: Exception, file_dir: Path) -> EnvironmentFault | None:
+    """A disk-full, quota, read-only or permission fault while writing ``file_dir`` (None otherwise)."""
+    import errno
+
+    from ..errors import fault_errno
+
+    code = fault_errno(exc)
+    reasons = {errno.ENOSPC: "disk full (no space left on device)", errno.EDQUOT: "disk quota exceeded",
+               errno.EROFS: "read-only file system"}
+    if code in reasons:
+        return EnvironmentFault(reasons[code], getattr(exc, "filename", None) or file_dir)
+    name = getattr(exc, "filename", None)
+    if code in (errno.EACCES, errno.EPERM) and (name is None or os.path.abspath(name).startswith(str(file_dir))):
+        return EnvironmentFault("permission denied (cannot write the output)", name or file_dir)
+    return None
 
 
 def _plan(cfg: PipelineConfig):
@@ -253,14 +320,14 @@ class _Lock:
             except FileExistsError:
                 host, _, pid = self.path.read_text().partition(" ")
                 if host == socket.gethostname() and pid.strip().isdigit() and _alive(int(pid)):
-                    raise ConfigError(f"another run (pid {pid.strip()}) is writing to this output root",
-                                      self.path.parent) from None
+                    raise EnvironmentFault(f"another run (pid {pid.strip()}) is writing to this output root "
+                                           f"(lock {self.path.name})", self.path.parent) from None
                 self.path.unlink(missing_ok=True)  # stale: its run was killed
                 continue
             os.write(fd, self.me.encode())
             os.close(fd)
             return self
-        raise ConfigError("cannot take the run lock", self.path)
+        raise EnvironmentFault("cannot take the run lock", self.path)
 
     def __exit__(self, *exc):
         self.path.unlink(missing_ok=True)
@@ -308,6 +375,8 @@ def run_pipeline(cfg: PipelineConfig, files=None, *, workers: int | None = None,
     workers = cfg.workers if workers is None else workers
     scheduler = cfg.scheduler if scheduler is None else scheduler
     root = cfg.output
+    check_output(root, "run", inputs=[*inputs, cfg.path, *(t.options.get("technology_file") for t in cfg.compile)],
+                 folder=True)
     names = output_names(inputs)
     say = log or (lambda msg: None)
     manifest = {"format": MANIFEST_FORMAT, "format_version": 1, "connectome_version": __version__,
@@ -315,6 +384,7 @@ def run_pipeline(cfg: PipelineConfig, files=None, *, workers: int | None = None,
     t0 = time.perf_counter()
     with _Lock(root), executor(workers, scheduler) as (client, where):
         manifest["scheduler"] = where
+        _write_manifest(root, manifest, t0)  # from now on the root is provably a run's (docs/outputs.md)
         say(f"{len(inputs)} recording(s) → {root} ({where})")
         if file_progress is not None:
             file_progress.reset(total=len(inputs))

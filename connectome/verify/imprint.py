@@ -258,12 +258,13 @@ def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None) -> I
     from ..infer.preprocess import run_pass1
     from ..infer.sta import channel_gain_and_validity
     from ..io import open_recording
+    from ..io.scratch import make_scratch
     from ..spikes.neurons import clean_spikes, merge_channels
 
     p = infer_params or InferParams()
     t0 = time.perf_counter()
     rec = open_recording(recording_path)
-    work = Path(tempfile.mkdtemp(prefix="connectome-imprint-", dir=tmp_dir))
+    work = make_scratch("connectome-imprint-", folder=tmp_dir)  # docs/outputs.md: where temporaries live
     try:
         p1 = run_pass1(rec, p, work, progress)
         ch, smp, amp = clean_spikes(p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction,

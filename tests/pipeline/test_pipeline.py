@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectome.cli import main
-from connectome.errors import ConfigError
+from connectome.errors import ConfigError, EnvironmentFault
 from connectome.pipeline import config_from_dict, load_config, run_pipeline
 from connectome.io.checksum import sha256_file
 from connectome.pipeline.runner import MANIFEST
@@ -191,7 +191,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path, recordings):
     import socket
 
     lock.write_text(f"{socket.gethostname()} {os.getpid()}")  # this live process "holds" it
-    with pytest.raises(ConfigError, match="another run"):
+    with pytest.raises(EnvironmentFault, match="another run"):
         run_pipeline(cfg)
     lock.write_text(f"{socket.gethostname()} 999999999")  # a dead pid: stale, taken over
     assert run_pipeline(cfg)["counts"]["done"] == 1
