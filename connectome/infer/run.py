@@ -146,10 +146,9 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # a fast chemical PSP of a close neighbour can also fit an early onset
             # |onset| small on both sides (reference §7: |lag| ≤ 0.5 ms): a response that
             # began well before the spike is drive shared with the presynaptic cell
-            early = np.abs(onset) < p.electrical_max_latency_ms
-            early_set = set(zip(pre[early].tolist(), post[early].tolist()))
-            reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
-            electrical = early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
+            electrical = _electrical(sums, st, p, pre, post, onset, decay)
+            if p.electrical_spikelet and electrical.any():
+                A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
             kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
             # a chemical response cannot begin before the presynaptic spike: such
             # a deflection is drive shared with the presynaptic cell, not a synapse
@@ -196,6 +195,28 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         "qc": qc,
     }
     return InferResult(con, score, weight, delay, summary)
+
+
+def _electrical(sums, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
+    """Which accepted pairs are electrical (see :mod:`connectome.infer.electrical`)."""
+    if p.electrical_spikelet:
+        from .electrical import is_electrical, spikelet_z
+
+        zs = spikelet_z(sums, st.tested, p)
+        return is_electrical(zs, st.tested, pre, post, p)
+    # earlier rule: near-zero fitted onset and a spikelet's fast decay or an
+    # early reverse pair
+    early = np.abs(onset) < p.electrical_max_latency_ms
+    early_set = set(zip(pre[early].tolist(), post[early].tolist()))
+    reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
+    return early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
+
+
+def _spikelet_size(resid, lags, bin_ms):
+    """Spikelet peak (somatic mV) and onset of electrical pairs, fitted beside a slow component."""
+    from .electrical import spikelet_fit
+
+    return spikelet_fit(resid, lags, bin_ms)
 
 
 def write_outputs(result: InferResult, out_dir) -> Path:
