@@ -108,13 +108,17 @@ def is_electrical(zs: np.ndarray, tested: np.ndarray, pre: np.ndarray, post: np.
     return (own >= p.electrical_z) & np.where(rev_tested, rev >= p.electrical_reverse_z, own >= 2.0 * p.electrical_z)
 
 
-def spikelet_fit(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, onsets_ms=(-0.5, -0.25, 0.0, 0.25, 0.5)):
+def spikelet_fit(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, onsets_ms=(-0.5, -0.25, 0.0, 0.25, 0.5),
+                 peak_within_ms: float = 5.0):
     """Spikelet peak (mV) and onset (ms) per row of ``resid``, fitted with a slow component of free sign.
 
     For each onset the model ``s · spikelet(t − onset) + a · slow(t − onset)``
     (kernels of peak 1, averaged over each lag's bin like the PSP templates)
     is fitted by least squares over lags ≥ −1 ms; the onset with the smallest
-    residual wins and ``s`` is the spikelet's peak.
+    residual wins. The spikelet's size is the model's largest depolarisation
+    within ``peak_within_ms`` of the onset: a low-passed AP rides on the
+    transmitted slow potential (the presynaptic AHP pulls it down; a
+    junction filtered by a slow membrane lets the AP's charge add to it).
     """
     from .classify import psp_kernel
 
@@ -122,6 +126,8 @@ def spikelet_fit(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, onsets_m
     R = np.nan_to_num(resid[:, sel])
     lg = lags_ms[sel]
     sub = (np.arange(10) + 0.5) / 10.0 * bin_ms - bin_ms / 2.0
+    fine = np.arange(0.0, peak_within_ms + 1e-9, 0.05)
+    k_fine = np.stack([psp_kernel(fine, *SPIKELET_KINETICS_MS), psp_kernel(fine, *SLOW_KINETICS_MS)])  # (2, T)
     best_sse = np.full(len(R), np.inf)
     amp = np.zeros(len(R))
     onset = np.zeros(len(R))
@@ -131,8 +137,11 @@ def spikelet_fit(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, onsets_m
                       psp_kernel(tt, *SLOW_KINETICS_MS).mean(axis=1)], axis=1)  # (lags, 2)
         coef, *_ = np.linalg.lstsq(X, R.T, rcond=None)  # (2, pairs)
         sse = np.sum((R - (X @ coef).T) ** 2, axis=1)
+        model = coef.T @ k_fine  # (pairs, T): fitted time course after the onset
+        peak = model.max(axis=1)
+        peak = np.where(peak > 0, peak, model[np.arange(len(R)), np.argmax(np.abs(model), axis=1)])
         better = sse < best_sse
         best_sse[better] = sse[better]
-        amp[better] = coef[0, better]
+        amp[better] = peak[better]
         onset[better] = on
     return amp, onset
