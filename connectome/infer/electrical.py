@@ -99,13 +99,37 @@ def spikelet_z(sums: PairSums, tested: np.ndarray, p: InferParams, block: int = 
 
 
 def is_electrical(zs: np.ndarray, tested: np.ndarray, pre: np.ndarray, post: np.ndarray, p: InferParams) -> np.ndarray:
-    """Per accepted pair: a spikelet here and in the reverse direction (see module docstring)."""
+    """Per pair: a junction between ``pre`` and ``post`` (see module docstring).
+
+    The junction is one symmetric element, so the rule is on the unordered
+    pair: the larger of the two directions' z ≥ ``electrical_z`` and the
+    smaller ≥ ``electrical_reverse_z``; with the reverse untestable, the
+    pair's own z ≥ 2 × ``electrical_z``.
+    """
     if pre.size == 0:
         return np.zeros(0, bool)
     own = np.nan_to_num(zs[pre, post], nan=-np.inf)
     rev_tested = tested[post, pre]
     rev = np.nan_to_num(zs[post, pre], nan=-np.inf)
-    return (own >= p.electrical_z) & np.where(rev_tested, rev >= p.electrical_reverse_z, own >= 2.0 * p.electrical_z)
+    both = (np.maximum(own, rev) >= p.electrical_z) & (np.minimum(own, rev) >= p.electrical_reverse_z)
+    return np.where(rev_tested, both, own >= 2.0 * p.electrical_z)
+
+
+def reverse_junctions(zs: np.ndarray, tested: np.ndarray, accepted: np.ndarray, pre: np.ndarray, post: np.ndarray,
+                      electrical: np.ndarray):
+    """(pre, post) of the reverse directions of electrical pairs that the pairwise test did not accept.
+
+    A junction found from one direction is the same junction seen from the
+    other (it passes current both ways); the reverse direction has passed
+    :func:`is_electrical` with it, so it is reported too.
+    """
+    a, b = post[electrical], pre[electrical]
+    keep = tested[a, b] & ~accepted[a, b]
+    a, b = a[keep], b[keep]
+    if a.size:
+        u = np.unique(a.astype(np.int64) * zs.shape[0] + b)
+        a, b = u // zs.shape[0], u % zs.shape[0]
+    return a.astype(np.int64), b.astype(np.int64)
 
 
 def spikelet_fit(resid: np.ndarray, lags_ms: np.ndarray, bin_ms: float, onsets_ms=(-0.5, -0.25, 0.0, 0.25, 0.5),

@@ -137,6 +137,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         acc = st.tested & (st.q <= p.q_threshold)
         pre, post = np.nonzero(acc)
         n_noncausal = 0
+        zs = _spikelet_z(sums, st, p)
+        pre, post, n_reverse_junctions = _with_reverse_junctions(zs, st, acc, pre, post, p)
         if pre.size:
             resid = residual_curves(sums, pre, post, p)
             bin_ms = p1.bin_samples / fs * 1000.0
@@ -147,7 +149,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # a fast chemical PSP of a close neighbour can also fit an early onset
             # |onset| small on both sides (reference §7: |lag| ≤ 0.5 ms): a response that
             # began well before the spike is drive shared with the presynaptic cell
-            electrical, spk_z = _electrical(sums, st, p, pre, post, onset, decay)
+            electrical, spk_z = _electrical(zs, st, p, pre, post, onset, decay)
             if p.electrical_spikelet and electrical.any():
                 A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
                 rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
@@ -182,7 +184,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
-                   "rejected_noncausal": n_noncausal})
+                   "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
@@ -201,12 +203,34 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
     return InferResult(con, score, weight, delay, summary)
 
 
-def _electrical(sums, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
-    """Which accepted pairs are electrical (see :mod:`connectome.infer.electrical`)."""
-    if p.electrical_spikelet:
-        from .electrical import is_electrical, spikelet_z
+def _spikelet_z(sums, st, p: InferParams):
+    """Every tested pair's spikelet z (None with ``electrical_spikelet = false``)."""
+    if not p.electrical_spikelet:
+        return None
+    from .electrical import spikelet_z
 
-        zs = spikelet_z(sums, st.tested, p)
+    return spikelet_z(sums, st.tested, p)
+
+
+def _with_reverse_junctions(zs, st, acc, pre, post, p: InferParams):
+    """Accepted pairs plus the reverse directions of electrical ones (see :func:`.electrical.reverse_junctions`)."""
+    if zs is None or pre.size == 0:
+        return pre, post, 0
+    from .electrical import is_electrical, reverse_junctions
+
+    a, b = reverse_junctions(zs, st.tested, acc, pre, post, is_electrical(zs, st.tested, pre, post, p))
+    if a.size == 0:
+        return pre, post, 0
+    pre, post = np.concatenate([pre, a]), np.concatenate([post, b])
+    o = np.lexsort((post, pre))  # the order np.nonzero gives
+    return pre[o], post[o], int(a.size)
+
+
+def _electrical(zs, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
+    """Which reported pairs are electrical (see :mod:`connectome.infer.electrical`)."""
+    if zs is not None:
+        from .electrical import is_electrical
+
         return is_electrical(zs, st.tested, pre, post, p), zs[pre, post].astype(np.float64)
     # earlier rule: near-zero fitted onset and a spikelet's fast decay or an
     # early reverse pair

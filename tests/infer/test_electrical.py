@@ -5,7 +5,7 @@ import numpy as np
 from connectome.infer import classify
 from connectome.infer.electrical import is_electrical, spikelet_fit, spikelet_z
 from connectome.infer.params import InferParams
-from connectome.infer.run import _electrical
+from connectome.infer.run import _electrical, _spikelet_z, _with_reverse_junctions
 from connectome.infer.sta import PairSums
 from connectome.infer.stats import pair_statistics, residual_curves
 
@@ -45,7 +45,7 @@ def _classify(p):
     pre, post = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
     resid = residual_curves(sums, pre, post, p)
     A, onset, rise, decay = classify.fit_psp(resid, LAGS, 0.5, fit_from_ms=-1.0, onset_max_ms=p.response_ms - 3.0)
-    el, zs = _electrical(sums, st, p, pre, post, onset, decay)
+    el, zs = _electrical(_spikelet_z(sums, st, p), st, p, pre, post, onset, decay)
     return dict(zip(pairs, el)), dict(zip(pairs, A)), st, resid
 
 
@@ -90,3 +90,19 @@ def test_spikelet_size_is_its_peak_not_the_ahp():
     true_peak = (1.2 * classify.psp_kernel(fine + 0.3, 0.3, 2.0) - 0.9 * classify.psp_kernel(fine - 0.3, 1.5, 20.0)).max()
     assert abs(amp[0] - true_peak) < 0.25 * true_peak
     assert -0.5 <= onset[0] <= 0.5
+
+
+def test_reverse_direction_of_a_junction_is_reported():
+    # one direction accepted, the other below the pairwise test's threshold but with a spikelet
+    p = InferParams(distance_weighted=False)
+    sums = _sums({(3, 5): GAP, (5, 3): 0.3 * GAP}, seed=3)
+    st = pair_statistics(sums, p)
+    acc = st.tested & (st.q <= p.q_threshold)
+    assert acc[3, 5] and not acc[5, 3]
+    pre, post = np.nonzero(acc)
+    pre2, post2, n = _with_reverse_junctions(_spikelet_z(sums, st, p), st, acc, pre, post, p)
+    pairs = set(zip(pre2.tolist(), post2.tolist()))
+    assert n >= 1 and (5, 3) in pairs and (3, 5) in pairs
+    assert len(pairs) == len(pre2) == len(pre) + n
+    pre3, _, n_off = _with_reverse_junctions(None, st, acc, pre, post, p)
+    assert n_off == 0 and len(pre3) == len(pre)
