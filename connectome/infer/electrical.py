@@ -17,17 +17,19 @@ Neuron 96:505), and the junction is symmetric: both directions show the
 spikelet.
 
 The test used here (:func:`spikelet_z`) is therefore the *sharp zero-lag
-rise*: the spike-triggered average over the zero-lag window
-(``electrical_window_ms``, reference §7: |lag| ≤ 0.5 ms) minus its level just
-before (``electrical_pre_ms``), so that a ramp of drive shared by both cells
-(which rises before, at and after the spike alike) does not count, times
+rise*: the spike-triggered average over the window where the spikelet peaks
+(``electrical_window_ms``, 0…1 ms; reference §7: |lag| ≤ 0.5 ms for the
+onset) minus its level just before the presynaptic upstroke
+(``electrical_pre_ms``, −1.5…−1 ms), so that a ramp of drive shared by both
+cells (which rises before, at and after the spike alike) does not count, times
 √(usable spikes), calibrated per postsynaptic neuron by the empirical null of
 all its presynaptic partners (median and 1.4826 × MAD; almost every pair is
-unconnected). A pair accepted by the pairwise test is electrical when that
-z is ≥ ``electrical_z`` **and** the reverse direction shows a spikelet too
-(z ≥ ``electrical_reverse_z``), or — when the reverse pair cannot be tested
-(too few spikes of the partner) — when its own z is at least twice
-``electrical_z``.
+unconnected). A pair accepted by the pairwise test is electrical when the
+larger of its two directions' z is ≥ ``electrical_z`` **and** the smaller
+≥ ``electrical_reverse_z`` (the junction is symmetric), or — when the reverse
+pair cannot be tested (too few spikes of the partner) — when its own z is at
+least twice ``electrical_z``. The reverse direction of such a pair is then
+reported too (:func:`reverse_junctions`).
 
 The junction's size is the spikelet peak (``weight_mv``, somatic mV, as the
 simulators' truth defines it), from a least-squares fit of a spikelet kernel

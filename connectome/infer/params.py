@@ -139,19 +139,23 @@ class InferParams:
         and a fast decay or an early reverse pair), which calls a junction whose
         transmitted after-hyperpolarisation outweighs its spikelet inhibitory.
     electrical_window_ms, electrical_pre_ms : tuple
-        Lags (ms) of the zero-lag window (reference §7: |lag| ≤ 0.5 ms; a
-        chemical PSP starts ≳ 0.8 ms after the spike, Sabatini & Regehr 1999)
-        and of the level just before it that the spikelet must rise from (a
-        ramp of shared drive rises in both; choice).
+        Lags (ms) of the window where the spikelet peaks (0…1 ms: a low-passed
+        AP lags the AP peak by a fraction of a ms; a chemical PSP has barely
+        begun by 1 ms, Sabatini & Regehr 1999) and of the level just before the
+        presynaptic upstroke that it must rise from (a ramp of shared drive,
+        or the pre-spike depolarisation passed by the junction itself, rises
+        in both). Choice, measured in docs/accuracy.md on both simulators.
     electrical_z : float
         Calibrated z of that rise (per-postsynaptic-neuron empirical null) an
         accepted pair needs to be electrical (choice, as the chemical test's
         z ≳ 4 at q = 0.01 on 10⁴ pairs).
     electrical_reverse_z : float
-        ... and the z the reverse direction needs: gap junctions are
-        bidirectional (reference §2; Bennett & Zukin 2004). A reverse pair that
-        cannot be tested (too few spikes) is replaced by twice ``electrical_z``
-        on the pair itself.
+        A junction is one symmetric element (reference §2; Bennett & Zukin
+        2004): electrical needs the larger of the two directions' z ≥
+        ``electrical_z`` and the smaller ≥ this (a confirmation, one-sided
+        p ≈ 0.07; the partner often fires less). A reverse pair that cannot be
+        tested (too few spikes) is replaced by twice ``electrical_z`` on the
+        pair itself.
     """
 
     chunk_s: float = 1.0
@@ -188,10 +192,10 @@ class InferParams:
     workers: int = 2
     # --- electrical and weight scale
     electrical_spikelet: bool = True
-    electrical_window_ms: tuple = (-0.5, 0.5)
-    electrical_pre_ms: tuple = (-2.5, -1.0)
+    electrical_window_ms: tuple = (0.0, 1.0)
+    electrical_pre_ms: tuple = (-1.5, -1.0)
     electrical_z: float = 4.0
-    electrical_reverse_z: float = 2.0
+    electrical_reverse_z: float = 1.5
 
     def __post_init__(self):
         checks = [
