@@ -95,7 +95,8 @@ def build_hh_network(p: HHParams, rng: np.random.Generator) -> HHNetwork:
     sp = p.electrode_params()
     x, y, row, col, ptr, idx, owner, att = place_neurons(sp, rng)
     n = p.n_neurons
-    is_exc = rng.random(n) < p.excitatory_fraction
+    is_exc = np.zeros(n, bool)                         # exactly round(fraction·N) excitatory
+    is_exc[rng.permutation(n)[: int(round(p.excitatory_fraction * n))]] = True
     ty = np.where(is_exc, RS, FS)
     gl = np.where(is_exc, rng.uniform(*p.e_gl_ms_cm2, size=n), rng.uniform(*p.i_gl_ms_cm2, size=n))
     b = p.bias_ua_cm2

@@ -106,9 +106,9 @@ class HHParams:
     in_degree: float = 40.0
     wiring_sigma_um: float = 150.0
     reciprocity: float = 3.0
-    g_ee_ns: float = 4.0
+    g_ee_ns: float = 3.5
     g_ei_ns: float = 1.0
-    g_ie_ns: float = 1.5
+    g_ie_ns: float = 3.0
     g_ii_ns: float = 2.0
     g_sigma_ln: float = 0.8
     g_max_ns: float = 15.0
