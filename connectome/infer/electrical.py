@@ -29,7 +29,11 @@ larger of its two directions' z is ≥ ``electrical_z`` **and** the smaller
 ≥ ``electrical_reverse_z`` (the junction is symmetric), or — when the reverse
 pair cannot be tested (too few spikes of the partner) — when its own z is at
 least twice ``electrical_z``. The reverse direction of such a pair is then
-reported too (:func:`reverse_junctions`).
+reported too (:func:`reverse_junctions`). Where the reverse direction lacks
+the power to confirm (its presynaptic cell fires little), a pair whose own z
+≥ ``electrical_z`` is electrical if the PSP fitted to its whole response
+(:func:`connectome.infer.classify.fit_psp`) also starts within
+±``electrical_max_latency_ms`` of the spike.
 
 The junction's size is the spikelet peak (``weight_mv``, somatic mV, as the
 simulators' truth defines it), from a least-squares fit of a spikelet kernel
@@ -100,13 +104,18 @@ def spikelet_z(sums: PairSums, tested: np.ndarray, p: InferParams, block: int = 
     return z
 
 
-def is_electrical(zs: np.ndarray, tested: np.ndarray, pre: np.ndarray, post: np.ndarray, p: InferParams) -> np.ndarray:
+def is_electrical(zs: np.ndarray, tested: np.ndarray, pre: np.ndarray, post: np.ndarray, p: InferParams,
+                  zero_onset: np.ndarray | None = None) -> np.ndarray:
     """Per pair: a junction between ``pre`` and ``post`` (see module docstring).
 
-    The junction is one symmetric element, so the rule is on the unordered
-    pair: the larger of the two directions' z ≥ ``electrical_z`` and the
-    smaller ≥ ``electrical_reverse_z``; with the reverse untestable, the
-    pair's own z ≥ 2 × ``electrical_z``.
+    The junction is one symmetric element, so the main rule is on the
+    unordered pair: the larger of the two directions' z ≥ ``electrical_z``
+    and the smaller ≥ ``electrical_reverse_z``; with the reverse untestable,
+    the pair's own z ≥ 2 × ``electrical_z``. Where the reverse direction
+    cannot confirm it (the partner fires too little for the test to have
+    power), a pair whose own z ≥ ``electrical_z`` is electrical if the PSP
+    fitted to its whole response also starts at zero lag (``zero_onset``,
+    one bool per pair; omitted: the symmetric rule only).
     """
     if pre.size == 0:
         return np.zeros(0, bool)
@@ -114,7 +123,10 @@ def is_electrical(zs: np.ndarray, tested: np.ndarray, pre: np.ndarray, post: np.
     rev_tested = tested[post, pre]
     rev = np.nan_to_num(zs[post, pre], nan=-np.inf)
     both = (np.maximum(own, rev) >= p.electrical_z) & (np.minimum(own, rev) >= p.electrical_reverse_z)
-    return np.where(rev_tested, both, own >= 2.0 * p.electrical_z)
+    out = np.where(rev_tested, both, own >= 2.0 * p.electrical_z)
+    if zero_onset is not None:
+        out |= (own >= p.electrical_z) & np.asarray(zero_onset, bool)
+    return out
 
 
 def reverse_junctions(zs: np.ndarray, tested: np.ndarray, accepted: np.ndarray, pre: np.ndarray, post: np.ndarray,

@@ -231,7 +231,8 @@ def _electrical(zs, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
     if zs is not None:
         from .electrical import is_electrical
 
-        return is_electrical(zs, st.tested, pre, post, p), zs[pre, post].astype(np.float64)
+        zero_onset = np.abs(onset) < p.electrical_max_latency_ms
+        return is_electrical(zs, st.tested, pre, post, p, zero_onset), zs[pre, post].astype(np.float64)
     # earlier rule: near-zero fitted onset and a spikelet's fast decay or an
     # early reverse pair
     early = np.abs(onset) < p.electrical_max_latency_ms

@@ -106,3 +106,14 @@ def test_reverse_direction_of_a_junction_is_reported():
     assert len(pairs) == len(pre2) == len(pre) + n
     pre3, _, n_off = _with_reverse_junctions(None, st, acc, pre, post, p)
     assert n_off == 0 and len(pre3) == len(pre)
+
+
+def test_one_direction_with_a_zero_onset_fit_is_electrical():
+    # the reverse direction lacks the power to confirm: the zero-lag onset of the whole-response fit decides
+    p = InferParams(distance_weighted=False)
+    sums = _sums({(3, 5): GAP, (7, 9): GAP}, seed=4)
+    st = pair_statistics(sums, p)
+    zs = _spikelet_z(sums, st, p)
+    pre, post = np.array([3, 7]), np.array([5, 9])
+    assert not is_electrical(zs, st.tested, pre, post, p).any()
+    assert is_electrical(zs, st.tested, pre, post, p, zero_onset=np.array([True, False])).tolist() == [True, False]
