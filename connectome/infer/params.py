@@ -132,6 +132,30 @@ class InferParams:
         larger blocks reuse each neuron's accumulators from cache).
     workers : int
         Threads for the chunked passes.
+    electrical_spikelet : bool
+        Classify accepted pairs as electrical by the sharp zero-lag rise of a
+        spikelet present in both directions (:mod:`connectome.infer.electrical`).
+        Off: the earlier rule (fitted PSP onset within ±``electrical_max_latency_ms``
+        and a fast decay or an early reverse pair), which calls a junction whose
+        transmitted after-hyperpolarisation outweighs its spikelet inhibitory.
+    electrical_window_ms, electrical_pre_ms : tuple
+        Lags (ms) of the window where the spikelet peaks (0…1 ms: a low-passed
+        AP lags the AP peak by a fraction of a ms; a chemical PSP has barely
+        begun by 1 ms, Sabatini & Regehr 1999) and of the level just before the
+        presynaptic upstroke that it must rise from (a ramp of shared drive,
+        or the pre-spike depolarisation passed by the junction itself, rises
+        in both). Choice, measured in docs/accuracy.md on both simulators.
+    electrical_z : float
+        Calibrated z of that rise (per-postsynaptic-neuron empirical null) an
+        accepted pair needs to be electrical (choice, as the chemical test's
+        z ≳ 4 at q = 0.01 on 10⁴ pairs).
+    electrical_reverse_z : float
+        A junction is one symmetric element (reference §2; Bennett & Zukin
+        2004): electrical needs the larger of the two directions' z ≥
+        ``electrical_z`` and the smaller ≥ this (a confirmation, one-sided
+        p ≈ 0.07; the partner often fires less). A reverse pair that cannot be
+        tested (too few spikes) is replaced by twice ``electrical_z`` on the
+        pair itself.
     """
 
     chunk_s: float = 1.0
@@ -166,6 +190,12 @@ class InferParams:
     min_chemical_latency_ms: float = 0.0
     pass2_block_s: float = 5.0
     workers: int = 2
+    # --- electrical and weight scale
+    electrical_spikelet: bool = True
+    electrical_window_ms: tuple = (0.0, 1.0)
+    electrical_pre_ms: tuple = (-1.5, -1.0)
+    electrical_z: float = 4.0
+    electrical_reverse_z: float = 1.5
 
     def __post_init__(self):
         self._check_types()
@@ -177,6 +207,11 @@ class InferParams:
             ("q_threshold", 0 < self.q_threshold < 1), ("whiten_ridge", self.whiten_ridge >= 0), ("kernel_onset_step_ms", self.kernel_onset_step_ms > 0), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),
             ("response_ms", self.response_ms > self.window_ms > 0), ("workers", self.workers >= 1),
+            ("electrical_window_ms", len(self.electrical_window_ms) == 2
+             and self.electrical_window_ms[0] < self.electrical_window_ms[1]),
+            ("electrical_pre_ms", len(self.electrical_pre_ms) == 2
+             and self.electrical_pre_ms[0] < self.electrical_pre_ms[1] < self.electrical_window_ms[0]),
+            ("electrical_z", self.electrical_z > 0), ("electrical_reverse_z", self.electrical_reverse_z >= 0),
         ]
         for name, ok in checks:
             if not ok:
@@ -225,6 +260,14 @@ class InferParams:
     def from_dict(cls, d: dict) -> "InferParams":
         """Build from a mapping, naming an unknown key and the closest valid one, or a value of the wrong type."""
         check_known_keys(d, (f.name for f in fields(cls)), "inference parameter")
+        d = dict(d)
+        if "baseline_ms" in d:
+            d["baseline_ms"] = tuple(d["baseline_ms"])
+        for key in ("electrical_window_ms", "electrical_pre_ms"):
+            if key in d:
+                d[key] = tuple(float(v) for v in d[key])
+        if "kernel_kinetics_ms" in d:
+            d["kernel_kinetics_ms"] = tuple(tuple(float(v) for v in k) for k in d["kernel_kinetics_ms"])
         return cls(**d)
 
     def to_dict(self) -> dict:

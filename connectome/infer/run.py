@@ -27,6 +27,7 @@ from ..io.checksum import file_fingerprint
 from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, clean_spikes, merge_channels
 from . import classify
+from .electrical import SPIKELET_KINETICS_MS
 from .params import InferParams
 from .preprocess import run_pass1
 from .sta import accumulate
@@ -137,6 +138,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         acc = st.tested & (st.q <= p.q_threshold)
         pre, post = np.nonzero(acc)
         n_noncausal = 0
+        zs = _spikelet_z(sums, st, p)
+        pre, post, n_reverse_junctions = _with_reverse_junctions(zs, st, acc, pre, post, p)
         if pre.size:
             resid = residual_curves(sums, pre, post, p)
             bin_ms = p1.bin_samples / fs * 1000.0
@@ -147,16 +150,17 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # a fast chemical PSP of a close neighbour can also fit an early onset
             # |onset| small on both sides (reference §7: |lag| ≤ 0.5 ms): a response that
             # began well before the spike is drive shared with the presynaptic cell
-            early = np.abs(onset) < p.electrical_max_latency_ms
-            early_set = set(zip(pre[early].tolist(), post[early].tolist()))
-            reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
-            electrical = early & ((decay <= p.electrical_max_decay_ms) | reverse_early)
+            electrical, spk_z = _electrical(zs, st, p, pre, post, onset, decay)
+            if p.electrical_spikelet and electrical.any():
+                A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
+                rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
             kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
             # a chemical response cannot begin before the presynaptic spike: such
             # a deflection is drive shared with the presynaptic cell, not a synapse
             causal = electrical | (onset >= p.min_chemical_latency_ms)
             n_noncausal = int((~causal).sum())
-            pre, post, A, onset, rise, decay, kind = (v[causal] for v in (pre, post, A, onset, rise, decay, kind))
+            pre, post, A, onset, rise, decay, kind, spk_z = (v[causal] for v in (pre, post, A, onset, rise, decay,
+                                                                                  kind, spk_z))
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
             k_best = st.best_window[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
@@ -177,10 +181,11 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "n_spikes_used": st.n_used[pre, post].astype(np.int64),
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
+            edges.update(_weight_columns(A, post, neurons, p, spk_z))
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
-                   "rejected_noncausal": n_noncausal})
+                   "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
@@ -197,6 +202,63 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         "qc": qc,
     }
     return InferResult(con, score, weight, delay, summary)
+
+
+def _spikelet_z(sums, st, p: InferParams):
+    """Every tested pair's spikelet z (None with ``electrical_spikelet = false``)."""
+    if not p.electrical_spikelet:
+        return None
+    from .electrical import spikelet_z
+
+    return spikelet_z(sums, st.tested, p)
+
+
+def _with_reverse_junctions(zs, st, acc, pre, post, p: InferParams):
+    """Accepted pairs plus the reverse directions of electrical ones (see :func:`.electrical.reverse_junctions`)."""
+    if zs is None or pre.size == 0:
+        return pre, post, 0
+    from .electrical import is_electrical, reverse_junctions
+
+    a, b = reverse_junctions(zs, st.tested, acc, pre, post, is_electrical(zs, st.tested, pre, post, p))
+    if a.size == 0:
+        return pre, post, 0
+    pre, post = np.concatenate([pre, a]), np.concatenate([post, b])
+    o = np.lexsort((post, pre))  # the order np.nonzero gives
+    return pre[o], post[o], int(a.size)
+
+
+def _electrical(zs, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
+    """Which reported pairs are electrical (see :mod:`connectome.infer.electrical`)."""
+    if zs is not None:
+        from .electrical import is_electrical
+
+        zero_onset = np.abs(onset) < p.electrical_max_latency_ms
+        return is_electrical(zs, st.tested, pre, post, p, zero_onset), zs[pre, post].astype(np.float64)
+    # earlier rule: near-zero fitted onset and a spikelet's fast decay or an
+    # early reverse pair
+    early = np.abs(onset) < p.electrical_max_latency_ms
+    early_set = set(zip(pre[early].tolist(), post[early].tolist()))
+    reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
+    return early & ((decay <= p.electrical_max_decay_ms) | reverse_early), np.full(len(pre), np.nan)
+
+
+def _weight_columns(A, post, neurons: Neurons, p: InferParams, spk_z) -> dict:
+    """Edge columns of the weight scale: the response on the electrode, and the spikelet test's z.
+
+    ``weight_mv`` is at the soma: the electrode deflection × ``ap_amplitude_mv``
+    / the postsynaptic neuron's AP amplitude on its channel (docs/inference.md,
+    "Weight scale"); ``weight_electrode_mv`` undoes that one assumption, at the
+    post neuron's median AP amplitude on its best channel.
+    """
+    return {"weight_electrode_mv": A * neurons.ap_amp_mv[post] / p.ap_amplitude_mv,
+            "spikelet_z": spk_z}
+
+
+def _spikelet_size(resid, lags, bin_ms):
+    """Spikelet peak (somatic mV) and onset of electrical pairs, fitted beside a slow component."""
+    from .electrical import spikelet_fit
+
+    return spikelet_fit(resid, lags, bin_ms)
 
 
 def write_outputs(result: InferResult, out_dir) -> Path:
