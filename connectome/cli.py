@@ -50,7 +50,11 @@ class Terminated(KeyboardInterrupt):
     """Raised in the main thread on SIGTERM, so that ``finally`` blocks remove temporaries."""
 
 
+_signalled: list = []
+
+
 def _on_sigterm(signum, frame):
+    _signalled.append(signum)  # click turns the KeyboardInterrupt into Abort: remember why
     raise Terminated()
 
 
@@ -101,6 +105,7 @@ def main(argv=None) -> int:
 
     debug = os.environ.get("CONNECTOME_DEBUG") not in (None, "", "0")
     old = None
+    _signalled.clear()
     if threading.current_thread() is threading.main_thread():
         old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -121,7 +126,10 @@ def main(argv=None) -> int:
         click.echo(f"connectome: error: {exc}", err=True)
         return _exit_status(exc)
     except click.exceptions.Abort:
-        click.echo("connectome: aborted", err=True)
+        if _signalled:
+            click.echo("connectome: terminated", err=True)
+            return EXIT_TERMINATED
+        click.echo("connectome: interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()

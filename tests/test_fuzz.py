@@ -33,34 +33,9 @@ _MAP = "map reader (connectome/io/progmap.py, connectome/verify/)"
 #: (family, mutation prefix) → why it still fails and which reader it is in. The goal is an empty dict.
 #: Every entry was seen failing by benchmarks/fuzz.py (seed 0) against this tree.
 KNOWN_FAILING: dict[tuple[str, str], str] = {
-    ("rec-h5", "attr-data:sampling_rate_hz"): f"{_REC}: 1e300 Hz reaches numba (TypingError)",
-    ("rec-h5", "attr-data:scale"): f"{_REC}: a string or complex scale is a ValueError/TypeError",
-    ("rec-h5", "attr-root:pitch_um"): f"{_REC}: a string or complex pitch_um is a ValueError/TypeError",
-    ("rec-h5", "channels:"): f"{_REC}: a channel table of strings is a ValueError",
-    ("rec-h5", "declared-huge"): f"{_REC}: /data declaring 1e8-1e11 samples with kB stored: infer hangs",
     ("rec-h5", "tiny-chunks"): f"{_REC}: /data in 1x1 chunks (64k chunks, 4 MB): info takes minutes",
-    ("rec-h5", "flip"): f"{_REC}: damaged HDF5 object headers raise KeyError/RuntimeError from h5py",
-    ("rec-zarr", "attr-data:"): f"{_REC}: a dict/string scale, offset or sampling_rate_hz is a TypeError",
-    ("rec-zarr", "attr-root:pitch_um"): f"{_REC}: a string pitch_um is a ValueError",
-    ("rec-zarr", "channels:"): f"{_REC}: a channel table of strings is a ValueError",
     ("rec-zarr", "meta-dtype"): _ZARR,
-    ("rec-zarr", "meta-format"): _ZARR,
-    ("rec-zarr", "meta-json"): _ZARR,
     ("rec-zarr", "meta-shape"): _ZARR,
-    ("rec-nwb", "channel-conversion"): f"{_NWB}: wrong length/shape/dtype is a broadcast ValueError",
-    ("rec-nwb", "conversion"): f"{_NWB}: a non-numeric conversion is a ValueError",
-    ("rec-nwb", "offset"): f"{_NWB}: a non-numeric offset is a ValueError",
-    ("rec-nwb", "rate"): f"{_NWB}: an array or string rate is a TypeError/ValueError",
-    ("rec-nwb", "data-group"): f"{_NWB}: data stored as a group is an AttributeError",
-    ("rec-nwb", "data-rank"): f"{_NWB}: data of rank 0/3 or with no channels is a ValueError",
-    ("rec-nwb", "no-data"): f"{_NWB}: a series without data is a KeyError",
-    ("rec-nwb", "series-dataset"): f"{_NWB}: a series stored as a dataset is a ValueError",
-    ("rec-nwb", "electrodes"): f"{_NWB}: electrode indices out of range or not integers are an IndexError",
-    ("rec-nwb", "electrode-table"): f"{_NWB}: an electrodes x/y column of the wrong length is an IndexError",
-    ("rec-nwb", "timestamps"): f"{_NWB}: constant or 2-D timestamps are a ZeroDivisionError/ValueError",
-    ("rec-nwb", "flip"): f"{_NWB}: damaged HDF5 object headers raise KeyError from h5py",
-    ("map", "root-attr"): f"{_MAP}: verify reads rows/cols/levels/parameters root attributes unchecked",
-    ("map", "summary"): f"{_MAP}: a MAP.summary.json holding a list is an AttributeError in map-info",
 }
 
 

@@ -65,7 +65,9 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     rec = open_recording(path)
     fingerprint = file_fingerprint(rec.path)
     timings["open_s"] = time.perf_counter() - t0
-    work = make_scratch("connectome-infer-", folder=tmp_dir)  # docs/outputs.md: where temporaries live
+    work = make_scratch("connectome-infer-", folder=tmp_dir,  # docs/outputs.md: where temporaries live
+                        planned_bytes=2 * rec.n_channels * -(-rec.n_samples // max(1, int(round(
+                            p.bin_ms * rec.sampling_rate_hz / 1000.0)))))  # binned.f16: bins × channels
     try:
         t = time.perf_counter()
         p1 = run_pass1(rec, p, work, progress)
