@@ -132,6 +132,23 @@ class InferParams:
         larger blocks reuse each neuron's accumulators from cache).
     workers : int
         Threads for the chunked passes.
+    joint_refit : bool
+        Refit each post-synaptic neuron's candidate inputs jointly and keep an
+        accepted pair only if its response survives being explained by the
+        other candidates and the population (:mod:`connectome.infer.joint`;
+        the defence against polysynaptic and burst-locked responses). Off:
+        the pairwise test alone decides.
+    joint_population : bool
+        Include the population spike train (every other neuron) with a free
+        response at each lag as a regressor in the joint refit: a response
+        that any spike of the network evokes at that lag (network bursts) is
+        not credited to one pair.
+    joint_screen_q : float
+        Candidate inputs of a post-synaptic neuron in the joint refit: tested
+        pairs with a pairwise q-value at most this (liberal screen; choice).
+    joint_max_candidates : int
+        At most this many candidates per post-synaptic neuron (largest |z|
+        first; accepted pairs are always included): bounds the cost.
     """
 
     chunk_s: float = 1.0
@@ -166,6 +183,11 @@ class InferParams:
     min_chemical_latency_ms: float = 0.0
     pass2_block_s: float = 5.0
     workers: int = 2
+    # --- joint refit (explain-away)
+    joint_refit: bool = True
+    joint_population: bool = True
+    joint_screen_q: float = 0.2
+    joint_max_candidates: int = 40
 
     def __post_init__(self):
         checks = [
@@ -176,6 +198,7 @@ class InferParams:
             ("q_threshold", 0 < self.q_threshold < 1), ("whiten_ridge", self.whiten_ridge >= 0), ("kernel_onset_step_ms", self.kernel_onset_step_ms > 0), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),
             ("response_ms", self.response_ms > self.window_ms > 0), ("workers", self.workers >= 1),
+            ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]
         for name, ok in checks:
             if not ok:
