@@ -70,6 +70,18 @@ def ccg(a, b, D):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
+def ccg_block(spk, ptr, rows, cols, D):
+    """out[a, b, d + D] = cross-correlogram of neuron ``rows[a]``'s train with ``cols[b]``'s (CSR trains)."""
+    out = np.zeros((rows.shape[0], cols.shape[0], 2 * D + 1), np.float64)
+    for ab in numba.prange(rows.shape[0] * cols.shape[0]):
+        a = ab // cols.shape[0]
+        b = ab % cols.shape[0]
+        i, k = rows[a], cols[b]
+        out[a, b] = ccg(spk[ptr[i]:ptr[i + 1]], spk[ptr[k]:ptr[k + 1]], D)
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def ccg_hist(spk, ptr, hist, D):
     """Per neuron k: out[k, d + D] = Σ over its spikes t of hist[t + d] (population counts)."""
     n = ptr.shape[0] - 1
@@ -109,7 +121,7 @@ def _shifted(h_ext: np.ndarray, lag_off: np.ndarray, off0: int, D: int) -> np.nd
     return np.where(ok, h_ext[..., np.clip(idx, 0, h_ext.shape[-1] - 1)], 0.0)
 
 
-def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.ndarray):
+def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.ndarray, diag: dict | None = None):
     """Joint z (N, N; NaN where not refitted) of every accepted pair, and the number of regressions.
 
     ``st`` are the pairwise statistics (:func:`.stats.pair_statistics`, with
@@ -151,10 +163,10 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
     # population regressors: a free response at each response lag
     P = resp.size if p.joint_population else 0
     Pt = np.zeros((P, L))
-    Pt[np.arange(P), resp] = 1.0
+    Pt[np.arange(P), resp[:P]] = 1.0
     Pt[:, base] -= 1.0 / base.sum()
     Pd = np.zeros((P, offs.size))
-    Pd[np.arange(P), lag_off[resp] - off0] = 1.0
+    Pd[np.arange(P), lag_off[resp[:P]] - off0] = 1.0
     PHS = _shifted(Pd, lag_off, off0, D)
     PGS = np.zeros((P, 2 * D + 1, L))
     for di, d in enumerate(range(-D, D + 1)):
@@ -176,6 +188,10 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
             with np.errstate(invalid="ignore", divide="ignore"):
                 sta = np.where(c > 0, a / np.maximum(c, 1), 0.0)
             popsum += np.einsum("i,ilj->lj", n_spikes[i0:i0 + 64].astype(np.float64), sta)
+    # lag cross-correlations that do not depend on the post: X[r, s, d] = Σ_l g̃_r(l) h_s(o_l − d)
+    Xd = np.einsum("ql,qdl->qd", Gt, HS)  # each kernel's instrument with its own kernel
+    Xp1 = np.tensordot(Gt, PHS, axes=([1], [2])) if P else None  # (kernels, P, 2D+1)
+    Xp2 = np.tensordot(Pt, HS, axes=([1], [2])) if P else None  # (P, kernels, 2D+1)
     n_fit = 0
     zscreen = st.q
     for j in range(N):
@@ -192,22 +208,19 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         G_in = Gt[kb]  # (K, L)
         HSk = HS[kb]
         GSk = GS[kb]
-        # spike-train cross-correlograms between candidates (C[a, b, d]: b's spikes d bins after a's)
-        C = np.zeros((K, K, 2 * D + 1))
-        for a_ in range(K):
-            sa = spike_bins[cand[a_]]
-            for b_ in range(a_, K):
-                c = ccg(sa, spike_bins[cand[b_]], D)
-                C[a_, b_] = c
-                C[b_, a_] = c[::-1]
+        # spike-train cross-correlograms between candidates and the post (last row/column):
+        # C[a, b, d] = how often b spikes d bins after a
+        S = np.append(cand, j).astype(np.int64)
+        C = ccg_block(spk, ptr, S, S, D)
+        Ccc = C[:K, :K]
         # A[r, s] = Σ_d C[r, s, d] Σ_l g̃_r(l) h_s(o_l − d); M with instruments in place of kernels
-        A_cc = (C * np.tensordot(G_in, HSk, axes=([1], [2]))).sum(axis=2)
-        M_cc = (C * np.tensordot(G_in, GSk, axes=([1], [2]))).sum(axis=2)
+        A_cc = (Ccc * np.tensordot(G_in, HSk, axes=([1], [2]))).sum(axis=2)
+        M_cc = (Ccc * np.tensordot(G_in, GSk, axes=([1], [2]))).sum(axis=2)
         b_c = n_spikes[cand] * st.amplitude[cand, j].astype(np.float64)
         if P:
-            c_jall = c_all[j]
-            c_kpop = c_all[cand] - np.array([ccg(spike_bins[k], spike_bins[j], D) for k in cand])
-            c_pp = acg_all - c_jall - c_jall[::-1] + ccg(spike_bins[j], spike_bins[j], D)
+            # the population: every neuron that is neither a candidate nor the post
+            c_kpop = c_all[cand] - C[:K].sum(axis=1)
+            c_pp = acg_all - (c_all[S] + c_all[S][:, ::-1]).sum(axis=0) + C.sum(axis=(0, 1))
             A_cp = (c_kpop[:, None, :] * np.tensordot(G_in, PHS, axes=([1], [2]))).sum(axis=2)
             A_pc = (c_kpop[None, :, ::-1] * np.tensordot(Pt, HSk, axes=([1], [2]))).sum(axis=2)
             A_pp = (c_pp[None, None, :] * np.tensordot(Pt, PHS, axes=([1], [2]))).sum(axis=2)
@@ -215,7 +228,7 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
             M_pp = (c_pp[None, None, :] * np.tensordot(Pt, PGS, axes=([1], [2]))).sum(axis=2)
             A = np.block([[A_cc, A_cp], [A_pc, A_pp]])
             M = np.block([[M_cc, M_cp], [M_cp.T, M_pp]])
-            pop_b = popsum[:, j] - n_spikes[j] * _sta_row(sums, j, j)  # the post's own row excluded
+            pop_b = popsum[:, j] - sum(n_spikes[k] * _sta_row(sums, k, j) for k in S)
             b = np.concatenate([b_c, Pt @ pop_b])
         else:
             A, M, b = A_cc, M_cc, b_c
@@ -229,15 +242,73 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         V = np.einsum("kr,rs,ks->k", Ai[:K], M, Ai[:K])
         d_cc = np.diag(A_cc)
         v_alone = np.diag(M_cc) / np.where(d_cc != 0, d_cc ** 2, np.nan)
+        shift = 0.0
+        if p.joint_null_probes > 0:
+            shift = _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, Pt,
+                                 Xp1, Xp2, c_all if P else None, P, spk, ptr, n_spikes, D, base,
+                                 p.joint_null_probes)
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.maximum(V / v_alone, 1.0)
             n_used = np.sqrt(np.maximum(st.n_used[cand, j], 1.0))
             s_a = st.test_scale[j, kb] / n_used
-            c_a = 0.0 if P else st.test_center[j, kb] / n_used
-            z = (beta[:K] - c_a) / (s_a * np.sqrt(f))
+            c_a = st.test_center[j, kb] / n_used
+            z = (beta[:K] - c_a) / (s_a * np.sqrt(f)) - shift
         zj[cand, j] = np.where(np.isfinite(z), z, np.nan)
+        if diag is not None:  # per refitted pair: variance inflation and joint / pairwise amplitude
+            diag.setdefault("f", {}).update({(int(i), j): float(v) for i, v in zip(cand, f)})
+            diag.setdefault("ratio", {}).update(
+                {(int(i), j): float(v) for i, v in zip(cand, beta[:K] / st.amplitude[cand, j])})
         n_fit += 1
     return zj, n_fit
+
+
+def _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, Pt, Xp1, Xp2, c_all, P,
+                 spk, ptr, n_spikes, D, base, n_probes):
+    """Centre of the joint z under the null, for post ``j``: median over probes and kernels.
+
+    Probes are tested presynaptic neurons that are not candidates (evenly
+    spaced, at most ``n_probes``): almost all are unconnected. Each is added,
+    one at a time and with every test kernel, to the post's fitted joint
+    model (a Schur-complement update of the solved system) and its joint
+    amplitude turned into a z like the candidates'. Their median is what
+    the joint model leaves of the shared drive in an unconnected pair (its
+    centre can differ from the pairwise null's: the population regressor
+    explains part of the drive), and is subtracted from the candidates' z.
+    """
+    K = cand.size
+    pool = np.flatnonzero(st.tested[:, j])
+    pool = np.setdiff1d(pool, S)
+    if pool.size < 8:
+        return 0.0
+    U = pool[np.unique(np.linspace(0, pool.size - 1, min(n_probes, pool.size)).astype(np.int64))]
+    Cu = ccg_block(spk, ptr, U.astype(np.int64), S, D)  # (U, K+1, 2D+1)
+    X1 = np.tensordot(Gt, HSk, axes=([1], [2]))  # (kernels, K, 2D+1): probe instrument × candidate kernel
+    X2 = np.tensordot(G_in, HS, axes=([1], [2]))  # (K, kernels, 2D+1): candidate instrument × probe kernel
+    row_c = np.einsum("usd,qsd->uqs", Cu[:, :K], X1)  # A[u(q), cand]
+    col_c = np.einsum("usd,sqd->usq", Cu[:, :K, ::-1], X2)  # A[cand, u(q)]
+    Cuu = ccg_block(spk, ptr, U.astype(np.int64), U.astype(np.int64), D)[np.arange(U.size), np.arange(U.size)]
+    A_uu = Cuu @ Xd.T  # (U, kernels)
+    if P:
+        c_upop = c_all[U] - Cu.sum(axis=1) - Cuu  # the probe's spikes → population (neither S nor itself)
+        row_p = np.einsum("ud,qmd->uqm", c_upop, Xp1)
+        col_p = np.einsum("ud,mqd->umq", c_upop[:, ::-1], Xp2)
+        row = np.concatenate([row_c, row_p], axis=2)  # (U, kernels, R)
+        col = np.concatenate([col_c, col_p], axis=1)  # (U, R, kernels)
+    else:
+        row, col = row_c, col_c
+    sta = np.stack([_sta_row(sums, u, j) for u in U])  # (U, L)
+    resid = sta - sta[:, base].mean(axis=1, keepdims=True)
+    amp = resid @ st.filters  # (U, kernels)
+    b_u = n_spikes[U, None] * amp
+    Aib = Ai @ b  # (R,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = b_u - row @ Aib
+        den = A_uu - np.einsum("uqr,rs,usq->uq", row, Ai, col)
+        beta_u = num / den
+        n_used = np.sqrt(np.maximum(st.n_used[U, j], 1.0))[:, None]
+        z_u = (beta_u - st.test_center[j][None, :] / n_used) / (st.test_scale[j][None, :] / n_used)
+    z_u = z_u[np.isfinite(z_u)]
+    return float(np.median(z_u)) if z_u.size >= 8 * Gt.shape[0] else 0.0
 
 
 def _sta_row(sums, i, j):
@@ -262,3 +333,24 @@ def survives(zj: np.ndarray, z_pair: np.ndarray, pval: np.ndarray, weight: np.nd
         pj = np.minimum(1.0, 2.0 * ndtr(-np.abs(np.nan_to_num(zj, nan=0.0)).astype(np.float64)) * k_eff)
         ok = np.isfinite(zj) & (np.sign(zj) == np.sign(z_pair)) & (pj / weight <= cut * (1 + 1e-9))
     return accepted & (ok | ~np.isfinite(zj))
+
+
+def joint_accept(zj: np.ndarray, st, q_threshold: float) -> np.ndarray:
+    """Pairs accepted when each refitted pair's p-value is its joint one: weighted BH over all tested pairs.
+
+    Refitted pairs (finite ``zj``) get p = 2Φ(−|z|) × the effective number of
+    tests (1 when the joint sign differs from the pairwise one: the response
+    was explained away and then some); the others keep their pairwise
+    p-value; the weighted Benjamini–Hochberg step of the pairwise stage then
+    runs again at the same level.
+    """
+    from .stats import bh
+
+    N = zj.shape[0]
+    fin = np.isfinite(zj)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pj = np.minimum(1.0, 2.0 * ndtr(-np.abs(np.nan_to_num(zj, nan=0.0)).astype(np.float64)) * st.k_eff)
+        pj = np.where(np.sign(zj) == np.sign(st.z_best), pj, 1.0)
+        pv = np.where(st.tested, np.where(fin, pj, st.p), np.nan)
+        q = bh((pv / st.bh_weight).ravel()).reshape(N, N)
+    return st.tested & (q <= q_threshold)

@@ -188,6 +188,8 @@ class InferParams:
     joint_population: bool = True
     joint_screen_q: float = 0.2
     joint_max_candidates: int = 40
+    joint_rebh: bool = True
+    joint_null_probes: int = 32
 
     def __post_init__(self):
         checks = [

@@ -209,14 +209,17 @@ def _explain_away(st, sums, neurons: Neurons, p: InferParams, bin_samples: int, 
     joint_z = np.full((N, N), np.nan, np.float32)
     if not p.joint_refit or st.filters is None or not acc.any():
         return acc, joint_z, 0, 0
-    from .joint import joint_refit, survives
+    from .joint import joint_accept, joint_refit, survives
 
     bin_ms = bin_samples / fs * 1000.0
     spike_bins = [np.asarray(neurons.spikes(k) // bin_samples, np.int64) for k in range(N)]
     n_spk = np.array([s.size for s in spike_bins], np.float64)
     joint_z, n_fits = joint_refit(st, sums, spike_bins, n_spk, p, bin_ms, acc)
-    keep = survives(joint_z, st.z_best, st.p, st.bh_weight, acc, st.k_eff)
-    return keep, joint_z, int(acc.sum() - keep.sum()), n_fits
+    if p.joint_rebh:
+        keep = joint_accept(joint_z, st, p.q_threshold)
+    else:
+        keep = survives(joint_z, st.z_best, st.p, st.bh_weight, acc, st.k_eff)
+    return keep, joint_z, int((acc & ~keep).sum()), n_fits
 
 
 def write_outputs(result: InferResult, out_dir) -> Path:
