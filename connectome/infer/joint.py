@@ -53,9 +53,7 @@ from scipy.special import ndtr
 
 
 @numba.njit(cache=True, nogil=True)
-def ccg(a, b, D):
-    """Cross-correlogram of sorted integer trains: out[d + D] = #{(s, s'): b[s'] − a[s] = d}, |d| ≤ D."""
-    out = np.zeros(2 * D + 1, np.float64)
+def _ccg_into(a, b, D, out):
     j0 = 0
     nb = b.shape[0]
     for i in range(a.shape[0]):
@@ -66,6 +64,13 @@ def ccg(a, b, D):
         while j < nb and b[j] <= t + D:
             out[b[j] - t + D] += 1.0
             j += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def ccg(a, b, D):
+    """Cross-correlogram of sorted integer trains: out[d + D] = #{(s, s'): b[s'] − a[s] = d}, |d| ≤ D."""
+    out = np.zeros(2 * D + 1, np.float64)
+    _ccg_into(a, b, D, out)
     return out
 
 
@@ -73,11 +78,21 @@ def ccg(a, b, D):
 def ccg_block(spk, ptr, rows, cols, D):
     """out[a, b, d + D] = cross-correlogram of neuron ``rows[a]``'s train with ``cols[b]``'s (CSR trains)."""
     out = np.zeros((rows.shape[0], cols.shape[0], 2 * D + 1), np.float64)
-    for ab in numba.prange(rows.shape[0] * cols.shape[0]):
-        a = ab // cols.shape[0]
-        b = ab % cols.shape[0]
-        i, k = rows[a], cols[b]
-        out[a, b] = ccg(spk[ptr[i]:ptr[i + 1]], spk[ptr[k]:ptr[k + 1]], D)
+    for a in numba.prange(rows.shape[0]):
+        i = rows[a]
+        for b in range(cols.shape[0]):
+            k = cols[b]
+            _ccg_into(spk[ptr[i]:ptr[i + 1]], spk[ptr[k]:ptr[k + 1]], D, out[a, b])
+    return out
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def ccg_pairs(spk, ptr, rows, cols, D):
+    """out[e, d + D] = cross-correlogram of ``rows[e]``'s train with ``cols[e]``'s."""
+    out = np.zeros((rows.shape[0], 2 * D + 1), np.float64)
+    for e in numba.prange(rows.shape[0]):
+        i, k = rows[e], cols[e]
+        _ccg_into(spk[ptr[i]:ptr[i + 1]], spk[ptr[k]:ptr[k + 1]], D, out[e])
     return out
 
 
@@ -189,9 +204,18 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
                 sta = np.where(c > 0, a / np.maximum(c, 1), 0.0)
             popsum += np.einsum("i,ilj->lj", n_spikes[i0:i0 + 64].astype(np.float64), sta)
     # lag cross-correlations that do not depend on the post: X[r, s, d] = Σ_l g̃_r(l) h_s(o_l − d)
-    Xd = np.einsum("ql,qdl->qd", Gt, HS)  # each kernel's instrument with its own kernel
-    Xp1 = np.tensordot(Gt, PHS, axes=([1], [2])) if P else None  # (kernels, P, 2D+1)
-    Xp2 = np.tensordot(Pt, HS, axes=([1], [2])) if P else None  # (P, kernels, 2D+1)
+    XGH = np.tensordot(Gt, HS, axes=([1], [2]))  # (kernels, kernels, 2D+1)
+    XGG = np.tensordot(Gt, GS, axes=([1], [2]))
+    Xd = XGH[np.arange(Gt.shape[0]), np.arange(Gt.shape[0])]  # each kernel's instrument with its own kernel
+    if P:
+        Xp1 = np.tensordot(Gt, PHS, axes=([1], [2]))  # (kernels, P, 2D+1)
+        Xp2 = np.tensordot(Pt, HS, axes=([1], [2]))  # (P, kernels, 2D+1)
+        XPP = np.tensordot(Pt, PHS, axes=([1], [2]))  # (P, P, 2D+1)
+        XGPG = np.tensordot(Gt, PGS, axes=([1], [2]))
+        XPPG = np.tensordot(Pt, PGS, axes=([1], [2]))
+    else:
+        Xp1 = Xp2 = None
+    acg_each = ccg_pairs(spk, ptr, np.arange(N, dtype=np.int64), np.arange(N, dtype=np.int64), D)
     n_fit = 0
     zscreen = st.q
     for j in range(N):
@@ -205,27 +229,24 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         cand = np.union1d(cand, acc_j)
         K = cand.size
         kb = st.best[cand, j]
-        G_in = Gt[kb]  # (K, L)
-        HSk = HS[kb]
-        GSk = GS[kb]
         # spike-train cross-correlograms between candidates and the post (last row/column):
         # C[a, b, d] = how often b spikes d bins after a
         S = np.append(cand, j).astype(np.int64)
         C = ccg_block(spk, ptr, S, S, D)
         Ccc = C[:K, :K]
         # A[r, s] = Σ_d C[r, s, d] Σ_l g̃_r(l) h_s(o_l − d); M with instruments in place of kernels
-        A_cc = (Ccc * np.tensordot(G_in, HSk, axes=([1], [2]))).sum(axis=2)
-        M_cc = (Ccc * np.tensordot(G_in, GSk, axes=([1], [2]))).sum(axis=2)
+        A_cc = (Ccc * XGH[kb][:, kb]).sum(axis=2)
+        M_cc = (Ccc * XGG[kb][:, kb]).sum(axis=2)
         b_c = n_spikes[cand] * st.amplitude[cand, j].astype(np.float64)
         if P:
             # the population: every neuron that is neither a candidate nor the post
             c_kpop = c_all[cand] - C[:K].sum(axis=1)
             c_pp = acg_all - (c_all[S] + c_all[S][:, ::-1]).sum(axis=0) + C.sum(axis=(0, 1))
-            A_cp = (c_kpop[:, None, :] * np.tensordot(G_in, PHS, axes=([1], [2]))).sum(axis=2)
-            A_pc = (c_kpop[None, :, ::-1] * np.tensordot(Pt, HSk, axes=([1], [2]))).sum(axis=2)
-            A_pp = (c_pp[None, None, :] * np.tensordot(Pt, PHS, axes=([1], [2]))).sum(axis=2)
-            M_cp = (c_kpop[:, None, :] * np.tensordot(G_in, PGS, axes=([1], [2]))).sum(axis=2)
-            M_pp = (c_pp[None, None, :] * np.tensordot(Pt, PGS, axes=([1], [2]))).sum(axis=2)
+            A_cp = np.einsum("rd,rsd->rs", c_kpop, Xp1[kb])
+            A_pc = np.einsum("sd,rsd->rs", c_kpop[:, ::-1], Xp2[:, kb])
+            A_pp = XPP @ c_pp
+            M_cp = np.einsum("rd,rsd->rs", c_kpop, XGPG[kb])
+            M_pp = XPPG @ c_pp
             A = np.block([[A_cc, A_cp], [A_pc, A_pp]])
             M = np.block([[M_cc, M_cp], [M_cp.T, M_pp]])
             pop_b = popsum[:, j] - sum(n_spikes[k] * _sta_row(sums, k, j) for k in S)
@@ -244,9 +265,8 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         v_alone = np.diag(M_cc) / np.where(d_cc != 0, d_cc ** 2, np.nan)
         shift = 0.0
         if p.joint_null_probes > 0:
-            shift = _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, Pt,
-                                 Xp1, Xp2, c_all if P else None, P, spk, ptr, n_spikes, D, base,
-                                 p.joint_null_probes)
+            shift = _probe_shift(st, sums, j, cand, S, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each,
+                                 c_all if P else None, P, spk, ptr, n_spikes, D, base, p.joint_null_probes)
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.maximum(V / v_alone, 1.0)
             n_used = np.sqrt(np.maximum(st.n_used[cand, j], 1.0))
@@ -262,7 +282,7 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
     return zj, n_fit
 
 
-def _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, Pt, Xp1, Xp2, c_all, P,
+def _probe_shift(st, sums, j, cand, S, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each, c_all, P,
                  spk, ptr, n_spikes, D, base, n_probes):
     """Centre of the joint z under the null, for post ``j``: median over probes and kernels.
 
@@ -282,11 +302,11 @@ def _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, 
         return 0.0
     U = pool[np.unique(np.linspace(0, pool.size - 1, min(n_probes, pool.size)).astype(np.int64))]
     Cu = ccg_block(spk, ptr, U.astype(np.int64), S, D)  # (U, K+1, 2D+1)
-    X1 = np.tensordot(Gt, HSk, axes=([1], [2]))  # (kernels, K, 2D+1): probe instrument × candidate kernel
-    X2 = np.tensordot(G_in, HS, axes=([1], [2]))  # (K, kernels, 2D+1): candidate instrument × probe kernel
+    X1 = XGH[:, kb]  # (kernels, K, 2D+1): probe instrument × candidate kernel
+    X2 = XGH[kb]  # (K, kernels, 2D+1): candidate instrument × probe kernel
     row_c = np.einsum("usd,qsd->uqs", Cu[:, :K], X1)  # A[u(q), cand]
     col_c = np.einsum("usd,sqd->usq", Cu[:, :K, ::-1], X2)  # A[cand, u(q)]
-    Cuu = ccg_block(spk, ptr, U.astype(np.int64), U.astype(np.int64), D)[np.arange(U.size), np.arange(U.size)]
+    Cuu = acg_each[U]
     A_uu = Cuu @ Xd.T  # (U, kernels)
     if P:
         c_upop = c_all[U] - Cu.sum(axis=1) - Cuu  # the probe's spikes → population (neither S nor itself)
@@ -308,7 +328,7 @@ def _probe_shift(st, sums, j, cand, S, C, A, Ai, b, G_in, HSk, Gt, HS, Xd, PHS, 
         n_used = np.sqrt(np.maximum(st.n_used[U, j], 1.0))[:, None]
         z_u = (beta_u - st.test_center[j][None, :] / n_used) / (st.test_scale[j][None, :] / n_used)
     z_u = z_u[np.isfinite(z_u)]
-    return float(np.median(z_u)) if z_u.size >= 8 * Gt.shape[0] else 0.0
+    return float(np.median(z_u)) if z_u.size >= 8 * Xd.shape[0] else 0.0
 
 
 def _sta_row(sums, i, j):
