@@ -86,6 +86,42 @@ def ccg_block(spk, ptr, rows, cols, D):
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def ccg_set(spk, ptr, ids, D):
+    """All cross-correlograms among neurons ``ids``: out[a, b, d + D] = #{b's spikes d bins after a's}.
+
+    One sweep over the merged, sorted spikes of the set (each spike looks
+    forward ≤ D bins): cost ∝ spikes × neighbours within D, not pairs × spikes.
+    """
+    Q = ids.shape[0]
+    n = 0
+    for a in range(Q):
+        n += ptr[ids[a] + 1] - ptr[ids[a]]
+    t = np.empty(n, np.int64)
+    lab = np.empty(n, np.int64)
+    m = 0
+    for a in range(Q):
+        for s in range(ptr[ids[a]], ptr[ids[a] + 1]):
+            t[m] = spk[s]
+            lab[m] = a
+            m += 1
+    order = np.argsort(t, kind="mergesort")
+    t = t[order]
+    lab = lab[order]
+    out = np.zeros((Q, Q, 2 * D + 1), np.float64)
+    for i in range(n):
+        la = lab[i]
+        out[la, la, D] += 1.0
+        j = i + 1
+        while j < n and t[j] - t[i] <= D:
+            d = t[j] - t[i]
+            lb = lab[j]
+            out[la, lb, D + d] += 1.0
+            out[lb, la, D - d] += 1.0
+            j += 1
+    return out
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def ccg_pairs(spk, ptr, rows, cols, D):
     """out[e, d + D] = cross-correlogram of ``rows[e]``'s train with ``cols[e]``'s."""
@@ -232,7 +268,9 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         # spike-train cross-correlograms between candidates and the post (last row/column):
         # C[a, b, d] = how often b spikes d bins after a
         S = np.append(cand, j).astype(np.int64)
-        C = ccg_block(spk, ptr, S, S, D)
+        U = _probes(st, j, S, p.joint_null_probes)
+        CQ = ccg_set(spk, ptr, np.concatenate([S, U]), D)  # candidates, post, then probes
+        C = CQ[:K + 1, :K + 1]
         Ccc = C[:K, :K]
         # A[r, s] = Σ_d C[r, s, d] Σ_l g̃_r(l) h_s(o_l − d); M with instruments in place of kernels
         A_cc = (Ccc * XGH[kb][:, kb]).sum(axis=2)
@@ -264,9 +302,9 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
         d_cc = np.diag(A_cc)
         v_alone = np.diag(M_cc) / np.where(d_cc != 0, d_cc ** 2, np.nan)
         shift = 0.0
-        if p.joint_null_probes > 0:
-            shift = _probe_shift(st, sums, j, cand, S, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each,
-                                 c_all if P else None, P, spk, ptr, n_spikes, D, base, p.joint_null_probes)
+        if U.size:
+            shift = _probe_shift(st, sums, j, U, CQ[K + 1:, :K + 1], Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each,
+                                 c_all if P else None, P, n_spikes, base)
         with np.errstate(invalid="ignore", divide="ignore"):
             f = np.maximum(V / v_alone, 1.0)
             n_used = np.sqrt(np.maximum(st.n_used[cand, j], 1.0))
@@ -282,8 +320,15 @@ def joint_refit(st, sums, spike_bins, n_spikes, p, bin_ms: float, accepted: np.n
     return zj, n_fit
 
 
-def _probe_shift(st, sums, j, cand, S, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each, c_all, P,
-                 spk, ptr, n_spikes, D, base, n_probes):
+def _probes(st, j, S, n_probes):
+    """Up to ``n_probes`` tested inputs of post ``j`` outside ``S``, evenly spaced (none if fewer than 8)."""
+    pool = np.setdiff1d(np.flatnonzero(st.tested[:, j]), S)
+    if n_probes <= 0 or pool.size < 8:
+        return np.zeros(0, np.int64)
+    return pool[np.unique(np.linspace(0, pool.size - 1, min(n_probes, pool.size)).astype(np.int64))].astype(np.int64)
+
+
+def _probe_shift(st, sums, j, U, Cu, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each, c_all, P, n_spikes, base):
     """Centre of the joint z under the null, for post ``j``: median over probes and kernels.
 
     Probes are tested presynaptic neurons that are not candidates (evenly
@@ -295,13 +340,9 @@ def _probe_shift(st, sums, j, cand, S, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each, c
     centre can differ from the pairwise null's: the population regressor
     explains part of the drive), and is subtracted from the candidates' z.
     """
-    K = cand.size
-    pool = np.flatnonzero(st.tested[:, j])
-    pool = np.setdiff1d(pool, S)
-    if pool.size < 8:
+    K = kb.size
+    if U.size == 0:
         return 0.0
-    U = pool[np.unique(np.linspace(0, pool.size - 1, min(n_probes, pool.size)).astype(np.int64))]
-    Cu = ccg_block(spk, ptr, U.astype(np.int64), S, D)  # (U, K+1, 2D+1)
     X1 = XGH[:, kb]  # (kernels, K, 2D+1): probe instrument × candidate kernel
     X2 = XGH[kb]  # (K, kernels, 2D+1): candidate instrument × probe kernel
     row_c = np.einsum("usd,qsd->uqs", Cu[:, :K], X1)  # A[u(q), cand]
