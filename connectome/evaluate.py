@@ -193,6 +193,7 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
         res["median_latency_error_ms"] = float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem]))) if chem.any() else None
         if tp >= 3:
             res["weight_pearson_r"] = float(np.corrcoef(e_w[hit], t.weight_mv[ti])[0, 1])
+    res.update(_issue13_scores(t, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, found))
     # ranking of every tested pair
     cpath = infer_dir / "connectivity.h5"
     if cpath.exists():
@@ -207,4 +208,88 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0) -> dict:
         lab = np.isin(qk, key)
         res["pairs_scored"] = int(len(a))
         res["roc_auc"] = roc_auc(np.abs(score[a, b]).astype(float), lab)
+        rep = np.isin(qk, tp_pre * t.n + tp_post)
+        res["mcc"] = mcc(rep, lab)
     return res
+
+
+def mcc(predicted: np.ndarray, actual: np.ndarray) -> float:
+    """Matthews correlation coefficient of two boolean vectors (Matthews 1975,
+    Biochim. Biophys. Acta 405:442); NaN if a margin is empty."""
+    p, a = np.asarray(predicted, bool), np.asarray(actual, bool)
+    tp, tn = float((p & a).sum()), float((~p & ~a).sum())
+    fp, fn = float((p & ~a).sum()), float((~p & a).sum())
+    den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return float((tp * tn - fp * fn) / den) if den > 0 else float("nan")
+
+
+#: Causes of a false positive, in the order they are tested (the first that applies).
+FP_CAUSES = ("disynaptic", "common_input", "reverse", "other")
+
+
+def _issue13_scores(t: Truth, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, found) -> dict:
+    """Kind (electrical included), electrical recall and kind-precision, weight
+    scale (median |estimated| / |true| PSP), and the causes of false positives.
+
+    A reported pair counts as the right kind if the true pair has a synapse of
+    that kind (a pair can have a chemical synapse and a gap junction). A false
+    positive between two matched neurons pre → post is explained, in this
+    order, by a disynaptic chain pre → x → post, a common input x → pre and
+    x → post (chemical synapses of the truth), the reverse of a true synapse
+    post → pre (any kind), or nothing ("other"); false positives with an
+    unmatched neuron are "unmatched".
+    """
+    n = t.n
+    chem = t.kind != 3
+    kinds = {}
+    for a, b, k in zip(t.pre.tolist(), t.post.tolist(), t.kind.tolist()):
+        kinds.setdefault(a * n + b, set()).add(k)
+    out = {}
+    q = tp_pre * n + tp_post
+    if hit.any():
+        ok = np.array([int(e_kind[j]) in kinds.get(int(q[j]), ()) for j in np.flatnonzero(hit)])
+        out["kind_correct_incl_electrical"] = float(ok.mean())
+        ti = edge_of[hit]
+        chem_hit = chem[ti] & (e_kind[hit] != 3)
+        if chem_hit.any():
+            ok_chem = e_kind[hit][chem_hit] == t.kind[ti][chem_hit]
+            out["kind_correct_chemical"] = float(ok_chem.mean())
+        # weight scale on chemical hits of the right sign
+        w_true, w_est = t.weight_mv[ti], e_w[hit]
+        good = chem[ti] & (e_kind[hit] == t.kind[ti]) & (np.abs(w_true) > 0)
+        for name, sel in (("all", good), ("excitatory", good & (t.kind[ti] == 1)),
+                          ("inhibitory", good & (t.kind[ti] == 2))):
+            r = np.abs(w_est[sel]) / np.abs(w_true[sel])
+            out[f"weight_ratio_median_{name}"] = float(np.median(r)) if len(r) else None
+        lat = e_d[hit][chem[ti]]
+        out["true_positive_latency_median_ms"] = float(np.median(lat)) if len(lat) else None
+    # electrical synapses as unordered pairs
+    gap_pairs = {(min(a, b), max(a, b)) for a, b, k in zip(t.pre.tolist(), t.post.tolist(), t.kind.tolist()) if k == 3}
+    gap_found = {g for g in gap_pairs if found[g[0]] and found[g[1]]}
+    rep_el = {(min(a, b), max(a, b)) for a, b, k in zip(tp_pre.tolist(), tp_post.tolist(), e_kind.tolist())
+              if k == 3 and a >= 0 and b >= 0}
+    out["true_electrical_pairs"] = len(gap_found)
+    out["reported_electrical_pairs"] = len(rep_el)
+    out["electrical_recall"] = float(len(gap_found & rep_el) / len(gap_found)) if gap_found else None
+    out["electrical_kind_precision"] = float(len(rep_el & gap_pairs) / len(rep_el)) if rep_el else None
+    # false positives by cause
+    A = np.zeros((n, n), bool)
+    A[t.pre[chem], t.post[chem]] = True
+    anykey = set((t.pre * n + t.post).tolist())
+    causes = {c: [] for c in FP_CAUSES + ("unmatched",)}
+    for j in np.flatnonzero(~hit):
+        a, b = int(tp_pre[j]), int(tp_post[j])
+        if a < 0 or b < 0:
+            c = "unmatched"
+        elif (A[a] & A[:, b]).any():
+            c = "disynaptic"
+        elif (A[:, a] & A[:, b]).any():
+            c = "common_input"
+        elif b * n + a in anykey:
+            c = "reverse"
+        else:
+            c = "other"
+        causes[c].append(float(e_d[j]))
+    out["false_positive_causes"] = {c: {"count": len(v), "median_latency_ms": float(np.median(v)) if v else None}
+                                    for c, v in causes.items()}
+    return out

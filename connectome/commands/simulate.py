@@ -26,8 +26,11 @@ def _grid(value: str) -> tuple:
               help="HDF5 compression (default lzf; gzip is smaller and slower).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Any other simulator parameter (see docs/simulator.md), repeatable.")
+@click.option("--model", type=click.Choice(["psp", "hh"]), default="psp", show_default=True,
+              help="psp: spike trains with PSP kernels added to V_m; hh: conductance-based "
+                   "Hodgkin–Huxley network with gap junctions (docs/simulator.md).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def simulate_cmd(neurons, grid, duration, seed, out, compression, params, quiet):
+def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model, quiet):
     """Simulate a cultured network on a CNEA and write its recording and ground truth.
 
     The recording is streamed in one-second blocks: memory does not grow with
@@ -40,7 +43,12 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, quiet)
     d.update(n_neurons=neurons, grid=_grid(grid), duration_s=duration, seed=seed)
     if compression:
         d["compression"] = compression
-    p = SimParams.from_dict(d)
+    if model == "hh":
+        from ..simulate.hh import HHParams, simulate_hh
+
+        p, simulate = HHParams.from_dict(d), simulate_hh
+    else:
+        p = SimParams.from_dict(d)
     with progress_bar(quiet) as bar:
         res = simulate(p, out, progress=bar)
     k = res.n_edges
