@@ -136,8 +136,9 @@ class InferParams:
         Refit each post-synaptic neuron's candidate inputs jointly and keep an
         accepted pair only if its response survives being explained by the
         other candidates and the population (:mod:`connectome.infer.joint`;
-        the defence against polysynaptic and burst-locked responses). Off:
-        the pairwise test alone decides.
+        the defence against polysynaptic and burst-locked responses). Off by
+        default: measured, it removes more true synapses than false ones on
+        the Hodgkin–Huxley benchmark networks (docs/inference.md, §4a).
     joint_population : bool
         Include the population spike train (every other neuron) with a free
         response at each lag as a regressor in the joint refit: a response
@@ -149,6 +150,15 @@ class InferParams:
     joint_max_candidates : int
         At most this many candidates per post-synaptic neuron (largest |z|
         first; accepted pairs are always included): bounds the cost.
+    joint_rebh : bool
+        With the joint refit, re-run the weighted Benjamini–Hochberg step with
+        each refitted pair's joint p-value (pairs can then also be gained);
+        off: an accepted pair is kept only if its joint p-value passes the
+        pairwise step's p-value cut (pairs can only be removed).
+    joint_null_probes : int
+        Non-candidate inputs per post-synaptic neuron added one at a time to
+        its joint model to measure the centre of the joint z under the null
+        (0: no centre correction).
     """
 
     chunk_s: float = 1.0
@@ -184,11 +194,11 @@ class InferParams:
     pass2_block_s: float = 5.0
     workers: int = 2
     # --- joint refit (explain-away)
-    joint_refit: bool = True
+    joint_refit: bool = False
     joint_population: bool = True
     joint_screen_q: float = 0.2
     joint_max_candidates: int = 40
-    joint_rebh: bool = True
+    joint_rebh: bool = False
     joint_null_probes: int = 32
 
     def __post_init__(self):
