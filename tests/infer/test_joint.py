@@ -110,3 +110,26 @@ def test_joint_refit_explains_away_the_chain_and_keeps_true_inputs(chain):
 def test_joint_z_of_a_true_input_stays_close_to_its_pairwise_z(chain):
     p, st, accepted, zj, n_fit = chain
     assert 0.8 < zj[3, 2] / st.z_best[3, 2] < 1.25
+
+
+def test_infer_with_joint_refit_only_removes_edges_and_writes_joint_z(tmp_path):
+    import h5py
+
+    from connectome.infer import infer_recording
+    from connectome.simulate import SimParams, simulate
+
+    rec = simulate(SimParams(n_neurons=30, grid=(8, 8), duration_s=40.0, seed=3), tmp_path / "r.h5").recording
+    off = infer_recording(rec, tmp_path / "off")
+    on = infer_recording(rec, tmp_path / "on", InferParams(joint_refit=True))
+    pairs = lambda r: set(zip(r.connectome.edges["pre"].tolist(), r.connectome.edges["post"].tolist()))  # noqa: E731
+    assert pairs(on) <= pairs(off)
+    qc = on.summary["qc"]
+    # every edge the refit removed is counted as explained away (some of those were non-causal anyway)
+    assert len(pairs(off) - pairs(on)) <= qc["rejected_explained_away"]
+    assert qc["joint_refit_posts"] >= 1
+    header = (tmp_path / "on" / "edges.csv").read_text().splitlines()[0].split(",")
+    assert "joint_z" in header
+    with h5py.File(tmp_path / "on" / "connectivity.h5") as fh:
+        jz = fh["joint_z"][()]
+    assert jz.shape == (on.score.shape[0],) * 2 and np.isfinite(jz).any()
+    assert "rejected_explained_away" in off.summary["qc"] and off.summary["qc"]["rejected_explained_away"] == 0
