@@ -39,10 +39,11 @@ log = logging.getLogger("connectome.infer")
 class InferResult:
     """What :func:`infer_recording` returns: the connectome and its evidence."""
 
-    def __init__(self, connectome, score, weight, delay, summary):
+    def __init__(self, connectome, score, weight, delay, summary, joint_z=None):
         self.connectome = connectome
         self.score, self.weight_mv, self.delay_ms = score, weight, delay
         self.summary = summary
+        self.joint_z = joint_z  # (N, N) joint-refit z of the pairs refitted (NaN elsewhere), or None
 
 
 def _versions() -> dict:
@@ -125,6 +126,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
     weight = np.full((N, N), np.nan, np.float32)
     delay = np.full((N, N), np.nan, np.float32)
     edges = {k: np.zeros(0) for k in ("pre", "post", "kind", "weight_mv", "delay_ms", "score", "p_value", "q_value")}
+    joint_z = np.full((N, N), np.nan, np.float32)
     qc = {"channels_coupled": int(sum(len(c) for c in neurons.channels)),
           "saturated_or_nonfinite_samples": int(p1.bad_samples.sum()),
           "channels_with_bad_samples": int(np.count_nonzero(p1.bad_samples))}
@@ -138,6 +140,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         weight[:] = np.where(st.tested, wmean, np.nan)
         delay[:] = np.where(st.tested, win[st.best, 0], np.nan)
         acc = st.tested & (st.q <= p.q_threshold)
+        acc, joint_z, n_explained, n_fits = _explain_away(st, sums, neurons, p, p1.bin_samples, fs, acc)
         pre, post = np.nonzero(acc)
         n_noncausal = 0
         zs = _spikelet_z(sums, st, p)
@@ -184,10 +187,12 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
             edges.update(_weight_columns(A, post, neurons, p, spk_z))
+            edges["joint_z"] = joint_z[pre, post].astype(np.float64)
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
-                   "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions})
+                   "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions,
+                   "joint_refit_posts": n_fits, "rejected_explained_away": n_explained})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
@@ -203,7 +208,26 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         "dale_violating_neurons": int(np.sum(cons < 1.0)),
         "qc": qc,
     }
-    return InferResult(con, score, weight, delay, summary)
+    return InferResult(con, score, weight, delay, summary, joint_z=joint_z)
+
+
+def _explain_away(st, sums, neurons: Neurons, p: InferParams, bin_samples: int, fs: float, acc: np.ndarray):
+    """Joint refit of each post's candidate inputs (:mod:`.joint`): (kept pairs, joint z, removed, posts refitted)."""
+    N = acc.shape[0]
+    joint_z = np.full((N, N), np.nan, np.float32)
+    if not p.joint_refit or st.filters is None or not acc.any():
+        return acc, joint_z, 0, 0
+    from .joint import joint_accept, joint_refit, survives
+
+    bin_ms = bin_samples / fs * 1000.0
+    spike_bins = [np.asarray(neurons.spikes(k) // bin_samples, np.int64) for k in range(N)]
+    n_spk = np.array([s.size for s in spike_bins], np.float64)
+    joint_z, n_fits = joint_refit(st, sums, spike_bins, n_spk, p, bin_ms, acc)
+    if p.joint_rebh:
+        keep = joint_accept(joint_z, st, p.q_threshold)
+    else:
+        keep = survives(joint_z, st.z_best, st.p, st.bh_weight, acc, st.k_eff)
+    return keep, joint_z, int((acc & ~keep).sum()), n_fits
 
 
 def _spikelet_z(sums, st, p: InferParams):
@@ -278,6 +302,9 @@ def write_outputs(result: InferResult, out_dir) -> Path:
             for name, arr in (("score", result.score), ("weight_mv", result.weight_mv), ("delay_ms", result.delay_ms)):
                 # flushed in creation order: identical bytes whatever the garbage collector does
                 fh.create_dataset(name, data=arr, track_times=False, compression="gzip", shuffle=True).flush()
+            if result.joint_z is not None:
+                fh.create_dataset("joint_z", data=result.joint_z, track_times=False, compression="gzip",
+                                  shuffle=True).flush()
         con.write_graphml(tmp / "connectome.graphml")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n")
     return out_dir

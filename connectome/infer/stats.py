@@ -58,6 +58,12 @@ class PairStats:
     lags_ms: np.ndarray  # (L,)
     best_window: np.ndarray  # (N, N) index of the best boxcar window (indexes ``scale``)
     amplitude: np.ndarray  # (N, N) float32 response size (somatic mV) of the best test
+    # for the joint refit (:mod:`.joint`); None without the matched filter
+    filters: np.ndarray | None = None  # (L, K) least-squares amplitude filter of each kernel
+    kernel_meta: np.ndarray | None = None  # (K, 3) onset, rise, decay (ms) of each kernel
+    test_center: np.ndarray | None = None  # (N, K) per post, empirical-null centre of each test statistic
+    test_scale: np.ndarray | None = None  # (N, K) per post, empirical-null scale of each test statistic
+    bh_weight: np.ndarray | None = None  # (N, N) weight of each p-value in the weighted BH step (1: plain)
 
 
 def windows(p: InferParams) -> np.ndarray:
@@ -318,6 +324,7 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     if zt.size >= 1000:
         k_eff = float(np.clip(np.mean(zt > 2.0) / (2.0 * ndtr(-2.0)), 1.0, K))
     pval = np.where(tested, np.minimum(1.0, pmin * k_eff), np.nan)
+    w = np.ones((N, N))
     if p.distance_weighted and distance_um is not None:
         w = distance_weights(pval, distance_um)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -326,7 +333,10 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
         q = bh(pval.ravel()).reshape(N, N)
     return PairStats(tested=tested, z_best=zbest, p=pval, q=q, best=best, n_used=n_used,
                      scale=scale_w, windows_ms=tests, k_eff=k_eff, window_mean=window_mean, lags_ms=lags,
-                     best_window=best_w, amplitude=amplitude)
+                     best_window=best_w, amplitude=amplitude,
+                     filters=G if matched else None, kernel_meta=meta if matched else None,
+                     test_center=center if matched else None, test_scale=scale if matched else None,
+                     bh_weight=w.astype(np.float32))
 
 
 def _calibrate(t: np.ndarray, tested: np.ndarray, factor_scale: bool = False):
