@@ -33,9 +33,6 @@ _MAP = "map reader (connectome/io/progmap.py, connectome/verify/)"
 #: (family, mutation prefix) → why it still fails and which reader it is in. The goal is an empty dict.
 #: Every entry was seen failing by benchmarks/fuzz.py (seed 0) against this tree.
 KNOWN_FAILING: dict[tuple[str, str], str] = {
-    ("rec-h5", "tiny-chunks"): f"{_REC}: /data in 1x1 chunks (64k chunks, 4 MB): info takes minutes",
-    ("rec-zarr", "meta-dtype"): _ZARR,
-    ("rec-zarr", "meta-shape"): _ZARR,
 }
 
 

@@ -293,6 +293,9 @@ class ZarrStore(Store):
             self.has_data = hasattr(arr, "shape")
         except KeyError:
             self.has_data = False
+        except Exception as exc:  # damaged data/zarr.json: bad dtype, shape, codecs or format
+            raise RecordingError(f"/data has unreadable zarr metadata (data/zarr.json: {type(exc).__name__}: "
+                                 f"{exc})", path) from None
         if self.has_data:
             self.shape = tuple(arr.shape)
             self.dtype = np.dtype(arr.dtype)
