@@ -33,6 +33,7 @@ var KIND = {excitatory: {c: "#c62828", dash: ""}, inhibitory: {c: "#1565c0", das
             electrical: {c: "#2e7d32", dash: "1 3"}};
 function typeOf(r) { return nT >= 0 && r[nT] ? r[nT] : "unknown"; }
 function marker(x, y, t, s, extra) {
+  x = +x; y = +y; s = +s;
   if (t === "inhibitory") return '<rect x="' + (x - s) + '" y="' + (y - s) + '" width="' + 2 * s + '" height="' + 2 * s +
     '" fill="#1565c0" fill-opacity=".7" stroke="#000" ' + extra + '/>';
   if (t === "excitatory") return '<circle cx="' + x + '" cy="' + y + '" r="' + s +
@@ -243,5 +244,9 @@ D.verify.forEach(function (v) {
     P.map(function (p) { return '<circle cx="' + S(p[0]).toFixed(1) + '" cy="' + (W - S(p[1])).toFixed(1) + '" r="1.5" fill="#333"/>'; }).join("") +
     '<text x="20" y="' + (W - 4) + '">inferred weight (mV) → map read-back</text></svg>';
 });
+// deep link: #edge=K selects edge K as a click on its line in the graph would
+var m = /^#edge=(\d+)$/.exec(location.hash);
+if (m) { var ln = document.querySelector('line[data-e="' + m[1] + '"]');
+  if (ln) ln.dispatchEvent(new MouseEvent("click", {bubbles: true})); }
 document.body.setAttribute("data-ready", "1");
 })();
