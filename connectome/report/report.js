@@ -249,4 +249,5 @@ var m = /^#edge=(\d+)$/.exec(location.hash);
 if (m) { var ln = document.querySelector('line[data-e="' + m[1] + '"]');
   if (ln) ln.dispatchEvent(new MouseEvent("click", {bubbles: true})); }
 document.body.setAttribute("data-ready", "1");
+document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
 })();
