@@ -205,3 +205,21 @@ def test_browser_reports_script_errors(bench, tmp_path):
     bad = tmp_path / "bad.html"
     bad.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
     assert bench.load_headless(bad)["console"]
+
+
+@pytest.mark.parametrize("no_report", [False, True])
+def test_run_writes_the_report_unless_told_not_to(tmp_path, capsys, no_report):
+    from conftest import SAMPLE
+
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(f'[run]\ninputs = ["{SAMPLE.as_posix()}"]\noutput = "out"\nstages = ["infer"]\n')
+    args = ["run", str(cfg), "-q"] + (["--no-report"] if no_report else [])
+    rc = main(args)
+    out = capsys.readouterr().out
+    assert rc == 0
+    page = tmp_path / "out" / "report.html"
+    if no_report:
+        assert not page.exists() and "report →" not in out
+    else:
+        assert "report → " in out and page.is_file() and (tmp_path / "out" / "sample" / "report.html").is_file()
+        assert '<a href="sample/report.html">sample</a>' in page.read_text()
