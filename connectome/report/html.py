@@ -10,6 +10,7 @@ in Python, so the numbers are in the HTML even without JavaScript.
 from __future__ import annotations
 
 import html
+import os
 import json
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def render_recording(d: dict) -> str:
     s = d["summary"]
     inp = s.get("input", {})
     kinds = s.get("by_kind", {})
-    facts = [("recording", inp.get("path")), ("channels", inp.get("channels")),
+    facts = [("recording", os.path.basename(str(inp.get("path") or "")) or None), ("channels", inp.get("channels")),
              ("duration_s", inp.get("duration_s")), ("sampling_rate_hz", inp.get("sampling_rate_hz")),
              ("fingerprint", inp.get("fingerprint")), ("neurons", s.get("neurons")), ("synapses", s.get("synapses")),
              ("excitatory", kinds.get("excitatory")), ("inhibitory", kinds.get("inhibitory")),
