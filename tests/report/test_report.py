@@ -32,6 +32,7 @@ class CliRunner:
         return _R(rc, out.out + out.err)
 
 
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "sample.h5"
 SECTIONS = ("facts", "grid", "adjacency", "graph", "dist", "tables", "map", "verify")
 
 
@@ -209,8 +210,6 @@ def test_browser_reports_script_errors(bench, tmp_path):
 
 @pytest.mark.parametrize("no_report", [False, True])
 def test_run_writes_the_report_unless_told_not_to(tmp_path, capsys, no_report):
-    from conftest import SAMPLE
-
     cfg = tmp_path / "p.toml"
     cfg.write_text(f'[run]\ninputs = ["{SAMPLE.as_posix()}"]\noutput = "out"\nstages = ["infer"]\n')
     args = ["run", str(cfg), "-q"] + (["--no-report"] if no_report else [])
