@@ -124,12 +124,11 @@ def _verifies(folder: Path) -> list:
     for v in sorted(folder.glob("*.verify.json")):
         doc = _read_json(v)
         scalars = {k: x for k, x in doc.items() if isinstance(x, (int, float, str, bool)) or x is None}
-        pairs = None
-        for a, b in (("weight_mv", "weight_read_mv"), ("inferred_mv", "read_mv"), ("target_mv", "read_mv")):
-            if isinstance(doc.get(a), list) and isinstance(doc.get(b), list):
-                pairs = [[x, y] for x, y in zip(doc[a][:5000], doc[b][:5000])]
-                break
-        out.append({"name": v.name, "scalars": scalars, "scatter": pairs})
+        if isinstance(doc.get("weights"), dict):
+            scalars.update({f"weights.{k}": x for k, x in doc["weights"].items()
+                            if isinstance(x, (int, float)) or x is None})
+        deciles = [x for x in doc.get("deciles") or [] if isinstance(x, dict)]
+        out.append({"name": v.name, "scalars": scalars, "deciles": deciles})
     return out
 
 

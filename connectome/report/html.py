@@ -80,8 +80,15 @@ def render_recording(d: dict) -> str:
         maps = "<p>No programming map in this folder (run <code>connectome compile</code>).</p>"
     ver = ""
     for v in d["verify"]:
-        ver += (f'<div class="verify" data-verify="{_e(v["name"])}"><h3>{_e(v["name"])}</h3>'
-                f'{_kv(sorted(v["scalars"].items()))}<div class="scatter"></div></div>')
+        dec = ""
+        if v["deciles"]:
+            cols = ("decile", "n", "abs_w_min_mv", "abs_w_max_mv", "mean_abs_rel_error", "rms_error_mv")
+            dec = ('<h4>Error by weight decile</h4><table class="data"><thead><tr>'
+                   + "".join(f"<th>{c}</th>" for c in cols) + "</tr></thead><tbody>"
+                   + "".join("<tr>" + "".join(f"<td>{_e(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+                             for r in v["deciles"]) + "</tbody></table>")
+        ver += (f'<div class="verify" data-verify="{_e(v["name"])}"><h3>{_e(v["name"])}</h3><div class="cols">'
+                f'<div>{_kv(sorted(v["scalars"].items()))}</div><div>{dec}</div></div></div>')
     if not ver:
         ver = "<p>No verify result in this folder (stage <code>verify</code> did not run).</p>"
     body = f"""

@@ -232,18 +232,6 @@ D.maps.forEach(function (m) {
       " (" + t.x + "," + t.y + "): " + t.cells + " cells, " + fmt(100 * t.utilisation) + " %</figcaption></figure>";
   }).join("");
 });
-// --- verify scatter
-D.verify.forEach(function (v) {
-  if (!v.scatter) return;
-  var el = document.querySelector('.verify[data-verify="' + v.name.replace(/"/g, '\\"') + '"] .scatter'); if (!el) return;
-  var P = v.scatter.filter(function (p) { return p[0] !== null && p[1] !== null; }), W = 300;
-  var all = [].concat.apply([], P).concat([0, 1e-9]), lo = Math.min.apply(null, all), hi = Math.max.apply(null, all);
-  var S = function (x) { return 20 + (x - lo) / (hi - lo) * (W - 30); };
-  el.innerHTML = '<svg xmlns="' + NS + '" width="' + W + '" height="' + W + '" role="img" aria-label="weight scatter">' +
-    '<line x1="' + S(lo) + '" y1="' + (W - S(lo)) + '" x2="' + S(hi) + '" y2="' + (W - S(hi)) + '" stroke="#bbb"/>' +
-    P.map(function (p) { return '<circle cx="' + S(p[0]).toFixed(1) + '" cy="' + (W - S(p[1])).toFixed(1) + '" r="1.5" fill="#333"/>'; }).join("") +
-    '<text x="20" y="' + (W - 4) + '">inferred weight (mV) → map read-back</text></svg>';
-});
 // deep link: #edge=K selects edge K as a click on its line in the graph would
 var m = /^#edge=(\d+)$/.exec(location.hash);
 if (m) { var ln = document.querySelector('line[data-e="' + m[1] + '"]');

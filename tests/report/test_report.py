@@ -222,3 +222,23 @@ def test_run_writes_the_report_unless_told_not_to(tmp_path, capsys, no_report):
     else:
         assert "report → " in out and page.is_file() and (tmp_path / "out" / "sample" / "report.html").is_file()
         assert '<a href="sample/report.html">sample</a>' in page.read_text()
+
+
+def test_map_and_verify_numbers_equal_their_files(sample_infer, tmp_path, capsys):
+    rec = tmp_path / "sample"
+    shutil.copytree(sample_infer, rec / "infer")
+    m = rec / "rram.map.h5"
+    assert main(["compile", str(rec / "infer"), "--technology", "rram", "--crossbar", "64x64", "--layers", "2",
+                 "--out", str(m)]) == 0
+    assert main(["verify", str(m), "--connectome", str(rec / "infer")]) == 0
+    capsys.readouterr()
+    page = render_recording(recording_data(rec, max_traces=0))
+    ms = json.loads((rec / "rram.map.summary.json").read_text())
+    for k in ("tiles", "cells", "programming_time_s", "programming_energy_uj", "cell_utilisation"):
+        assert float(_shown(page, k)) == pytest.approx(ms[k], rel=1e-5), k
+    v = json.loads(next(rec.glob("*.verify.json")).read_text())
+    for k in ("pearson", "spearman", "sign_flips", "synapses_lost"):
+        assert float(_shown(page, k)) == pytest.approx(v[k], rel=1e-5), k
+    assert "Error by weight decile" in page
+    tiles = _data(page)["maps"][0]["tiles"]
+    assert sum(t["cells"] for t in tiles) == ms["cells"]  # the heat maps count every programmed cell
