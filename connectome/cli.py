@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "connectome.commands.run",
     "connectome.commands.inspect", "connectome.commands.compare",
     "connectome.commands.verify", "connectome.commands.imprint",
+    "connectome.commands.report",
 ]
 
 

@@ -16,7 +16,9 @@ import click
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use an existing dask.distributed scheduler, e.g. tcp://10.0.0.5:8786.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars and no per-stage lines; errors and the summary only.")
-def run_cmd(config, files, output, workers, scheduler, quiet):
+@click.option("--no-report", is_flag=True, help="Do not write the HTML reports (OUTPUT/report.html and each "
+              "recording's OUTPUT/<name>/report.html; see docs/report.md).")
+def run_cmd(config, files, output, workers, scheduler, quiet, no_report):
     """Run the pipeline CONFIG over its recordings, or over FILES if given.
 
     Each recording gets OUTPUT/<name>/ (infer/, <target>.map.h5,
@@ -65,6 +67,15 @@ def run_cmd(config, files, output, workers, scheduler, quiet):
     failed = [f for f in m["files"] if f["status"] == "failed"]
     for f in failed:
         click.echo(f"  FAILED  {_rel(f['input'])} ({f.get('failed_stage', '?')}): {f['error']}", err=True)
+    if not no_report:
+        from ..errors import ConnectomeError
+        from .report import write_run_report
+
+        try:
+            page = write_run_report(cfg.output, log=log)
+            click.echo(f"report → {_rel(page)} (open it in a browser)")
+        except ConnectomeError as exc:  # the run itself succeeded: say so, and why there is no page
+            click.echo(f"connectome run: no report: {exc}", err=True)
     return 1 if failed else 0
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 from ..errors import OutputError
 
 #: files an inference folder holds (``connectome infer``)
-INFER_FILES = frozenset({"neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json"})
+INFER_FILES = frozenset({"neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json",
+                         "report.html"})
 #: JSON ``format`` values of the package's own JSON outputs
 JSON_FORMATS = frozenset({"connectome-run-manifest", "connectome-verify", "connectome-stage-state"})
 #: HDF5 / zarr root ``format`` attributes of the package's own binary outputs

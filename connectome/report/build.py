@@ -1,0 +1,247 @@
+"""Gather what a report shows from a recording's or a run's output folder.
+
+Everything read here is already on disk: ``infer/`` (summary.json,
+neurons.csv, edges.csv), programming maps (``*.map.h5`` / ``*.map.zarr`` and
+their ``*.summary.json``), verify reports (``*.verify.json``) and, for the
+per-edge drill-down, the recording named in summary.json (read one file chunk
+at a time by :func:`connectome.graph.traces.spike_triggered_windows`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConnectomeError, ConnectomeFormatError
+
+#: accepted edges whose spike-triggered average is precomputed (the strongest by score)
+DEFAULT_MAX_TRACES = 200
+#: samples kept per trace (the mean is averaged down to this many points)
+TRACE_POINTS = 120
+
+
+def _num(v):
+    """A CSV cell as a JSON number (None for NaN/empty), or the string itself."""
+    if v is None or v == "":
+        return None
+    try:
+        f = float(v)
+    except ValueError:
+        return v
+    if not math.isfinite(f):
+        return None
+    return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else round(f, 6)
+
+
+def _read_csv(path: Path) -> tuple[list, list]:
+    try:
+        with open(path, newline="") as fh:
+            r = csv.reader(fh)
+            header = next(r, None)
+            if header is None:
+                raise ConnectomeFormatError("empty CSV (no header)", path)
+            rows = [[_num(v) for v in row] for row in r]
+    except OSError as exc:
+        raise ConnectomeFormatError(f"cannot read: {exc.strerror or exc}", path) from None
+    bad = next((i for i, row in enumerate(rows) if len(row) != len(header)), None)
+    if bad is not None:
+        raise ConnectomeFormatError(f"row {bad + 2} has {len(rows[bad])} fields, the header {len(header)}", path)
+    return header, rows
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path) as fh:
+            doc = json.load(fh)
+    except OSError as exc:
+        raise ConnectomeFormatError(f"cannot read: {exc.strerror or exc}", path) from None
+    except ValueError as exc:
+        raise ConnectomeFormatError(f"not valid JSON ({exc})", path) from None
+    if not isinstance(doc, dict):
+        raise ConnectomeFormatError("not a JSON object", path)
+    return doc
+
+
+def infer_dir_of(outdir) -> Path:
+    """The inference folder of ``outdir``: ``outdir`` itself or its ``infer/`` sub-folder."""
+    p = Path(outdir)
+    if (p / "summary.json").is_file() and (p / "edges.csv").is_file():
+        return p
+    if (p / "infer" / "summary.json").is_file():
+        return p / "infer"
+    raise ConnectomeFormatError("not a connectome output folder (no summary.json/edges.csv, nor infer/ with them)",
+                                p)
+
+
+def _maps(folder: Path) -> list:
+    """Programming maps beside (or in) the inference folder, with their summaries and tile occupancy."""
+    out = []
+    for m in sorted(list(folder.glob("*.map.h5")) + list(folder.glob("*.map.zarr"))):
+        sp = m.with_name(m.name[: -len(m.suffix)] + ".summary.json")
+        summary = _read_json(sp) if sp.is_file() else {}
+        entry = {"name": m.name, "summary": summary, "tiles": []}
+        try:
+            from ..io.progmap import read_map
+
+            pm = read_map(m, check_checksums=False)
+            entry["tiles"] = _tile_heatmaps(pm)
+            if not summary:
+                entry["summary"] = dict(pm.summary)
+        except ConnectomeError as exc:
+            entry["error"] = str(exc)
+        out.append(entry)
+    return out
+
+
+def _tile_heatmaps(pm, max_tiles: int = 24, bins: int = 32) -> list:
+    """Per tile (the first ``max_tiles``): programmed cells per (row, col) bin, its layer and position."""
+    cells, tiles = pm.tables["cells"], pm.tables["tiles"]
+    rows, cols = int(pm.attrs["rows"]), int(pm.attrs["cols"])
+    out = []
+    tile_ids = np.asarray(tiles["tile"])
+    for k in range(min(max_tiles, tile_ids.size)):
+        t = int(tile_ids[k])
+        sel = np.asarray(cells["tile"]) == t
+        r = np.asarray(cells["row"])[sel]
+        c = np.asarray(cells["col"])[sel]
+        br, bc = min(bins, rows), min(bins, cols)
+        h = np.zeros((br, bc), np.int64)
+        np.add.at(h, (r * br // rows, c * bc // cols), 1)
+        out.append({"tile": t, "layer": int(np.asarray(tiles["layer"])[k]), "x": int(np.asarray(tiles["x"])[k]),
+                    "y": int(np.asarray(tiles["y"])[k]), "cells": int(sel.sum()),
+                    "utilisation": round(float(sel.sum()) / (rows * cols), 6), "bins": h.tolist(),
+                    "cells_per_bin": (rows // br) * (cols // bc)})
+    return out
+
+
+def _verifies(folder: Path) -> list:
+    out = []
+    for v in sorted(folder.glob("*.verify.json")):
+        doc = _read_json(v)
+        scalars = {k: x for k, x in doc.items() if isinstance(x, (int, float, str, bool)) or x is None}
+        if isinstance(doc.get("weights"), dict):
+            scalars.update({f"weights.{k}": x for k, x in doc["weights"].items()
+                            if isinstance(x, (int, float)) or x is None})
+        deciles = [x for x in doc.get("deciles") or [] if isinstance(x, dict)]
+        out.append({"name": v.name, "scalars": scalars, "deciles": deciles})
+    return out
+
+
+def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, max_traces: int, log=None) -> dict:
+    """Spike-triggered averages of the strongest ``max_traces`` accepted edges, by row index of edges.csv.
+
+    Presynaptic spikes are detected once per presynaptic neuron with the
+    inference's own detector; each postsynaptic window is read back from the
+    recording (Sakmann & Neher 1984, Annu Rev Physiol 46:455 for the
+    spike-triggered average as a measure of a single connection). Returns
+    ``{"status": text, "traces": {row: {...}}}``; a missing or unreadable
+    recording gives no traces and a status saying why.
+    """
+    if max_traces <= 0 or not edges:
+        return {"status": "not computed (--max-traces 0)" if max_traces <= 0 else "no accepted edges", "traces": {}}
+    from ..graph.connectome import Connectome
+    from ..graph.traces import _params, detect_spikes, resolve_recording, spike_triggered_windows
+    from ..io import open_recording
+
+    try:
+        con = Connectome.read(infer)
+        rec_path = resolve_recording(infer, con)
+        rec = open_recording(rec_path)
+    except ConnectomeError as exc:
+        return {"status": f"recording not available: {exc}", "traces": {}}
+    p = _params(con)
+    col = {h: i for i, h in enumerate(edges_header)}
+    order = sorted(range(len(edges)), key=lambda i: (-(edges[i][col["score"]] or 0.0), i))[:max_traces]
+    nid = list(con.neuron_id)
+    chans = {}
+    neurons = con.neurons
+    for i, n in enumerate(nid):
+        chans[int(n)] = [int(c) for c in str(neurons["channels"][i]).split(";") if c != ""]
+    ap = {int(n): float(neurons["ap_amplitude_mv"][i]) if "ap_amplitude_mv" in neurons else float("nan")
+          for i, n in enumerate(nid)}
+    spikes = {}
+    traces = {}
+    window = (-10.0, p.response_ms + 10.0)
+    for k, i in enumerate(order):
+        pre, post = int(edges[i][col["pre"]]), int(edges[i][col["post"]])
+        if pre not in spikes:
+            spikes[pre] = detect_spikes(rec, chans[pre], p)
+        a = ap[post]
+        somatic = math.isfinite(a) and a > 0
+        w = spike_triggered_windows(rec, spikes[pre], chans[post][0], window_ms=window, baseline_ms=p.baseline_ms,
+                                    scale=p.ap_amplitude_mv / a if somatic else 1.0,
+                                    reject_above_mv=0.5 * a if somatic else None, n_examples=0)
+        lags, mean = np.asarray(w["lags_ms"], float), np.asarray(w["mean"], float)
+        step = max(1, int(math.ceil(lags.size / TRACE_POINTS)))
+        m = lags.size // step * step
+        if m == 0:
+            continue
+        lg = lags[:m].reshape(-1, step).mean(1)
+        mn = np.nanmean(mean[:m].reshape(-1, step), 1) if np.isfinite(mean).any() else np.full(lg.size, np.nan)
+        traces[i] = {"lags_ms": [round(float(x), 3) for x in lg],
+                     "mean_mv": [None if not math.isfinite(x) else round(float(x), 4) for x in mn],
+                     "n": int(w["n"]), "units": "somatic mV" if somatic else "electrode mV"}
+        if log is not None and (k + 1) % 50 == 0:
+            log(f"traces: {k + 1} of {len(order)}")
+    shown = f"{len(traces)} of {len(edges)} accepted edges (strongest by score)"
+    return {"status": f"{shown}, read back from {os.path.basename(str(rec_path))}", "traces": traces}
+
+
+def recording_data(outdir, *, max_traces: int = DEFAULT_MAX_TRACES, log=None) -> dict:
+    """Everything the page of one recording shows, as JSON-serialisable data.
+
+    Parameters
+    ----------
+    outdir : path
+        An inference folder (``connectome infer --out``) or a run's recording
+        folder holding ``infer/`` and its maps / verify reports.
+    max_traces : int
+        Accepted edges (strongest by score) whose spike-triggered average is
+        read back from the recording for the drill-down; 0 for none.
+    """
+    outdir = Path(outdir)
+    infer = infer_dir_of(outdir)
+    summary = _read_json(infer / "summary.json")
+    nh, neurons = _read_csv(infer / "neurons.csv")
+    eh, edges = _read_csv(infer / "edges.csv")
+    for need, header, path in ((("neuron_id", "row", "col", "x_um", "y_um"), nh, infer / "neurons.csv"),
+                               (("pre", "post", "kind", "weight_mv", "delay_ms", "score"), eh, infer / "edges.csv")):
+        missing = [c for c in need if c not in header]
+        if missing:
+            raise ConnectomeFormatError(f"missing column(s) {', '.join(missing)}", path)
+    folder = infer.parent if infer.name == "infer" else infer
+    tr = _edge_traces(infer, summary, eh, edges, max_traces, log)
+    return {"kind": "recording", "title": outdir.resolve().name, "summary": summary,
+            "neurons": {"columns": nh, "rows": neurons}, "edges": {"columns": eh, "rows": edges},
+            "traces_status": tr["status"], "traces": {str(k): v for k, v in tr["traces"].items()},
+            "maps": _maps(folder), "verify": _verifies(folder)}
+
+
+def batch_data(root) -> dict:
+    """The batch page's data: the run manifest and, per recording, the link to its page."""
+    root = Path(root)
+    man = _read_json(root / "run-manifest.json")
+    if man.get("format") != "connectome-run-manifest":
+        raise ConnectomeFormatError("not a connectome run manifest", root / "run-manifest.json")
+    rows = []
+    for f in man.get("files", []):
+        out = Path(f.get("output") or "")
+        name = out.name
+        stages = f.get("stages") or {}
+        inf = (stages.get("infer") or {}).get("result") or {}
+        timings = {k: v.get("seconds") for k, v in stages.items()}
+        link = f"{name}/report.html" if (root / name / "report.html").is_file() else None
+        rows.append({"name": name, "input": f.get("input"), "status": f.get("status"),
+                     "seconds": f.get("seconds"), "stage_seconds": timings,
+                     "neurons": inf.get("neurons"), "synapses": inf.get("synapses"),
+                     "failed_stage": f.get("failed_stage"), "error": f.get("error"), "link": link,
+                     "results": {k: v.get("result") for k, v in stages.items()}})
+    return {"kind": "batch", "title": root.resolve().name,
+            "manifest": {k: man.get(k) for k in ("connectome_version", "started", "finished", "seconds", "counts",
+                                                  "scheduler")},
+            "files": rows}
