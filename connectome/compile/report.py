@@ -81,7 +81,7 @@ def _r(v, nd=6):
 
 
 def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place, groups,
-              merged, baselines, synapses, delay_buckets) -> dict:
+              merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
     """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
     from .placement import placement_report
 
@@ -101,6 +101,7 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
     mean_abs = float(np.mean(np.abs(w))) if m else 0.0
     exp_err = float(np.sqrt(np.mean(qerr ** 2 + var))) if ok.any() else 0.0
     clipped_idx = np.flatnonzero(quant.clipped)
+    zero_idx = np.flatnonzero(quant.zeroed)
     tile_um2 = rows * cols * tech.array.cell_area_um2
     stacks = place.n_stacks
     prog = cells["level"] > 0
@@ -136,12 +137,17 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "cell_utilisation": _r(n_cells / (nt * rows * cols)) if nt else 0.0,
         "synapse_slot_utilisation": _r(m / (nt * rows * col_slots)) if nt else 0.0,
         "full_scale_mv": _r(quant.full_scale_mv, 9),
+        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy, str) else f"{full_scale_policy:g} mV",
         "step_mv": _r(quant.step_mv, 9),
         "mv_per_us": _r(mv_per_us, 9),
         "clipped": int(len(clipped_idx)),
         "clipped_fraction": _r(len(clipped_idx) / m) if m else 0.0,
         "clipped_examples": [{"pre": int(synapses["pre"][i]), "post": int(synapses["post"][i]),
                               "weight_mv": _r(w[i]), "mapped_mv": _r(decoded[i])} for i in clipped_idx[:10]],
+        "quantised_to_zero": int(len(zero_idx)),
+        "quantised_to_zero_fraction": _r(len(zero_idx) / m) if m else 0.0,
+        "quantised_to_zero_examples": [{"pre": int(synapses["pre"][i]), "post": int(synapses["post"][i]),
+                                        "weight_mv": _r(w[i])} for i in zero_idx[:10]],
         "quantisation_rms_mv": _r(np.sqrt(np.mean(qerr ** 2)), 9) if ok.any() else 0.0,
         "programming_sigma_rms_mv": _r(np.sqrt(np.mean(var)), 9) if ok.any() else 0.0,
         "expected_weight_error_mv": _r(exp_err, 9),
