@@ -90,8 +90,10 @@ def format_summary(s: dict, path=None) -> str:
                    "p99.9) or a value in mV; weights beyond it saturate (reported as clipped), weights below "
                    "half a step are reported as quantised to zero. --clip is the older name "
                    "(none = max) [default: p99].")
-@click.option("--partitioner", type=click.Choice(["metis", "rcm", "identity"]), default="metis", show_default=True,
-              help="Neuron ordering used for tiling.")
+@click.option("--partitioner", type=click.Choice(["spectral", "metis", "rcm", "identity"]), default="spectral",
+              show_default=True,
+              help="Tiling: spectral (rows and columns chosen per tile, tiles merged) or a neuron ordering "
+                   "whose column blocks are shared by tiles (metis, rcm, identity: the baselines).")
 @click.option("--delay-buckets", type=int, default=1, show_default=True,
               help="Split synapses into this many delay-bucket tile groups (1: delays only in the synapse table).")
 @click.option("--power-budget", "--power-budget-mw", "power_budget_mw", type=float, default=100.0,

@@ -97,7 +97,7 @@ class CompileOptions:
     slices: int | None = None
     full_scale: str | float = DEFAULT_FULL_SCALE
     clip: str | float | None = None
-    partitioner: str = "metis"
+    partitioner: str = "spectral"
     delay_buckets: int = 1
     power_budget_mw: float = DEFAULT_POWER_BUDGET_MW
     seed: int = 0
@@ -389,7 +389,7 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     s = cellsyn["synapse"]
     c_tile = til.tile[s]
     c_row = til.row[s]
-    c_col = til.col_slot[post_ix[s]] * enc.cols_per_neuron + cellsyn["col_offset"]
+    c_col = til.syn_slot[s] * enc.cols_per_neuron + cellsyn["col_offset"]
     order = np.argsort((c_tile * rows + c_row) * cols + c_col)  # keys are unique: any sort is deterministic
     c = tech.conductance
     dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)

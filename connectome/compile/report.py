@@ -37,14 +37,12 @@ def tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, seed, ordering
                    adj=None) -> dict:
     """Tile counts for comparison: the naive identity-order grid, and (``orderings``) RCM and identity."""
     out = {"naive_identity_grid": tiling.grid_tile_count(pre_ix, post_ix, gid, rows, col_slots)}
-    for name in ("identity", "rcm") if orderings else ():
+    for name in ("identity", "rcm", "metis") if orderings else ():
         if til.partitioner == name:
-            out[name] = til.n_tiles
             continue
         rank, _ = tiling.order_neurons(n, pre_ix, post_ix, col_slots, name, seed, adj)
         out[name] = tiling.compact_tile_count(n, pre_ix, post_ix, gid, rank, rows, col_slots)
-    if til.partitioner == "metis":
-        out["metis"] = til.n_tiles
+    out[til.partitioner] = til.n_tiles
     return out
 
 

@@ -52,7 +52,7 @@ COMPILE_KEYS = {
     "slices": "bit slices for bitslice",
     "full_scale": 'the |w| mapped to the top code: "max", "pNN" (percentile of |w|) or a value in mV (default "p99")',
     "clip": 'older name of full_scale ("none" = "max")',
-    "partitioner": "metis | rcm | identity",
+    "partitioner": "spectral | metis | rcm | identity (default spectral)",
     "delay_buckets": "delay-bucket tile groups",
     "power_budget_mw": "largest summed power of tiles programmed at once (mW)",
     "seed": "seed for METIS and the write simulation",

@@ -65,7 +65,8 @@ def test_every_technology_decodes_and_holds_invariants(small_connectome, tech):
     s = pm.summary
     assert s["technology"] == tech and s["synapses"] == small_connectome.n_edges
     assert s["tiles"] >= s["tiles_lower_bound"] >= 1
-    assert s["tiles_by_ordering"]["metis"] == s["tiles"] <= s["tiles_by_ordering"]["naive_identity_grid"]
+    by = s["tiles_by_ordering"]
+    assert s["partitioner"] == "spectral" and by["spectral"] == s["tiles"] <= by["metis"] <= by["naive_identity_grid"]
     assert s["programming_time_s"] > 0 and s["programming_energy_uj"] > 0 and s["area_footprint_mm2"] > 0
     assert 0 < s["expected_weight_error_rel_full_scale"] < 0.2
     t = pm.tables["tiles"]

@@ -75,4 +75,4 @@ def test_empty_and_unknown():
     t = tiling.tile_synapses(5, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), 4, 2)
     assert t.n_tiles == 0 and t.row_neuron.shape == (0, 4)
     with pytest.raises(ValueError, match="unknown partitioner"):
-        tiling.order_neurons(3, np.array([0]), np.array([1]), 2, "spectral")
+        tiling.order_neurons(3, np.array([0]), np.array([1]), 2, "kahip")
