@@ -54,7 +54,10 @@ def format_summary(s: dict, path=None) -> str:
     pl = g("placement", {}) or {}
     lines += [
         f"cells           {g('cells')} records ({g('cells_programmed')} above g_min), "
-        f"utilisation {100 * float(g('cell_utilisation', 0)):.2f} % of cells",
+        f"utilisation {100 * float(g('cell_utilisation', 0)):.2f} % of cells "
+        f"({100 * float(g('cell_utilisation_programmed', 0)):.2f} % programmed; per tile median "
+        f"{100 * float((g('tile_utilisation', {}) or {}).get('median', 0)):.2f} %, "
+        f"max {100 * float((g('tile_utilisation', {}) or {}).get('max', 0)):.2f} %)",
         f"placement       {pl.get('stacks', '?')} stacks on a {pl.get('grid_y', '?')}×{pl.get('grid_x', '?')} grid, "
         f"layer load max/mean {pl.get('layer_imbalance', '?')}",
         f"weights         full scale {g('full_scale_mv')} mV ({g('full_scale_policy', 'max')}), "

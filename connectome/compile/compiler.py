@@ -441,6 +441,8 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
                                groups=groups, merged=merged, baselines=baselines, synapses=synapses,
                                delay_buckets=int(options.delay_buckets), full_scale_policy=options.full_scale)
     pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
+    pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
+                                            report.tile_utilisation(cells, til.n_tiles, rows, cols)]}
     pm.manifest = {"source": {"files": dict(sorted((source_files or {}).items())), "edges_sha256": edges_sha256(con),
                               "neurons": int(n), "edges": int(con.n_edges)}}
     times["tables_s"] = time.perf_counter() - t

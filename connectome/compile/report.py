@@ -78,6 +78,21 @@ def _r(v, nd=6):
     return round(float(v), nd)
 
 
+def tile_utilisation(cells: dict, n_tiles: int, rows: int, cols: int) -> np.ndarray:
+    """Per tile: programmed cells (level > 0) ÷ (rows · cols)."""
+    prog = cells["level"] > 0
+    return np.bincount(np.asarray(cells["tile"])[prog], minlength=n_tiles)[:n_tiles] / float(rows * cols)
+
+
+def _distribution(u: np.ndarray) -> dict:
+    """min, 10th percentile, median, mean, 90th percentile and max of per-tile values."""
+    if len(u) == 0:
+        return {"min": 0.0, "p10": 0.0, "median": 0.0, "mean": 0.0, "p90": 0.0, "max": 0.0}
+    q = np.percentile(u, [0, 10, 50, 90, 100])
+    return {"min": _r(q[0]), "p10": _r(q[1]), "median": _r(q[2]), "mean": _r(u.mean()), "p90": _r(q[3]),
+            "max": _r(q[4])}
+
+
 def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place, groups,
               merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
     """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
@@ -104,6 +119,7 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
     stacks = place.n_stacks
     prog = cells["level"] > 0
     lb = lower_bound(m, rows, cols)
+    tile_util = tile_utilisation(cells, nt, rows, cols)
     col_slots = til.col_slots
     kinds = con.counts_by_kind()
     return {
@@ -133,6 +149,8 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "cells": int(n_cells),
         "cells_programmed": int(prog.sum()),
         "cell_utilisation": _r(n_cells / (nt * rows * cols)) if nt else 0.0,
+        "cell_utilisation_programmed": _r(int(prog.sum()) / (nt * rows * cols)) if nt else 0.0,
+        "tile_utilisation": _distribution(tile_util),
         "synapse_slot_utilisation": _r(m / (nt * rows * col_slots)) if nt else 0.0,
         "full_scale_mv": _r(quant.full_scale_mv, 9),
         "full_scale_policy": full_scale_policy if isinstance(full_scale_policy, str) else f"{full_scale_policy:g} mV",

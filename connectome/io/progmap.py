@@ -87,6 +87,7 @@ class ProgrammingMap:
     summary: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict, compare=False)  # wall-clock, summary.json only
+    sidecar: dict = field(default_factory=dict, compare=False)  # bulky per-tile lists, summary.json only
 
     @classmethod
     def empty(cls, attrs: dict, summary: dict | None = None) -> "ProgrammingMap":
@@ -210,7 +211,7 @@ def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> No
                    "datasets": {name: dataset_sha256(a) for name, a in pm.datasets()},
                    "source": source}
     attrs = _root_attrs(pm)
-    side = {**pm.summary, **(extra_summary or {})}
+    side = {**pm.summary, **pm.sidecar, **(extra_summary or {})}
     if fmt == "hdf5":
         with atomic_path(path) as tmp:
             _write_hdf5(tmp, pm, attrs)
