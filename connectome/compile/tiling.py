@@ -296,7 +296,8 @@ def grid_tile_count(pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: 
 
 
 # ------------------------------------------------------- decoupled tiling
-def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_scale: float = 0.01) -> np.ndarray:
+def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_scale: float = 0.01,
+                       tol: float = 1e-3) -> np.ndarray:
     """``(n, dims)`` coordinates of the neurons from the leading non-trivial eigenvectors of the
     regularised normalised adjacency.
 
@@ -330,7 +331,7 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
         op = LinearOperator((n, n), matvec=mv, matmat=mv, dtype=np.float64)
         v0 = np.random.default_rng(int(seed) & 0x7FFFFFFF).random(n) + 0.5
         try:
-            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=1e-3, ncv=max(2 * k + 1, 20), maxiter=n * 10)
+            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=tol, ncv=max(2 * k + 1, 20), maxiter=n * 10)
         except ArpackNoConvergence as exc:  # use what converged; rank order below copes with fewer
             vals, vecs = exc.eigenvalues, exc.eigenvectors
             if vecs is None or vecs.shape[1] < 2:
