@@ -47,7 +47,8 @@ def format_summary(s: dict, path=None) -> str:
         f"connectome      {g('neurons')} neurons, {g('edges')} edges → {g('synapses')} synapses "
         f"in {g('groups')} tile group(s) (parallel edges merged: {g('parallel_edges_merged')})",
         f"tiles           {g('tiles')} used; lower bound ⌈synapses/(rows·cols)⌉ = {g('tiles_lower_bound')}"
-        f" (×{g('tiles_over_lower_bound')}), per-neuron-column bound {g('tiles_lower_bound_scheme')}",
+        f" (×{g('tiles_over_lower_bound')}), per-neuron-column bound {g('tiles_lower_bound_scheme')}, "
+        f"per tile group {g('tiles_lower_bound_groups')}",
     ]
     if base:
         lines.append(f"by ordering     {base}")

@@ -142,6 +142,8 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "tiles": int(nt),
         "tiles_lower_bound": lb,
         "tiles_lower_bound_scheme": lower_bound(m, rows, col_slots),
+        "tiles_lower_bound_groups": int(sum(lower_bound(k, rows, col_slots) for k in
+                                            np.bincount(synapses["group"], minlength=1) if k)),
         "tiles_over_lower_bound": _r(nt / lb, 4) if lb else 1.0,
         "tiles_by_ordering": dict(sorted(baselines.items())),
         "partitioner": til.partitioner,

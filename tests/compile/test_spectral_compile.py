@@ -15,6 +15,10 @@ def test_spectral_maps_hold_invariants(tmp_path, mixed_connectome, tech, scheme)
                                                              layers=1))
     assert pm.attrs["partitioner"] == "spectral" and check_map(pm) is None
     s = pm.summary
+    per_group = np.bincount(pm.tables["synapses"]["group"])
+    slots = 32 // (1 if scheme == "split" else 2) // (4 if scheme == "bitslice" else 1)
+    assert s["tiles_lower_bound_groups"] == sum(-(-int(k) // (32 * slots)) for k in per_group if k)
+    assert s["tiles"] >= s["tiles_lower_bound_groups"] >= s["tiles_lower_bound_scheme"]
     tiles = pm.tables["tiles"]
     assert np.array_equal(tiles["col_block"], np.arange(s["tiles"]))  # every tile its own columns
     # utilisation: programmed cells over all cells of the tiles, per tile and in total
