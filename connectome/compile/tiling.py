@@ -1,6 +1,16 @@
 """Order and partition neurons so that synapses fill few crossbar tiles.
 
-Tiling in two steps:
+Two families of tilings:
+
+- ``spectral`` (the default, :func:`spectral_tiles`): rows *and* columns
+  are chosen per tile — column blocks cut from a spectral embedding, their
+  presynaptic neurons cut into row runs, each tile keeping only the
+  columns its rows project to, then tiles merged while their union fits.
+  Every tile has its own column table.
+- block tilings (``metis``, ``rcm``, ``identity``: the baselines), described
+  next: column blocks shared by all the tiles that feed them.
+
+Block tiling in two steps:
 
 1. **Columns.** Neurons are put in an order (``partitioner``) and every
    neuron that receives a synapse gets a *column slot*: consecutive
@@ -418,7 +428,8 @@ def _merge_tiles(t_group, row_ptr, row_vals, col_ptr, col_vals, rows: int, col_s
 
 def decoupled_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: int, col_slots: int,
                     seed: int = 0, adj: sp.csr_matrix | None = None, emb: np.ndarray | None = None,
-                    window: int = MERGE_WINDOW, col_leaf: int | None = None, by_count: bool = True) -> Tiling:
+                    window: int = MERGE_WINDOW, col_leaf: int | None = None, by_count: bool = True,
+                    col_rank: np.ndarray | None = None) -> Tiling:
     """Tiles whose rows and columns are both chosen per tile (``partitioner = "spectral"``).
 
     1. **Embedding.** Neurons get 2-D coordinates (:func:`spectral_embedding` of the symmetrised
@@ -466,7 +477,10 @@ def decoupled_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray
         if hi == lo:
             continue
         leaf = int(col_leaf or col_slots)
-        order = rcb_order(emb, leaf, gp_post[lo:hi])
+        if col_rank is not None:  # blocks of consecutive neurons in a given order (e.g. METIS parts)
+            order = gp_post[lo:hi][np.argsort(col_rank[gp_post[lo:hi]], kind="stable")]
+        else:
+            order = rcb_order(emb, leaf, gp_post[lo:hi])
         blk = np.empty(hi - lo, dtype=np.int64)
         pos = np.searchsorted(gp_post[lo:hi], order)
         blk[pos] = offset + np.arange(hi - lo) // leaf
