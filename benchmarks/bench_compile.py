@@ -3,6 +3,7 @@
     python benchmarks/bench_compile.py                 # 1e5, 1e6, 1e7 synapses, 3 runs each
     python benchmarks/bench_compile.py --sizes 1e5 1e6 --runs 5
     python benchmarks/bench_compile.py --technologies  # also the four-technology table
+    python benchmarks/bench_compile.py --no-sizes --tiling --tiling-sizes 1e5 1e6 1e7   # tiles per tiling
 
 The connectome is clustered and distance-dependent, so that partitioning
 matters: neurons sit in minicolumns of 100 on a torus; 60 % of a neuron's
@@ -64,6 +65,32 @@ def clustered_edges(n_neurons: int, n_synapses: int, column_size: int = 100, p_l
             "weight_mv": np.where(exc[pre], mag, -2.0 * mag), "delay_ms": 0.5 + rng.gamma(2.0, 0.5, len(pre))}
 
 
+def spatial_edges(n_neurons: int, n_synapses: int, seed: int = 0):
+    """A spatially local connectome, as a culture on an array wires: neurons uniform on a square,
+    each synapse from a random neuron to the neuron nearest a Gaussian-displaced point (σ such that
+    the kernel's 1-σ disc holds 4 × the mean out-degree of neurons), ids shuffled; Dale's law and
+    lognormal |w| as in :func:`clustered_edges`."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n_neurons, 2))
+    sigma = np.sqrt(4 * (n_synapses / n_neurons) / (2 * np.pi * n_neurons))
+    tree = cKDTree(xy)
+    keys = np.zeros(0, dtype=np.int64)
+    while len(keys) < n_synapses:
+        m = int((n_synapses - len(keys)) * 1.3) + 1000
+        pre = rng.integers(0, n_neurons, m)
+        _, post = tree.query(xy[pre] + rng.normal(0, sigma, (m, 2)))
+        keys = np.unique(np.concatenate([keys, (pre * n_neurons + post)[pre != post]]))
+    keys = keys[np.sort(rng.permutation(len(keys))[:n_synapses])]
+    pre, post = keys // n_neurons, keys % n_neurons
+    ids = rng.permutation(n_neurons)
+    exc = rng.random(n_neurons) < 0.8
+    mag = rng.lognormal(np.log(0.5), 0.8, len(pre))
+    return {"pre": ids[pre], "post": ids[post], "kind": np.where(exc[pre], 1, 2).astype(np.int8),
+            "weight_mv": np.where(exc[pre], mag, -2.0 * mag), "delay_ms": 0.5 + rng.gamma(2.0, 0.5, len(pre))}
+
+
 def _write_csv_fast(path: Path, e: dict) -> None:
     kinds = np.array(["", "excitatory", "inhibitory", "electrical"])
     with open(path, "w") as fh:
@@ -92,10 +119,51 @@ def connectome_dir(n_synapses: int) -> Path:
     return d
 
 
+def spatial_dir(n_synapses: int) -> Path:
+    """A cached directory holding :func:`spatial_edges` with 20 synapses per neuron."""
+    n = n_synapses // SPATIAL_PER_NEURON
+    d = H.cache_dir() / f"compile-spatial-{n}-{n_synapses}"
+    if not (d / "edges.csv").exists():
+        print(f"generating {n_synapses:.0e} spatial synapses …", file=sys.stderr, flush=True)
+        d.mkdir(parents=True, exist_ok=True)
+        e = spatial_edges(n, n_synapses)
+        (d / "neurons.csv").write_text("neuron_id\n" + "\n".join(map(str, range(n))) + "\n")
+        tmp = d / "edges.csv.tmp"
+        _write_csv_fast(tmp, e)
+        tmp.rename(d / "edges.csv")
+    return d
+
+
+SPATIAL_PER_NEURON = 20
+
+
 def compile_args(src: Path, out: Path, tech: str = "rram", crossbar: str = "256x256", layers: int = 8,
-                 clip: str = "none") -> list:
+                 clip: str = "none", partitioner: str = "spectral") -> list:
     return ["connectome", "compile", str(src), "--technology", tech, "--crossbar", crossbar,
-            "--layers", str(layers), "--clip", clip, "--out", str(out), "--quiet"]
+            "--layers", str(layers), "--full-scale", clip, "--partitioner", partitioner, "--out", str(out),
+            "--quiet"]
+
+
+def bench_tiling(sizes: list[int], kinds: list[str]) -> list[dict]:
+    """Tiles of every tiling on the spatial and clustered connectomes, one CLI run each (RRAM, 256×256)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            for n_syn in sizes:
+                src = spatial_dir(n_syn) if kind == "spatial" else connectome_dir(n_syn)
+                out = Path(tmp) / f"t-{kind}-{n_syn}.h5"
+                r = H.run_measured(compile_args(src, out))
+                s = json.loads(out.with_name(out.stem + ".summary.json").read_text())
+                by = s["tiles_by_ordering"]
+                rows.append({"connectome": kind, "neurons": s["neurons"], "synapses": f"{n_syn:.0e}",
+                             "spectral": by["spectral"], "metis": by["metis"], "rcm": by["rcm"],
+                             "identity": by["identity"], "ratio_rcm": f"{by['spectral'] / by['rcm']:.3f}",
+                             "ratio_metis": f"{by['spectral'] / by['metis']:.3f}",
+                             "bound": s["tiles_lower_bound_scheme"], "dims": s["partition"].get("embedding_dims"),
+                             "util": f"{100 * s['cell_utilisation_programmed']:.2f}",
+                             "wall_s": r["wall_s"], "rss_gb": r["rss_mb"] / 1024})
+                print(rows[-1], file=sys.stderr, flush=True)
+    return rows
 
 
 def bench_sizes(sizes: list[int], runs: int, runs_largest: int) -> list[dict]:
@@ -146,11 +214,24 @@ def main(argv=None):
     ap.add_argument("--runs-largest", type=int, default=3, help="runs for 1e7 synapses")
     ap.add_argument("--technologies", action="store_true", help="also compare the four technologies")
     ap.add_argument("--tech-size", type=float, default=1e6)
-    ap.add_argument("--tech-clip", nargs="+", default=["none", "p99.5"], help="--clip policies for that table")
+    ap.add_argument("--tech-clip", nargs="+", default=["max", "p99"], help="--full-scale policies for that table")
     ap.add_argument("--no-sizes", action="store_true", help="skip the scaling table")
+    ap.add_argument("--tiling", action="store_true",
+                    help="also the tiling table: spectral vs metis/rcm/identity tiles (one run per connectome)")
+    ap.add_argument("--tiling-sizes", nargs="+", type=float, default=[1e5, 1e6])
+    ap.add_argument("--tiling-kinds", nargs="+", default=["spatial", "clustered"], choices=["spatial", "clustered"])
     a = ap.parse_args(argv)
     t0 = time.time()
     print(f"machine: {H.machine()}")
+    if a.tiling:
+        trows = bench_tiling([int(x) for x in a.tiling_sizes], a.tiling_kinds)
+        print("\ntiles by tiling, connectome compile IN --technology rram --crossbar 256x256 (128 neurons per tile: "
+              "differential)\n")
+        print(H.table(trows, [("connectome", "connectome"), ("neurons", "neurons"), ("synapses", "synapses"),
+                              ("spectral", "spectral"), ("metis", "METIS"), ("rcm", "RCM"), ("identity", "identity"),
+                              ("ratio_rcm", "spectral/RCM"), ("ratio_metis", "spectral/METIS"),
+                              ("bound", "bound ⌈syn/(rows·slots)⌉"), ("dims", "embedding dims"),
+                              ("util", "programmed cells %"), ("wall_s", "compile s"), ("rss_gb", "peak RSS GB")]))
     rows = [] if a.no_sizes else bench_sizes([int(s) for s in a.sizes], a.runs, a.runs_largest)
     if rows:
         print("\nconnectome compile IN --technology rram --crossbar 256x256 --layers 8 (100,000 neurons)\n")

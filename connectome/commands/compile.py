@@ -7,6 +7,7 @@ Heavy imports (pymetis, h5py, zarr) happen inside the commands so that
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import click
@@ -15,6 +16,18 @@ from ._common import progress_bar
 
 STAGES = ["read", "groups", "quantise", "partition", "baselines", "cells", "schedule", "placement", "tables",
           "write"]
+
+
+def echo_warnings(caught) -> None:
+    """Print recorded warnings as ``connectome: warning: …`` lines on stderr (each distinct message once)."""
+    seen = set()
+    for w in caught:
+        if not issubclass(w.category, UserWarning):  # library deprecations and numpy runtime noise
+            continue
+        msg = str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            click.echo(f"connectome: warning: {msg}", err=True)
 
 
 def format_summary(s: dict, path=None) -> str:
@@ -34,18 +47,23 @@ def format_summary(s: dict, path=None) -> str:
         f"connectome      {g('neurons')} neurons, {g('edges')} edges → {g('synapses')} synapses "
         f"in {g('groups')} tile group(s) (parallel edges merged: {g('parallel_edges_merged')})",
         f"tiles           {g('tiles')} used; lower bound ⌈synapses/(rows·cols)⌉ = {g('tiles_lower_bound')}"
-        f" (×{g('tiles_over_lower_bound')}), per-neuron-column bound {g('tiles_lower_bound_scheme')}",
+        f" (×{g('tiles_over_lower_bound')}), per-neuron-column bound {g('tiles_lower_bound_scheme')}, "
+        f"per tile group {g('tiles_lower_bound_groups')}",
     ]
     if base:
         lines.append(f"by ordering     {base}")
     pl = g("placement", {}) or {}
     lines += [
         f"cells           {g('cells')} records ({g('cells_programmed')} above g_min), "
-        f"utilisation {100 * float(g('cell_utilisation', 0)):.2f} % of cells",
+        f"utilisation {100 * float(g('cell_utilisation', 0)):.2f} % of cells "
+        f"({100 * float(g('cell_utilisation_programmed', 0)):.2f} % programmed; per tile median "
+        f"{100 * float((g('tile_utilisation', {}) or {}).get('median', 0)):.2f} %, "
+        f"max {100 * float((g('tile_utilisation', {}) or {}).get('max', 0)):.2f} %)",
         f"placement       {pl.get('stacks', '?')} stacks on a {pl.get('grid_y', '?')}×{pl.get('grid_x', '?')} grid, "
         f"layer load max/mean {pl.get('layer_imbalance', '?')}",
-        f"weights         full scale {g('full_scale_mv')} mV, step {g('step_mv')} mV, "
-        f"clipped {g('clipped')} ({100 * float(g('clipped_fraction', 0)):.3f} %)",
+        f"weights         full scale {g('full_scale_mv')} mV ({g('full_scale_policy', 'max')}), "
+        f"step {g('step_mv')} mV, clipped {g('clipped')} ({100 * float(g('clipped_fraction', 0)):.3f} %), "
+        f"quantised to zero {g('quantised_to_zero')} ({100 * float(g('quantised_to_zero_fraction', 0)):.3f} %)",
         f"expected error  {g('expected_weight_error_mv')} mV rms "
         f"({100 * float(g('expected_weight_error_rel_full_scale', 0)):.2f} % of full scale)",
         f"programming     {g('programming_time_s')} s, {g('programming_energy_uj')} µJ, "
@@ -71,11 +89,15 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--levels", type=int, default=None, help="Conductance levels per cell [default: the technology's].")
 @click.option("--bits", type=int, default=None, help="Alternative to --levels: levels = 2**bits.")
 @click.option("--slices", type=int, default=None, help="Cells per weight sign (bitslice) [default: the technology's].")
-@click.option("--clip", default="none", show_default=True,
-              help="Full scale: none (largest |w|), pNN (percentile of |w|) or a value in mV; "
-                   "weights beyond it saturate and are reported as clipped.")
-@click.option("--partitioner", type=click.Choice(["metis", "rcm", "identity"]), default="metis", show_default=True,
-              help="Neuron ordering used for tiling.")
+@click.option("--full-scale", "--clip", "full_scale", default=None, metavar="POLICY",
+              help="The |w| mapped to the top code: max (largest |w|), pNN (NN-th percentile of |w|, e.g. p99, "
+                   "p99.9) or a value in mV; weights beyond it saturate (reported as clipped), weights below "
+                   "half a step are reported as quantised to zero. --clip is the older name "
+                   "(none = max) [default: p99].")
+@click.option("--partitioner", type=click.Choice(["spectral", "metis", "rcm", "identity"]), default="spectral",
+              show_default=True,
+              help="Tiling: spectral (rows and columns chosen per tile, tiles merged) or a neuron ordering "
+                   "whose column blocks are shared by tiles (metis, rcm, identity: the baselines).")
 @click.option("--delay-buckets", type=int, default=1, show_default=True,
               help="Split synapses into this many delay-bucket tile groups (1: delays only in the synapse table).")
 @click.option("--power-budget", "--power-budget-mw", "power_budget_mw", type=float, default=100.0,
@@ -86,7 +108,7 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
-def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, levels, bits, slices, clip,
+def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, levels, bits, slices, full_scale,
                 partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, as_json, quiet):
     """Compile the connectome SOURCE into a crossbar programming map.
 
@@ -116,7 +138,8 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
     if technology is None and technology_file is None:
         technology = "rram"
     opts = CompileOptions(technology=technology, technology_file=technology_file, rows=rows, cols=cols,
-                          layers=layers, scheme=scheme, levels=levels, bits=bits, slices=slices, clip=clip,
+                          layers=layers, scheme=scheme, levels=levels, bits=bits, slices=slices,
+                          **({} if full_scale is None else {"full_scale": full_scale}),
                           partitioner=partitioner, delay_buckets=delay_buckets, power_budget_mw=power_budget_mw,
                           seed=seed, baselines=not no_baselines)
     tech = load_technology(technology, technology_file)
@@ -131,10 +154,13 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
 
         stage("read")
         con = read_connectome(source)
-        pm = compile_connectome(con, opts, tech=tech, source_path=source, source_files=source_files(Path(source)),
-                                progress=stage)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pm = compile_connectome(con, opts, tech=tech, source_path=source,
+                                    source_files=source_files(Path(source)), progress=stage)
         stage("write")
         write_map(pm, out, extra_summary={"timings_s": pm.timings})
+    echo_warnings(caught)
     if quiet:
         return
     if as_json:
@@ -161,7 +187,10 @@ def map_info(path, as_json):
     """
     from ..io.progmap import verify_map
 
-    s = verify_map(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = verify_map(path)
+    echo_warnings(caught)
     if as_json:
         click.echo(json.dumps(s, indent=1, sort_keys=True))
     else:

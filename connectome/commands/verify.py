@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import click
@@ -58,6 +59,7 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
 
     from ..io.atomic import check_output
     from ._common import check_input
+    from .compile import echo_warnings
 
     after_s = parse_duration(after)
     check_input(map_path, "map")
@@ -69,14 +71,18 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
         if bar is not None:
             bar.reset(total=2 + int(functional))
             bar.set_description("verify")
-        report = verify_map(map_path, connectome_path, after_s=after_s, seed=seed,
-                            drift_compensation=drift_compensation, functional=functional,
-                            programming_noise_scale=programming_noise_scale, read_noise_scale=read_noise_scale,
-                            drift_scale=drift_scale, stuck_fraction=stuck_fraction, stuck_on_share=stuck_on_share,
-                            lost_threshold_mv=lost_threshold_mv, functional_params=fp)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = verify_map(map_path, connectome_path, after_s=after_s, seed=seed,
+                                drift_compensation=drift_compensation, functional=functional,
+                                programming_noise_scale=programming_noise_scale, read_noise_scale=read_noise_scale,
+                                drift_scale=drift_scale, stuck_fraction=stuck_fraction,
+                                stuck_on_share=stuck_on_share, lost_threshold_mv=lost_threshold_mv,
+                                functional_params=fp)
         if bar is not None:
             bar.update(1 + int(functional))
         write_report(report, out)
+    echo_warnings(caught)
     if quiet:
         return
     if as_json:

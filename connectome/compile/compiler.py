@@ -36,14 +36,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import warnings
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..devices import load_technology
+from ..devices import known_technologies, load_technology
 from ..errors import ConfigError, ConnectomeFormatError, TechnologyError
 from ..io.progmap import FORMAT, FORMAT_VERSION, ProgrammingMap
 from . import mapping, placement, report, schedule, tiling
@@ -51,13 +53,37 @@ from . import mapping, placement, report, schedule, tiling
 DEFAULT_POWER_BUDGET_MW = 100.0
 
 
+#: Default full-scale policy (chosen by measurement: docs/compile.md, "Full scale").
+DEFAULT_FULL_SCALE = "p99"
+#: Absolute bounds on the crossbar and stack (the technology's own limits are checked against its preset).
+MAX_CROSSBAR = 1 << 16
+MAX_LAYERS = 4096
+MAX_DELAY_BUCKETS = 1024
+#: Warn when more than this fraction of the synapses quantise to zero.
+ZERO_WARN_FRACTION = 0.05
+
+
 @dataclass(frozen=True)
 class CompileOptions:
-    """Parameters of ``connectome compile`` (None: the technology's default).
+    """Parameters of ``connectome compile`` (None: the technology's default), validated on construction.
 
-    ``clip``: ``"none"`` (full scale = largest |weight|), ``"pNN"`` (the
-    NN-th percentile of |weight|) or a full scale in mV; weights beyond the
-    full scale saturate and are listed as clipped.
+    ``full_scale``: the |weight| mapped onto the top code — ``"max"`` (the
+    largest |weight|: nothing clipped), ``"pNN"`` (the NN-th percentile of
+    |weight|, e.g. ``"p99"``, ``"p99.9"``) or a number of mV. Weights beyond
+    it saturate and are reported as clipped; weights below half a step
+    quantise to zero and are reported as such. ``clip`` is the older name
+    of the same option (``"none"`` = ``"max"``); when given it wins and is
+    folded into ``full_scale``.
+
+    Raises
+    ------
+    ConfigError
+        A parameter out of its range, naming the parameter: unknown
+        technology (without ``technology_file``), scheme or partitioner,
+        ``rows``/``cols`` outside 1…65536, ``layers`` outside 1…4096,
+        ``levels`` < 2, ``bits``/``slices`` outside 1…52, ``delay_buckets``
+        outside 1…1024, ``power_budget_mw`` not a positive number,
+        ``seed`` not an integer ≥ 0, or an invalid ``full_scale``.
     """
 
     technology: str | None = "rram"
@@ -69,12 +95,64 @@ class CompileOptions:
     levels: int | None = None
     bits: int | None = None
     slices: int | None = None
-    clip: str = "none"
-    partitioner: str = "metis"
+    full_scale: str | float = DEFAULT_FULL_SCALE
+    clip: str | float | None = None
+    partitioner: str = "spectral"
     delay_buckets: int = 1
     power_budget_mw: float = DEFAULT_POWER_BUDGET_MW
     seed: int = 0
     baselines: bool = True
+
+    def __post_init__(self):
+        def bad(name, msg):
+            raise ConfigError(f"compile option {name}: {msg}, got {getattr(self, name)!r}")
+
+        def integer(name, lo, hi, optional=True):
+            v = getattr(self, name)
+            if v is None and optional:
+                return
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+                bad(name, f"must be an integer in {lo}…{hi}")
+            object.__setattr__(self, name, int(v))
+
+        if self.technology is None:
+            if self.technology_file is None:
+                raise ConfigError("compile option technology: no technology and no technology_file given")
+        elif not isinstance(self.technology, str):
+            bad("technology", "must be a technology name")
+        elif self.technology_file is None:
+            known = known_technologies()
+            if self.technology.strip().lower() not in known:
+                raise ConfigError(f"compile option technology: unknown technology {self.technology!r}; "
+                                  f"known technologies: {', '.join(known)}")
+        if self.technology_file is not None and not isinstance(self.technology_file, (str, Path)):
+            bad("technology_file", "must be a path")
+        integer("rows", 1, MAX_CROSSBAR)
+        integer("cols", 1, MAX_CROSSBAR)
+        integer("layers", 1, MAX_LAYERS)
+        integer("levels", 2, 2 ** 52)
+        integer("bits", 1, 52)
+        integer("slices", 1, 52)
+        integer("delay_buckets", 1, MAX_DELAY_BUCKETS, optional=False)
+        integer("seed", 0, 2 ** 63 - 1, optional=False)
+        if self.scheme is not None and (not isinstance(self.scheme, str)
+                                        or self.scheme.lower() not in mapping.SCHEMES):
+            bad("scheme", f"must be one of {', '.join(mapping.SCHEMES)}")
+        if self.partitioner not in tiling.PARTITIONERS:
+            bad("partitioner", f"must be one of {', '.join(tiling.PARTITIONERS)}")
+        pw = self.power_budget_mw
+        if isinstance(pw, bool) or not isinstance(pw, (int, float, np.integer, np.floating)) or \
+                not (math.isfinite(pw) and pw > 0):
+            bad("power_budget_mw", "must be a positive number of mW")
+        object.__setattr__(self, "power_budget_mw", float(pw))
+        if not isinstance(self.baselines, bool):
+            bad("baselines", "must be true or false")
+        if self.clip is not None:
+            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.clip, "compile option clip"))
+            object.__setattr__(self, "clip", None)
+        else:
+            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.full_scale,
+                                                                                  "compile option full_scale"))
 
 
 def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encoding) -> None:
@@ -173,7 +251,8 @@ def _merge_parallel(gid, pre_id, post_id, weight, delay):
     with np.errstate(all="ignore"):
         d = np.add.reduceat(np.nan_to_num(delay, nan=0.0), start) / np.add.reduceat(
             np.isfinite(delay).astype(np.float64), start)
-    return (gid[start], pre_id[start], post_id[start], np.add.reduceat(weight, start), d,
+        w = np.add.reduceat(weight, start)  # an overflow to inf is reported by the caller
+    return (gid[start], pre_id[start], post_id[start], w, d,
             int(m - len(start)))
 
 
@@ -207,6 +286,24 @@ def source_files(path) -> dict:
     return {path.name: sha256_file(path)}
 
 
+def _warn_dynamic_range(quant, tech, enc, policy) -> None:
+    """``warnings.warn`` when more than :data:`ZERO_WARN_FRACTION` of the synapses quantise to zero."""
+    m = len(quant.q)
+    z = int(quant.zeroed.sum())
+    if not m or z <= ZERO_WARN_FRACTION * m:
+        return
+    c = int(quant.clipped.sum())
+    how = "the largest |weight|" if policy == "max" else \
+        f"the {policy[1:]}th percentile of |weight|" if isinstance(policy, str) else "the given value"
+    hint = "a lower full_scale (--full-scale p99 or a value in mV)" if policy == "max" or \
+        isinstance(policy, float) else "a lower full_scale percentile or value"
+    warnings.warn(
+        f"{z} of {m} synapses ({100 * z / m:.1f} %) quantise to zero on {tech.name} and are programmed as "
+        f"0 mV: full scale {quant.full_scale_mv:.4g} mV ({how}), step {quant.step_mv:.4g} mV with "
+        f"{enc.q_max + 1} magnitudes; {c} clipped. The weights span more than this encoding holds: use "
+        f"{hint}, or more levels or slices", stacklevel=3)
+
+
 def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=None, source_path=None,
                        source_files: dict | None = None, progress=None) -> ProgrammingMap:
     """Compile ``con`` for a technology; returns the :class:`ProgrammingMap` (not yet written).
@@ -235,14 +332,6 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     cols = int(a.default_cols if options.cols is None else options.cols)
     layers = int(a.default_layers if options.layers is None else options.layers)
     check_geometry(tech, rows, cols, layers, enc)
-    if int(options.delay_buckets) < 1:
-        raise ConfigError(f"--delay-buckets must be ≥ 1, got {options.delay_buckets}")
-    if not (np.isfinite(options.power_budget_mw) and options.power_budget_mw > 0):
-        raise ConfigError(f"power budget must be a positive number of mW, got {options.power_budget_mw}")
-    if options.partitioner not in tiling.PARTITIONERS:
-        raise ConfigError(f"unknown partitioner {options.partitioner!r}; "
-                              f"expected one of {', '.join(tiling.PARTITIONERS)}")
-    mapping.parse_clip(options.clip)
     col_slots = cols // enc.cols_per_neuron
 
     # ---- edges → synapses by group
@@ -262,6 +351,9 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     gid, groups = _groups(e["kind"], weight, delay, enc.scheme, int(options.delay_buckets), pre_id, post_id,
                           source_path)
     gid, pre_id, post_id, weight, delay, merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
+    bad = ~np.isfinite(weight)
+    if bad.any():  # finite edges whose sum overflows
+        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv once parallel edges are summed", source_path)
     n = con.n_neurons
     pre_ix = con.index_of(pre_id) if len(pre_id) else np.zeros(0, np.int64)
     post_ix = con.index_of(post_id) if len(post_id) else np.zeros(0, np.int64)
@@ -270,8 +362,9 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     # ---- weights → levels
     say("quantise")
     t = time.perf_counter()
-    fs = mapping.full_scale_mv(weight, options.clip)
+    fs = mapping.full_scale_mv(weight, options.full_scale)
     quant = mapping.quantise(weight, fs, enc.levels, enc.slices)
+    _warn_dynamic_range(quant, tech, enc, options.full_scale)
     cellsyn = mapping.encode_cells(quant, enc)
     times["quantise_s"] = time.perf_counter() - t
 
@@ -296,7 +389,7 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     s = cellsyn["synapse"]
     c_tile = til.tile[s]
     c_row = til.row[s]
-    c_col = til.col_slot[post_ix[s]] * enc.cols_per_neuron + cellsyn["col_offset"]
+    c_col = til.syn_slot[s] * enc.cols_per_neuron + cellsyn["col_offset"]
     order = np.argsort((c_tile * rows + c_row) * cols + c_col)  # keys are unique: any sort is deterministic
     c = tech.conductance
     dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
@@ -346,8 +439,10 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     summary = report.summarise(tech=tech, enc=enc, rows=rows, cols=cols, layers=layers, con=con, quant=quant,
                                cells=cells, cell_syn=cell_syn, pulses=pulses, sched=sched, til=til, place=place,
                                groups=groups, merged=merged, baselines=baselines, synapses=synapses,
-                               delay_buckets=int(options.delay_buckets))
+                               delay_buckets=int(options.delay_buckets), full_scale_policy=options.full_scale)
     pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
+    pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
+                                            report.tile_utilisation(cells, til.n_tiles, rows, cols)]}
     pm.manifest = {"source": {"files": dict(sorted((source_files or {}).items())), "edges_sha256": edges_sha256(con),
                               "neurons": int(n), "edges": int(con.n_edges)}}
     times["tables_s"] = time.perf_counter() - t

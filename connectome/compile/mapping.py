@@ -27,6 +27,8 @@ Examples
 >>> m = quantise(np.array([0.5, -1.0, 0.26]), full_scale_mv=1.0, levels=5, slices=1)
 >>> m.q.tolist(), m.clipped.tolist(), m.step_mv
 ([2, 4, 1], [False, False, False], 0.25)
+>>> quantise(np.array([1e30, 0.5, -0.2]), full_scale_mv=1e30, levels=32, slices=1).zeroed.tolist()
+[False, True, True]
 """
 
 from __future__ import annotations
@@ -92,39 +94,85 @@ def resolve_encoding(tech, scheme: str | None = None, levels: int | None = None,
     return Encoding(scheme=scheme, levels=levels, slices=slices, differential=(scheme != "split"))
 
 
-def parse_clip(clip: str | float | None) -> tuple[str, float]:
-    """``"none"`` → full scale = max |w|; ``"p99.5"`` → the 99.5th percentile of |w|; a number → that many mV."""
-    if clip is None:
-        return "none", math.nan
-    if isinstance(clip, (int, float)):
-        v = float(clip)
+#: Full-scale policies by name: ``max`` (largest |w|) or a percentile ``pNN`` of |w|.
+FULL_SCALE_HELP = ('"max" (the largest |w|), "pNN" (the NN-th percentile of |w|, e.g. "p99", "p99.9") '
+                   'or a full scale in mV (a number, or "2.5mV")')
+
+
+def parse_full_scale(value: str | float | None, what: str = "full_scale") -> tuple[str, float]:
+    """Parse a full-scale policy: ``("max", nan)``, ``("percentile", NN)`` or ``("mv", value)``.
+
+    ``"max"`` (also ``"none"``: no clipping) maps the largest |weight| to the
+    top code; ``"pNN"`` the NN-th percentile of |weight| (weights above it
+    saturate and are reported as clipped); a positive finite number (or
+    ``"2.5mV"``) is the full scale in mV. ``None`` means ``"max"``.
+
+    Raises
+    ------
+    ConfigError
+        Anything else, naming ``what`` (the parameter).
+
+    >>> parse_full_scale("p99.9"), parse_full_scale("max"), parse_full_scale(2)
+    (('percentile', 99.9), ('max', nan), ('mv', 2.0))
+    """
+    if value is None:
+        return "max", math.nan
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} must be {FULL_SCALE_HELP}, got {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
         kind = "mv"
-    else:
-        s = str(clip).strip().lower()
+    elif isinstance(value, str):
+        s = value.strip().lower()
         if s in ("none", "max", ""):
-            return "none", math.nan
+            return "max", math.nan
         kind = "percentile" if s.startswith("p") else "mv"
         try:
             v = float(s[1:] if kind == "percentile" else s.removesuffix("mv"))
         except ValueError:
-            raise ConfigError(f"bad clip policy {clip!r}: use none, pNN (percentile of |w|) "
-                                  "or a full scale in mV") from None
-    if kind == "percentile" and not 0 < v <= 100:
-        raise ConfigError(f"clip percentile must be in (0, 100], got {v}")
+            raise ConfigError(f"{what} must be {FULL_SCALE_HELP}, got {value!r}") from None
+    else:
+        raise ConfigError(f"{what} must be {FULL_SCALE_HELP}, got {value!r}")
+    if kind == "percentile" and not (math.isfinite(v) and 0 < v <= 100):
+        raise ConfigError(f"{what}: a full-scale percentile must be in (0, 100], got {v:g}")
     if kind == "mv" and not (math.isfinite(v) and v > 0):
-        raise ConfigError(f"clip full scale must be a positive number of mV, got {v}")
+        raise ConfigError(f"{what}: a full scale in mV must be a positive finite number, got {v:g}")
     return kind, v
 
 
-def full_scale_mv(weights: np.ndarray, clip=None) -> float:
-    """The |weight| mapped onto the largest representable magnitude."""
-    kind, v = parse_clip(clip)
+def normalise_full_scale(value, what: str = "full_scale") -> str | float:
+    """The canonical form of a policy (``"max"``, ``"p99"``, or a float in mV), validated.
+
+    >>> normalise_full_scale("none"), normalise_full_scale(" P99.90 "), normalise_full_scale("3mV")
+    ('max', 'p99.9', 3.0)
+    """
+    kind, v = parse_full_scale(value, what)
+    if kind == "max":
+        return "max"
+    if kind == "percentile":
+        return f"p{v:g}"
+    return v
+
+
+def parse_clip(clip: str | float | None) -> tuple[str, float]:
+    """Old name of :func:`parse_full_scale` (kind ``"none"`` for ``"max"``), kept for callers of the API."""
+    kind, v = parse_full_scale(clip, "clip")
+    return ("none" if kind == "max" else kind), v
+
+
+def full_scale_mv(weights: np.ndarray, policy=None) -> float:
+    """The |weight| mapped onto the largest representable magnitude under a full-scale ``policy``.
+
+    Percentiles are numpy's linear interpolation between order statistics,
+    so they are deterministic. An empty or all-zero weight set gives 1 mV.
+    """
+    kind, v = parse_full_scale(policy)
     a = np.abs(np.asarray(weights, dtype=np.float64))
     if kind == "mv":
         return v
     if a.size == 0:
         return 1.0
-    fs = float(a.max()) if kind == "none" else float(np.percentile(a, v))
+    fs = float(a.max()) if kind == "max" else float(np.percentile(a, v))
     if not fs > 0:  # every weight zero (or the percentile fell on zeros)
         fs = float(a.max()) if a.max() > 0 else 1.0
     return fs
@@ -137,21 +185,29 @@ class Quantised:
     clipped: np.ndarray    # bool, |w| beyond the full scale (q saturated)
     step_mv: float         # weight of one step
     full_scale_mv: float
+    zeroed: np.ndarray     # bool, a non-zero weight that rounds to magnitude 0 (programmed as 0 mV)
 
     def decoded_mv(self) -> np.ndarray:
         return np.where(self.negative, -1.0, 1.0) * self.q * self.step_mv
 
 
 def quantise(weights: np.ndarray, full_scale_mv: float, levels: int, slices: int) -> Quantised:
-    """Round |w| to integer steps of ``full_scale_mv / q_max`` and saturate beyond."""
+    """Round |w| to integer steps of ``full_scale_mv / q_max`` and saturate beyond.
+
+    A weight beyond the full scale is *clipped* (saturated at the top code);
+    a non-zero weight below half a step is *zeroed* (magnitude 0, its cells
+    left at ``g_min``). Both are reported by the compiler.
+    """
     w = np.asarray(weights, dtype=np.float64)
     q_max = levels ** slices - 1
     step = float(full_scale_mv) / q_max
-    a = np.abs(w) / step
+    with np.errstate(over="ignore"):
+        a = np.abs(w) / step
     q = np.rint(a)
     clipped = q > q_max
     q = np.minimum(q, q_max).astype(np.int64)
-    return Quantised(q=q, negative=w < 0, clipped=clipped, step_mv=step, full_scale_mv=float(full_scale_mv))
+    return Quantised(q=q, negative=w < 0, clipped=clipped, step_mv=step, full_scale_mv=float(full_scale_mv),
+                     zeroed=(q == 0) & (w != 0))
 
 
 def digits(q: np.ndarray, levels: int, slices: int) -> np.ndarray:

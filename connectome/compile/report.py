@@ -37,14 +37,12 @@ def tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, seed, ordering
                    adj=None) -> dict:
     """Tile counts for comparison: the naive identity-order grid, and (``orderings``) RCM and identity."""
     out = {"naive_identity_grid": tiling.grid_tile_count(pre_ix, post_ix, gid, rows, col_slots)}
-    for name in ("identity", "rcm") if orderings else ():
+    for name in ("identity", "rcm", "metis") if orderings else ():
         if til.partitioner == name:
-            out[name] = til.n_tiles
             continue
         rank, _ = tiling.order_neurons(n, pre_ix, post_ix, col_slots, name, seed, adj)
         out[name] = tiling.compact_tile_count(n, pre_ix, post_ix, gid, rank, rows, col_slots)
-    if til.partitioner == "metis":
-        out["metis"] = til.n_tiles
+    out[til.partitioner] = til.n_tiles
     return out
 
 
@@ -80,8 +78,23 @@ def _r(v, nd=6):
     return round(float(v), nd)
 
 
+def tile_utilisation(cells: dict, n_tiles: int, rows: int, cols: int) -> np.ndarray:
+    """Per tile: programmed cells (level > 0) ÷ (rows · cols)."""
+    prog = cells["level"] > 0
+    return np.bincount(np.asarray(cells["tile"])[prog], minlength=n_tiles)[:n_tiles] / float(rows * cols)
+
+
+def _distribution(u: np.ndarray) -> dict:
+    """min, 10th percentile, median, mean, 90th percentile and max of per-tile values."""
+    if len(u) == 0:
+        return {"min": 0.0, "p10": 0.0, "median": 0.0, "mean": 0.0, "p90": 0.0, "max": 0.0}
+    q = np.percentile(u, [0, 10, 50, 90, 100])
+    return {"min": _r(q[0]), "p10": _r(q[1]), "median": _r(q[2]), "mean": _r(u.mean()), "p90": _r(q[3]),
+            "max": _r(q[4])}
+
+
 def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place, groups,
-              merged, baselines, synapses, delay_buckets) -> dict:
+              merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
     """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
     from .placement import placement_report
 
@@ -101,10 +114,12 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
     mean_abs = float(np.mean(np.abs(w))) if m else 0.0
     exp_err = float(np.sqrt(np.mean(qerr ** 2 + var))) if ok.any() else 0.0
     clipped_idx = np.flatnonzero(quant.clipped)
+    zero_idx = np.flatnonzero(quant.zeroed)
     tile_um2 = rows * cols * tech.array.cell_area_um2
     stacks = place.n_stacks
     prog = cells["level"] > 0
     lb = lower_bound(m, rows, cols)
+    tile_util = tile_utilisation(cells, nt, rows, cols)
     col_slots = til.col_slots
     kinds = con.counts_by_kind()
     return {
@@ -127,6 +142,8 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "tiles": int(nt),
         "tiles_lower_bound": lb,
         "tiles_lower_bound_scheme": lower_bound(m, rows, col_slots),
+        "tiles_lower_bound_groups": int(sum(lower_bound(k, rows, col_slots) for k in
+                                            np.bincount(synapses["group"], minlength=1) if k)),
         "tiles_over_lower_bound": _r(nt / lb, 4) if lb else 1.0,
         "tiles_by_ordering": dict(sorted(baselines.items())),
         "partitioner": til.partitioner,
@@ -134,14 +151,21 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "cells": int(n_cells),
         "cells_programmed": int(prog.sum()),
         "cell_utilisation": _r(n_cells / (nt * rows * cols)) if nt else 0.0,
+        "cell_utilisation_programmed": _r(int(prog.sum()) / (nt * rows * cols)) if nt else 0.0,
+        "tile_utilisation": _distribution(tile_util),
         "synapse_slot_utilisation": _r(m / (nt * rows * col_slots)) if nt else 0.0,
         "full_scale_mv": _r(quant.full_scale_mv, 9),
+        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy, str) else f"{full_scale_policy:g} mV",
         "step_mv": _r(quant.step_mv, 9),
         "mv_per_us": _r(mv_per_us, 9),
         "clipped": int(len(clipped_idx)),
         "clipped_fraction": _r(len(clipped_idx) / m) if m else 0.0,
         "clipped_examples": [{"pre": int(synapses["pre"][i]), "post": int(synapses["post"][i]),
                               "weight_mv": _r(w[i]), "mapped_mv": _r(decoded[i])} for i in clipped_idx[:10]],
+        "quantised_to_zero": int(len(zero_idx)),
+        "quantised_to_zero_fraction": _r(len(zero_idx) / m) if m else 0.0,
+        "quantised_to_zero_examples": [{"pre": int(synapses["pre"][i]), "post": int(synapses["post"][i]),
+                                        "weight_mv": _r(w[i])} for i in zero_idx[:10]],
         "quantisation_rms_mv": _r(np.sqrt(np.mean(qerr ** 2)), 9) if ok.any() else 0.0,
         "programming_sigma_rms_mv": _r(np.sqrt(np.mean(var)), 9) if ok.any() else 0.0,
         "expected_weight_error_mv": _r(exp_err, 9),

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,9 @@ ROOT_ATTRS = ["format", "format_version", "technology", "rows", "cols", "layers"
               "g_max_us", "mv_per_us", "scheme", "slices", "full_scale_mv", "partitioner", "seed",
               "power_budget_mw", "erase_us", "parameters"]
 CHUNK = 1 << 20
+#: Root attributes whose digests the manifest carries (every one that changes the map's meaning, and the summary).
+COVERED_ATTRS = ROOT_ATTRS + ["summary"]
+ATTR_ALGORITHM = 'sha256 of the JSON {"name": name, "value": value} (sort_keys, ensure_ascii)'
 
 
 @dataclass
@@ -83,6 +87,7 @@ class ProgrammingMap:
     summary: dict = field(default_factory=dict)
     manifest: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict, compare=False)  # wall-clock, summary.json only
+    sidecar: dict = field(default_factory=dict, compare=False)  # bulky per-tile lists, summary.json only
 
     @classmethod
     def empty(cls, attrs: dict, summary: dict | None = None) -> "ProgrammingMap":
@@ -129,6 +134,20 @@ def dataset_sha256(arr: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def attribute_sha256(name: str, value) -> str:
+    """sha256 of one root attribute: the JSON ``{"name": name, "value": value}`` (sorted keys, ASCII).
+
+    Numbers keep their JSON type (``8`` and ``8.0`` differ), as they
+    round-trip through both HDF5 and zarr attributes.
+    """
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, np.generic):
+        value = value.item()
+    doc = json.dumps({"name": name, "value": value}, sort_keys=True, ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(doc.encode()).hexdigest()
+
+
 def _canonical(pm: ProgrammingMap) -> None:
     for t, colspec in TABLES.items():
         if t not in pm.tables:
@@ -148,9 +167,11 @@ def _root_attrs(pm: ProgrammingMap) -> dict:
         if isinstance(v, np.generic):
             v = v.item()
         out[k] = v
-    out["manifest"] = json.dumps(pm.manifest, sort_keys=True)
     out["summary"] = json.dumps(pm.summary, sort_keys=True)
-    return out
+    pm.manifest["attributes"] = {"algorithm": ATTR_ALGORITHM,
+                                 "digests": {k: attribute_sha256(k, out[k]) for k in COVERED_ATTRS}}
+    manifest = json.dumps(pm.manifest, sort_keys=True)
+    return {**{k: out[k] for k in ROOT_ATTRS}, "manifest": manifest, "summary": out["summary"]}
 
 
 def _fmt(path: Path) -> str:
@@ -190,7 +211,7 @@ def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> No
                    "datasets": {name: dataset_sha256(a) for name, a in pm.datasets()},
                    "source": source}
     attrs = _root_attrs(pm)
-    side = {**pm.summary, **(extra_summary or {})}
+    side = {**pm.summary, **pm.sidecar, **(extra_summary or {})}
     if fmt == "hdf5":
         with atomic_path(path) as tmp:
             _write_hdf5(tmp, pm, attrs)
@@ -275,13 +296,17 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
     missing = [k for k in ROOT_ATTRS + ["manifest", "summary"] if k not in attrs]
     if missing:
         raise MapError(f"missing root attribute(s): {', '.join(missing)}", path)
+    raw_summary = attrs.pop("summary")
     try:
         manifest = json.loads(attrs.pop("manifest"))
-        summary = json.loads(attrs.pop("summary"))
+        summary = json.loads(raw_summary)
+        if not isinstance(manifest, dict) or not isinstance(summary, dict):
+            raise ValueError
     except (TypeError, ValueError):
-        raise MapError("corrupted root attribute manifest or summary (not JSON)", path) from None
+        raise MapError("corrupted root attribute manifest or summary (not a JSON object)", path) from None
     pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary, manifest=manifest)
     if check_checksums:
+        check_attributes(manifest, {**attrs, "summary": raw_summary}, path)
         sums = manifest.get("datasets", {})
         for name, a in pm.datasets():
             want = sums.get(name)
@@ -293,6 +318,43 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
         if extra:
             raise MapError(f"manifest lists datasets the map lacks: {', '.join(extra)}", path)
     return pm
+
+
+def check_attributes(manifest: dict, attrs: dict, path) -> bool:
+    """Compare the root attributes with their digests in the manifest.
+
+    Returns True when they were checked. A map written before attribute
+    digests existed (no ``attributes`` in its manifest) is accepted with a
+    warning that its root attributes are unverified, and gives False.
+
+    Raises
+    ------
+    MapError
+        An attribute differs from its digest (naming the attribute), or the
+        digest table is malformed or lacks a covered attribute.
+    """
+    cover = manifest.get("attributes")
+    if cover is None:
+        warnings.warn(f"{path}: the map's manifest has no attribute digests (written by an older version): "
+                      "its root attributes (technology, rows, cols, levels, conductances, full scale …) are "
+                      "unverified; recompile it to cover them", stacklevel=3)
+        return False
+    digests = cover.get("digests") if isinstance(cover, dict) else None
+    if not isinstance(digests, dict):
+        raise MapError("manifest attributes table is malformed (corrupted)", path)
+    for name in COVERED_ATTRS:
+        want = digests.get(name)
+        if want is None:
+            raise MapError(f"manifest has no digest for root attribute {name}", path)
+        if attribute_sha256(name, attrs.get(name)) != want:
+            raise MapError(f"root attribute {name} (= {_short(attrs.get(name))}) does not match its sha256 in the "
+                           "manifest (changed after the map was written)", path)
+    return True
+
+
+def _short(v) -> str:
+    r = repr(v)
+    return r if len(r) <= 40 else r[:37] + "..."
 
 
 def _first_line(exc) -> str:
@@ -364,6 +426,8 @@ def verify_map(path, check_invariants: bool = True) -> dict:
     path = Path(path)
     pm = read_map(path)
     checks = ["chunks decode", "manifest sha256 of every dataset"]
+    if "attributes" in pm.manifest:
+        checks.append("manifest sha256 of every root attribute")
     if _check_sidecar(path):
         checks.append(f"file sha256 against {summary_path(path).name}")
     if check_invariants:

@@ -36,7 +36,7 @@ def test_compile_infer_dir_and_map_info(tmp_path, capsys, infer_dir, small_conne
     assert s["synapses"] == small_connectome.n_edges and s["layers"] == 8
     side = json.loads((tmp_path / "map.summary.json").read_text())
     assert set(side["timings_s"]) >= {"compile_s", "tiling_s"}
-    assert set(side["tiles_by_ordering"]) == {"identity", "metis", "naive_identity_grid", "rcm"}
+    assert set(side["tiles_by_ordering"]) == {"identity", "metis", "naive_identity_grid", "rcm", "spectral"}
 
 
 def test_compile_edges_csv_graphml_and_zarr(tmp_path, capsys, infer_dir):

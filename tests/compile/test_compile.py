@@ -65,7 +65,8 @@ def test_every_technology_decodes_and_holds_invariants(small_connectome, tech):
     s = pm.summary
     assert s["technology"] == tech and s["synapses"] == small_connectome.n_edges
     assert s["tiles"] >= s["tiles_lower_bound"] >= 1
-    assert s["tiles_by_ordering"]["metis"] == s["tiles"] <= s["tiles_by_ordering"]["naive_identity_grid"]
+    by = s["tiles_by_ordering"]
+    assert s["partitioner"] == "spectral" and by["spectral"] == s["tiles"] <= by["metis"] <= by["naive_identity_grid"]
     assert s["programming_time_s"] > 0 and s["programming_energy_uj"] > 0 and s["area_footprint_mm2"] > 0
     assert 0 < s["expected_weight_error_rel_full_scale"] < 0.2
     t = pm.tables["tiles"]
@@ -219,13 +220,13 @@ def test_nan_delays_only_matter_for_buckets():
     ({"technology": "mram", "rows": 512, "cols": 512}, "exceeds the mram limit of 256x256"),
     ({"technology": "rram", "rows": 256, "cols": 2048}, "exceeds the rram limit of 1024x1024"),
     ({"technology": "pcm", "layers": 8}, "8 layers exceed the pcm limit of 4"),
-    ({"technology": "rram", "rows": 0, "cols": 4}, "must be ≥ 1"),
+    ({"technology": "rram", "rows": 0, "cols": 4}, "compile option rows: must be an integer in 1…65536"),
     ({"technology": "mram", "rows": 64, "cols": 4}, "4 columns cannot hold one postsynaptic neuron"),
     ({"technology": "rram", "levels": 4096}, "2 to 2048 levels"),
-    ({"technology": "rram", "power_budget_mw": -1.0}, "power budget"),
+    ({"technology": "rram", "power_budget_mw": -1.0}, "compile option power_budget_mw"),
     ({"technology": "rram", "power_budget_mw": 1e-6}, "power budget"),
-    ({"technology": "rram", "delay_buckets": 0}, "--delay-buckets"),
-    ({"technology": "rram", "clip": "p0"}, "clip percentile"),
+    ({"technology": "rram", "delay_buckets": 0}, "compile option delay_buckets"),
+    ({"technology": "rram", "clip": "p0"}, "clip: a full-scale percentile must be in (0, 100]"),
     ({"technology": "quantum"}, "known technologies: flash, mram, pcm, rram"),
 ])
 def test_bad_options(small_connectome, opts, phrase):

@@ -75,4 +75,92 @@ def test_empty_and_unknown():
     t = tiling.tile_synapses(5, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), 4, 2)
     assert t.n_tiles == 0 and t.row_neuron.shape == (0, 4)
     with pytest.raises(ValueError, match="unknown partitioner"):
-        tiling.order_neurons(3, np.array([0]), np.array([1]), 2, "spectral")
+        tiling.order_neurons(3, np.array([0]), np.array([1]), 2, "kahip")
+
+
+def _spatial(n=2000, m=40_000, seed=0):
+    """Neurons uniform on a square, synapses to the neuron nearest a Gaussian-displaced point, ids shuffled."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    xy = rng.random((n, 2))
+    sigma = np.sqrt(4 * (m / n) / (2 * np.pi * n))
+    tree = cKDTree(xy)
+    keys = np.zeros(0, np.int64)
+    while len(keys) < m:
+        pre = rng.integers(0, n, m)
+        _, post = tree.query(xy[pre] + rng.normal(0, sigma, (m, 2)))
+        keys = np.unique(np.concatenate([keys, (pre * n + post)[pre != post]]))
+    keys = keys[rng.permutation(len(keys))[:m]]
+    ids = rng.permutation(n)
+    return ids[keys // n], ids[keys % n]
+
+
+def _check_decoupled(t, pre, post, g, rows, col_slots):
+    assert np.array_equal(t.row_neuron[t.tile, t.row], pre)
+    assert np.array_equal(t.block_neuron[t.tile_col_block[t.tile], t.syn_slot], post)
+    assert np.array_equal(t.tile_group[t.tile], g)
+    assert np.unique((t.tile * rows + t.row) * col_slots + t.syn_slot).size == len(pre)
+    for table in (t.row_neuron, t.block_neuron):
+        s = np.sort(table, axis=1)
+        assert not np.any((s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0))
+    assert np.array_equal(np.unique(t.tile), np.arange(t.n_tiles))
+    assert np.array_equal(t.tile_col_block, np.arange(t.n_tiles)) and not t.tile_part.any()
+
+
+def test_spectral_tiling_invariants_and_determinism(mixed_connectome):
+    c = mixed_connectome
+    pre, post = _indices(c)
+    g = (c.edges["kind"] == 3).astype(np.int64) * 2 + (c.edges["weight_mv"] < 0)
+    key = np.unique((g * c.n_neurons + pre) * c.n_neurons + post, return_index=True)[1]
+    pre, post, g = pre[key], post[key], g[key]
+    a = tiling.tile_synapses(c.n_neurons, pre, post, g, 32, 16, "spectral", seed=2)
+    _check_decoupled(a, pre, post, g, 32, 16)
+    b = tiling.tile_synapses(c.n_neurons, pre, post, g, 32, 16, "spectral", seed=2)
+    assert np.array_equal(a.tile, b.tile) and np.array_equal(a.row, b.row) and np.array_equal(a.slot, b.slot)
+    assert a.info["tiles_before_merge"] >= a.n_tiles and a.info["embedding_dims"] in tiling.SPECTRAL_DIMS
+
+
+def test_spectral_halves_rcm_on_spatial_wiring():
+    pre, post = _spatial()
+    n = 2000
+    g = np.zeros(len(pre), np.int64)
+    counts = {p: tiling.tile_synapses(n, pre, post, g, 128, 64, p).n_tiles for p in ("spectral", "metis", "rcm")}
+    t = tiling.tile_synapses(n, pre, post, g, 128, 64, "spectral")
+    _check_decoupled(t, pre, post, g, 128, 64)
+    assert counts["spectral"] <= 0.6 * counts["rcm"] and counts["spectral"] < counts["metis"], counts
+
+
+def test_rcb_order_leaves_are_exact_and_compact():
+    rng = np.random.default_rng(0)
+    p = rng.random((1000, 2))
+    o = tiling.rcb_order(p, 100)
+    assert sorted(o.tolist()) == list(range(1000))
+    spans = [np.ptp(p[o[i:i + 100]], axis=0).prod() for i in range(0, 1000, 100)]
+    assert max(spans) < 0.25  # each leaf covers about a tenth of the square, never a strip across it
+    sub = np.arange(0, 1000, 3)
+    assert sorted(tiling.rcb_order(p, 64, sub).tolist()) == sub.tolist()
+
+
+def test_spectral_embedding_of_a_grid_is_seeded_and_local():
+    # a 40×40 lattice with shuffled labels: embedded neighbours are lattice neighbours
+    side = 40
+    n = side * side
+    lab = np.random.default_rng(1).permutation(n)
+    y, x = np.divmod(np.arange(n), side)
+    right = np.flatnonzero(x < side - 1)
+    down = np.flatnonzero(y < side - 1)
+    pre = lab[np.concatenate([right, down])]
+    post = lab[np.concatenate([right + 1, down + side])]
+    adj = tiling.symmetric_graph(n, pre, post)
+    e1 = tiling.spectral_embedding(adj, 2, seed=3)
+    assert np.array_equal(e1, tiling.spectral_embedding(adj, 2, seed=3))
+    assert e1.shape == (n, 2) and np.all(np.isfinite(e1))
+    o = tiling.rcb_order(e1, 100)
+    inv = np.empty(n, np.int64)
+    inv[lab] = np.arange(n)
+    dist = []
+    for k in range(0, n, 100):  # leaves of 100 are compact patches of the lattice
+        yy, xx = np.divmod(inv[o[k:k + 100]], side)
+        dist.append(np.mean(np.abs(yy[:, None] - yy[None]) + np.abs(xx[:, None] - xx[None])))
+    assert np.mean(dist) < 0.4 * (2 * side / 3)  # random pairs: 2·side/3 apart on average
