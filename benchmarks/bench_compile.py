@@ -105,33 +105,31 @@ def _write_csv_fast(path: Path, e: dict) -> None:
             fh.write("\n".join(rows.tolist()) + "\n")
 
 
-def connectome_dir(n_synapses: int) -> Path:
-    """A cached inference-style directory holding the synthetic connectome."""
-    d = H.cache_dir() / f"compile-{N_NEURONS}-{n_synapses}"
+def _cached_dir(name: str, n_neurons: int, make_edges, what: str) -> Path:
+    """A cached inference-style directory ``name`` holding ``make_edges()`` over ``n_neurons`` neurons."""
+    d = H.cache_dir() / name
     if not (d / "edges.csv").exists():
-        print(f"generating {n_synapses:.0e} synapses …", file=sys.stderr, flush=True)
+        print(f"generating {what} …", file=sys.stderr, flush=True)
         d.mkdir(parents=True, exist_ok=True)
-        e = clustered_edges(N_NEURONS, n_synapses)
-        (d / "neurons.csv").write_text("neuron_id\n" + "\n".join(map(str, range(N_NEURONS))) + "\n")
+        e = make_edges()
+        (d / "neurons.csv").write_text("neuron_id\n" + "\n".join(map(str, range(n_neurons))) + "\n")
         tmp = d / "edges.csv.tmp"
         _write_csv_fast(tmp, e)
         tmp.rename(d / "edges.csv")
     return d
+
+
+def connectome_dir(n_synapses: int) -> Path:
+    """A cached inference-style directory holding the synthetic connectome."""
+    return _cached_dir(f"compile-{N_NEURONS}-{n_synapses}", N_NEURONS,
+                       lambda: clustered_edges(N_NEURONS, n_synapses), f"{n_synapses:.0e} synapses")
 
 
 def spatial_dir(n_synapses: int) -> Path:
     """A cached directory holding :func:`spatial_edges` with 20 synapses per neuron."""
     n = n_synapses // SPATIAL_PER_NEURON
-    d = H.cache_dir() / f"compile-spatial-{n}-{n_synapses}"
-    if not (d / "edges.csv").exists():
-        print(f"generating {n_synapses:.0e} spatial synapses …", file=sys.stderr, flush=True)
-        d.mkdir(parents=True, exist_ok=True)
-        e = spatial_edges(n, n_synapses)
-        (d / "neurons.csv").write_text("neuron_id\n" + "\n".join(map(str, range(n))) + "\n")
-        tmp = d / "edges.csv.tmp"
-        _write_csv_fast(tmp, e)
-        tmp.rename(d / "edges.csv")
-    return d
+    return _cached_dir(f"compile-spatial-{n}-{n_synapses}", n, lambda: spatial_edges(n, n_synapses),
+                       f"{n_synapses:.0e} spatial synapses")
 
 
 SPATIAL_PER_NEURON = 20

@@ -4,10 +4,6 @@ Every case must end in a clean error (exit 2/4, one ``connectome: error:``
 line) or be accepted; none may be an internal error, hang, leave a partial
 output or a temporary, or change its input. Failing cases are listed with
 their id: ``python benchmarks/fuzz.py --replay ID`` rebuilds and reruns one.
-
-Mutation families that still fail in readers owned elsewhere are listed in
-:data:`KNOWN_FAILING` and checked by their own, non-strict xfail test, so the
-strict per-family tests stay strict for everything else.
 """
 
 from __future__ import annotations
@@ -23,26 +19,6 @@ import fuzz_cases as fc
 SEED = 20261204
 N_CASES = 140  # 20 per family
 LIMIT_S = 10.0  # a hang, as in benchmarks/fuzz.py (every input is a few kB)
-KNOWN_LIMIT_S = 3.0  # known-failing cases need not be waited for as long: they are xfail anyway
-
-_REC = "recording readers (connectome/io/recording.py, stores.py, h5chunks.py)"
-_NWB = "NWB reader (connectome/io/nwb.py)"
-_ZARR = "zarr store (connectome/io/stores.py): zarr-python errors on damaged zarr.json escape"
-_MAP = "map reader (connectome/io/progmap.py, connectome/verify/)"
-
-#: (family, mutation prefix) → why it still fails and which reader it is in. The goal is an empty dict.
-#: Every entry was seen failing by benchmarks/fuzz.py (seed 0) against this tree.
-KNOWN_FAILING: dict[tuple[str, str], str] = {
-}
-
-
-def _known(res: dict) -> tuple[str, str] | None:
-    for key in KNOWN_FAILING:
-        fam, prefix = key
-        if res["family"] == fam and res["mutation"].startswith(prefix):
-            return key
-    return None
-
 
 def _describe(bad) -> str:
     return "\n".join(f"{r['id']} [{r['mutation']}] {r['outcome']}: {r['error']}"
@@ -52,30 +28,18 @@ def _describe(bad) -> str:
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    def limit(family, mutation):
-        return KNOWN_LIMIT_S if _known({"family": family, "mutation": mutation}) else LIMIT_S
-
-    return fc.run_cases(fc.case_ids(N_CASES, SEED), base=tmp_path_factory.mktemp("fuzz"), timeout=LIMIT_S,
-                        timeout_for=limit)
+    return fc.run_cases(fc.case_ids(N_CASES, SEED), base=tmp_path_factory.mktemp("fuzz"), timeout=LIMIT_S)
 
 
 @pytest.mark.parametrize("family", fc.FAMILIES)
 def test_family_breaks_no_promise(results, family):
     mine = [r for r in results if r["family"] == family]
     assert len(mine) == N_CASES // len(fc.FAMILIES)
-    bad = [r for r in mine if fc.is_failure(r) and _known(r) is None]
+    bad = [r for r in mine if fc.is_failure(r)]
     assert not bad, f"{len(bad)} of {len(mine)} {family} cases broke a promise:\n" + _describe(bad)
     # the cases exercise the readers: most mutations are refused, and valid or harmless ones are read
     outcomes = {r["outcome"] for r in mine}
     assert "clean" in outcomes
-
-
-@pytest.mark.parametrize("key", [pytest.param(k, id=f"{k[0]}:{k[1]}", marks=pytest.mark.xfail(
-    strict=False, reason=v)) for k, v in KNOWN_FAILING.items()] or [pytest.param(None, marks=pytest.mark.skip(
-        reason="no known-failing mutation families"))])
-def test_known_failing_family(results, key):
-    bad = [r for r in results if _known(r) == key and fc.is_failure(r)]
-    assert not bad, _describe(bad)
 
 
 def test_every_family_accepts_its_valid_file(tmp_path):

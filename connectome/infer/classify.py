@@ -10,11 +10,11 @@ one bin. ``A`` is the somatic PSP peak (the traces are already in somatic mV,
 see :mod:`connectome.infer.sta`) and ``onset`` the latency.
 
 **Classes.** A fit with onset below ``electrical_max_latency_ms`` is an
-electrical synapse (a spikelet: near-zero latency; reference §2.3); else the
+electrical synapse (a spikelet: near-zero latency; docs/background.md §2.3); else the
 sign of ``A`` gives excitatory or inhibitory. Excitatory synapses are
 *eventful* when the single-trial response is detectable — its window mean is
 ≥ 1.16 per-spike noise SDs, i.e. it would cross 2 SD on ≥ 20 % of trials
-(reference §7) — or when the post-synaptic firing probability within 10 ms
+(docs/background.md §7) — or when the post-synaptic firing probability within 10 ms
 after the presynaptic spike rises significantly (binomial test, p < 0.001);
 otherwise *uneventful* (weak).
 """

@@ -18,7 +18,7 @@ spikelet.
 
 The test used here (:func:`spikelet_z`) is therefore the *sharp zero-lag
 rise*: the spike-triggered average over the window where the spikelet peaks
-(``electrical_window_ms``, 0…1 ms; reference §7: |lag| ≤ 0.5 ms for the
+(``electrical_window_ms``, 0…1 ms; docs/background.md §7: |lag| ≤ 0.5 ms for the
 onset) minus its level just before the presynaptic upstroke
 (``electrical_pre_ms``, −1.5…−1 ms), so that a ramp of drive shared by both
 cells (which rises before, at and after the spike alike) does not count, times

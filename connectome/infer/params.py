@@ -1,7 +1,7 @@
 """Inference parameters: one frozen dataclass, units in the names.
 
-Defaults follow ../shared/reference/neuro-recordings.md §7 ("Suggested
-inference defaults") where it gives a value; choices made here are marked
+Defaults follow docs/background.md §7 (inference defaults, with their
+sources) where it gives a value; choices made here are marked
 as such and measured in docs/accuracy.md.
 """
 
@@ -25,9 +25,9 @@ class InferParams:
         evidence (choice; latency is refined below one bin by template fits).
     spike_threshold : float
         Action-potential candidates exceed this many robust noise SDs of the
-        high-passed trace (reference §7: 5–6× MAD).
+        high-passed trace (docs/background.md §7: 5–6× MAD).
     refractory_ms : float
-        Dead time between spikes on one channel (reference §7: 2 ms).
+        Dead time between spikes on one channel (docs/background.md §7: 2 ms).
     min_ap_fraction : float
         A candidate whose amplitude is below this fraction of the channel's
         running median AP amplitude is not an AP (summed PSPs, noise).
@@ -36,10 +36,10 @@ class InferParams:
     merge_radius_pitches, merge_window_ms, merge_fraction : float
         Channels within this many electrode pitches whose spikes coincide
         within ±window on ≥ fraction of both trains record one neuron
-        (reference §7: ±0.2 ms, 70 %, 3 pitches).
+        (docs/background.md §7: ±0.2 ms, 70 %, 3 pitches).
     ap_amplitude_mv : float
         Nominal somatic AP amplitude used to convert electrode deflections
-        into somatic mV (reference §6: ≈ 80 mV).
+        into somatic mV (docs/background.md §6: ≈ 80 mV).
     mask_before_ms, mask_after_ms : float
         Samples of a post-synaptic trace this close to that neuron's own
         spikes (the action potential itself) are excluded from evidence.
@@ -54,10 +54,10 @@ class InferParams:
         A saturated or non-finite sample spoils its channel from 1 ms before
         to this long after it: amplifiers recover from a saturating artefact
         (e.g. a current pulse) over tens of ms, and the recovery tail is not
-        saturated (choice; reference §6 lists such artefacts).
+        saturated (choice; docs/background.md §6 lists such artefacts).
     coupling_min_fraction : float
         Chunks where a channel's activity falls below this fraction of its
-        typical level are excluded (coupling loss; reference §7: 30 %).
+        typical level are excluded (coupling loss; docs/background.md §7: 30 %).
     detrend : bool
         Remove a straight line fitted over the baseline lags from each pairwise
         average (against burst-locked ramps) rather than only its mean. Off by
@@ -70,7 +70,7 @@ class InferParams:
     baseline_ms : tuple
         Lags (ms) of the per-spike baseline (and of the trend fit when
         ``detrend``): close to the spike, so that the slow membrane fluctuation
-        changes little between baseline and response (reference §7 suggests
+        changes little between baseline and response (docs/background.md §7 suggests
         −10…−1 ms; −5…−0.5 ms measured better, docs/accuracy.md).
     response_ms : float
         Last lag (ms) of the response examined.
@@ -101,20 +101,20 @@ class InferParams:
         ``response_ms − window_ms``).
     kernel_kinetics_ms : tuple
         (rise, decay) pairs of the chemical test kernels: a fast and a slow
-        PSP (reference §3, "PSP kinetics"); spikelet kernels (0.3, 2 ms) at
+        PSP (docs/background.md §3, "PSP kinetics"); spikelet kernels (0.3, 2 ms) at
         onsets −0.5 and 0 ms are always included.
     min_pre_spikes : int
         Pairs with fewer usable presynaptic spikes are reported as untested
-        (reference §7 suggests 100 for full recordings; lower here for short ones).
+        (docs/background.md §7 suggests 100 for full recordings; lower here for short ones).
     distance_weighted : bool
         Weighted Benjamini–Hochberg with weights estimated from the data's own
         fraction of connections at each inter-neuron distance (cross-fitted;
         see :func:`connectome.infer.stats.distance_weights`). Off: plain BH.
     q_threshold : float
-        Benjamini–Hochberg level over all tested ordered pairs (reference §7: 0.01).
+        Benjamini–Hochberg level over all tested ordered pairs (docs/background.md §7: 0.01).
     electrical_max_latency_ms : float
         Responses whose onset is within ± this of the presynaptic spike may be
-        electrical (spikelets; reference §7: |lag| ≤ 0.5 ms). An onset earlier
+        electrical (spikelets; docs/background.md §7: |lag| ≤ 0.5 ms). An onset earlier
         than −this is not a spikelet (it began before the presynaptic AP's
         upstroke) and, like any chemical onset before the spike, is rejected as
         shared drive.
@@ -150,7 +150,7 @@ class InferParams:
         accepted pair needs to be electrical (choice, as the chemical test's
         z ≳ 4 at q = 0.01 on 10⁴ pairs).
     electrical_reverse_z : float
-        A junction is one symmetric element (reference §2; Bennett & Zukin
+        A junction is one symmetric element (docs/background.md §2; Bennett & Zukin
         2004): electrical needs the larger of the two directions' z ≥
         ``electrical_z`` and the smaller ≥ this (a confirmation, one-sided
         p ≈ 0.07; the partner often fires less). A reverse pair that cannot be

@@ -160,7 +160,7 @@ def _chunk_task(rec: Recording, k: int, s: int, e: int, prev_tail, raw, next_hea
     rel[badb] = np.nan
     store.write(k, s // bin_samples, rel, offset)
     # AP amplitude from rest: peak minus the channel's typical level in this chunk
-    # (the nominal ≈ 80 mV AP amplitude of reference §6 is measured from rest too)
+    # (the nominal ≈ 80 mV AP amplitude of docs/background.md §6 is measured from rest too)
     amp = (x[rows, cols] - offset[cols]).astype(np.float32)
     return rows + a, cols, amp, sd, activity, nbad
 

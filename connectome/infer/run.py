@@ -151,9 +151,9 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             A, onset, rise, decay = classify.fit_psp(resid, lags, bin_ms, fit_from_ms=-1.0,
                                                     onset_max_ms=p.response_ms - 3.0)
             # electrical: near-zero latency AND a spikelet's shape (fast decay) or the
-            # same near-zero-latency coupling in the reverse direction (reference §2.3);
+            # same near-zero-latency coupling in the reverse direction (docs/background.md §2.3);
             # a fast chemical PSP of a close neighbour can also fit an early onset
-            # |onset| small on both sides (reference §7: |lag| ≤ 0.5 ms): a response that
+            # |onset| small on both sides (docs/background.md §7: |lag| ≤ 0.5 ms): a response that
             # began well before the spike is drive shared with the presynaptic cell
             electrical, spk_z = _electrical(zs, st, p, pre, post, onset, decay)
             if p.electrical_spikelet and electrical.any():

@@ -5,7 +5,7 @@ post-synaptic trace, baseline-subtracted per spike, is
 
 1. **detrended**: a straight line fitted over the baseline lags is removed.
    Network bursts put a slow, burst-locked depolarisation under every STA
-   (reference §2.5); over a few ms it is a ramp, and the ramp is what the
+   (docs/background.md §2.5); over a few ms it is a ramp, and the ramp is what the
    line removes. A synapse is a sharp deflection at a fixed short latency,
    which survives;
 2. **matched-filtered**: PSP-shaped kernels (spikelets at onsets around 0,
@@ -18,10 +18,10 @@ post-synaptic trace, baseline-subtracted per spike, is
    the whitened filter weighs a sharp onset against that shared level,
    which a boxcar window mean cannot (with ``matched_filter`` off: the mean
    residual in an electrical window around lag 0 and in overlapping
-   chemical windows, reference §7). Boxcar window means are still computed
+   chemical windows, docs/background.md §7). Boxcar window means are still computed
    for the response size and the single-trial SNR;
 3. **calibrated by an empirical null**: almost all pairs are not connected
-   (≈ 2 % of ordered pairs in cultures, reference §1.1), so for each
+   (≈ 2 % of ordered pairs in cultures, docs/background.md §1.1), so for each
    post-synaptic neuron and window the bulk of the statistics over all
    presynaptic neurons *is* the null. Its robust centre (median) and scale
    (1.4826 × MAD) absorb what jitter surrogates would otherwise estimate:
@@ -102,7 +102,7 @@ def bh(pvals: np.ndarray) -> np.ndarray:
 def distance_weights(pval: np.ndarray, dist: np.ndarray, n_bins: int = 10, lam: float = 0.01) -> np.ndarray:
     """Weights for weighted Benjamini–Hochberg from the data's own distance profile.
 
-    Connection probability falls with distance in cultures (reference §3,
+    Connection probability falls with distance in cultures (docs/background.md §3,
     Campagnola et al. 2022), so hypotheses are not exchangeable. Pairs are
     binned by distance (quantiles); in each bin the fraction of true effects
     is estimated from the excess of small p-values, π1 ≥ (#{p ≤ λ}/m − λ)/(1 − λ)
@@ -192,7 +192,7 @@ def kernel_bank(lags: np.ndarray, p: InferParams):
     averaged over each lag's bin: spikelet-like ones at onsets around 0 for
     electrical coupling, then chemical ones at onsets every
     ``kernel_onset_step_ms`` from 0.5 ms to ``response_ms`` − window, with a
-    fast and a slow kinetics (reference §3, "PSP kinetics").
+    fast and a slow kinetics (docs/background.md §3, "PSP kinetics").
     """
     from .classify import psp_kernel
 

@@ -286,7 +286,7 @@ def _tmp_prefix(path: Path) -> str:
 def clean_stale_temporaries(path) -> int:
     """Remove ``path``'s temporary siblings left by a killed process on this host; return how many.
 
-    A temporary is named ``.NAME.tmp-HOST-PID-XXXXXXXX``; it is removed only
+    A temporary is named ``.NAME.tmp-HOST-PID-<random hex>``; it is removed only
     when HOST is this machine and PID is no longer running.
     """
     path = Path(path)

@@ -10,7 +10,7 @@ The output's own disk is the default on purpose: the largest temporary (the
 binned traces of ``infer``, a few bytes per channel and bin) scales with the
 recording, and the system temp folder is often a small RAM-backed tmpfs;
 the disk that must hold the outputs is the one the user chose. Each scratch
-folder (``.connectome-tmp/PREFIX-XXXXXXXX/``) holds an ``owner`` file with
+folder (``.connectome-tmp/PREFIX-<random suffix>/``) holds an ``owner`` file with
 the process id and host name. It is removed when the block that created it
 ends (normally or by an exception, including the ``KeyboardInterrupt`` the
 CLI raises on SIGINT and SIGTERM), at interpreter exit, and — after a

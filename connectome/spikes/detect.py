@@ -1,7 +1,7 @@
 """Intracellular action-potential detection on one block of samples.
 
 APs on a coupled electrode are large, fast, positive deflections: an
-attenuated copy of an ≈ 80 mV somatic spike (reference §6), far above the
+attenuated copy of an ≈ 80 mV somatic spike (docs/background.md §6), far above the
 sub-threshold fluctuations that carry PSPs. Detection:
 
 1. high-pass by subtracting a centred moving average (``hp_window_ms``),

@@ -1,10 +1,10 @@
 """Channels → neurons.
 
 Several electrodes can sit on one neuron (≈ 1.8 per neuron on the microhole
-array, reference §1.2); they carry the same AP train at near-zero lag and
+array, docs/background.md §1.2); they carry the same AP train at near-zero lag and
 must be merged, or they would look like zero-latency "electrical synapses".
 
-Rule (reference §7): channels within ``radius`` electrode pitches whose
+Rule (docs/background.md §7): channels within ``radius`` electrode pitches whose
 spikes coincide within ± ``window`` on at least ``fraction`` of the shorter
 train are one neuron (union–find over such pairs). The shorter train is the
 denominator so that a channel that loses coupling part-way (its train stops)
@@ -103,7 +103,7 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
         Spikes sorted by (channel, sample), with amplitudes (mV).
     noise_mv : ndarray
         Per-channel noise SD; a coupled channel's median AP amplitude is at
-        least ``min_snr`` × noise (reference §7: ≥ 8×).
+        least ``min_snr`` × noise (docs/background.md §7: ≥ 8×).
     rows, cols, x_um, y_um : ndarray
         Channel geometry: grid indices at the recording's electrode pitch
         (:attr:`connectome.io.Recording.pitch_um`, inferred from the positions

@@ -5,11 +5,11 @@ These are cheap statistics on a bounded sample of a recording, used by
 
 An intracellularly coupled channel carries an attenuated copy of the membrane
 potential: positive action potentials of several mV riding on sub-threshold
-fluctuations, far above the electrode's own white noise (reference §6: 30 µV
+fluctuations, far above the electrode's own white noise (docs/background.md §6: 30 µV
 rms electrode noise, APs ≈ 80 mV at the soma × attenuation 0.02–0.6). A
 channel is called *coupled* when its sample holds AP-like upward excursions
 larger than both ``ap_snr`` × its high-frequency noise and ``min_ap_mv``
-(reference §7: APs ≥ 8× noise MAD and a positive, intracellular-like shape).
+(docs/background.md §7: APs ≥ 8× noise MAD and a positive, intracellular-like shape).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class NonIdealities:
         Multiply the technology's programming spread, read noise and drift
         exponents (1 = the model; 0 switches one off).
     stuck_fraction : float
-        Fraction of physical cells stuck (default 0: the reference gives no rate).
+        Fraction of physical cells stuck (default 0: no published rate is used).
     stuck_on_share : float
         Share of stuck cells stuck at g_max (the rest at g_min); 0.5 by assumption.
     """

@@ -119,10 +119,10 @@ def normalised_a(nl: float) -> float:
 
 @dataclass(frozen=True)
 class ImprintDevice:
-    """Conductance update under identical pulses (defaults: NeuroSim's Ag:a-Si RealDevice, reference).
+    """Conductance update under identical pulses (defaults: NeuroSim's Ag:a-Si RealDevice; Peng et al. 2019).
 
     ``g_min_us``/``g_max_us`` come from the technology; the update curve
-    from the reference's NeuroSim preset: 97 potentiation / 100 depression
+    from the NeuroSim device preset: 97 potentiation / 100 depression
     pulses over the window, NL_LTP = 2.4, NL_LTD = −4.88 (given as a
     magnitude: depression saturates towards G_min), cycle-to-cycle σ = 3.5 %
     of (G_max − G_min) per pulse.

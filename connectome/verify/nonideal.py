@@ -37,7 +37,7 @@ stuck cells
     a fraction of cells is stuck at g_min (stuck-off) or g_max (stuck-on)
     whatever was programmed. The reference gives no stuck-at rate, so the
     default fraction is 0 (an assumption; set ``stuck_fraction``). Recalled,
-    not from the reference: RRAM arrays have shown ≈ 1.75 % stuck-off and
+    not from a device survey: RRAM arrays have shown ≈ 1.75 % stuck-off and
     ≈ 9 % stuck-on cells (Chen et al., DATE 2017).
 global drift compensation
     every tile's outputs are rescaled by the ratio of a reference read taken

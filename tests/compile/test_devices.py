@@ -31,7 +31,7 @@ def test_preset_loads_and_every_value_has_a_source(name):
             if re.search(r"=\s*0(\.0)?\s*$", value.strip()):
                 continue
             assert comment.strip(), f"{name}.toml: no source for {line.strip()!r}"
-            assert re.search(r"(19|20)\d\d|datasheet|assumption|derived|same|reference", comment), line
+            assert re.search(r"(19|20)\d\d|datasheet|assumption|derived|same", comment), line
 
 
 def test_binary_technology_has_two_levels():
