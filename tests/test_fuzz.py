@@ -132,3 +132,18 @@ def test_hang_is_detected_and_the_worker_restarted(tmp_path):
         assert runner.run("con-truth:0:5")["outcome"] in ("clean", "accepted")
     finally:
         runner.close()
+
+
+# Cases of the long run (``python benchmarks/fuzz.py --cases 10000``, seed 0) that were
+# internal errors once: damaged HDF5 object headers and heaps (h5py KeyError/RuntimeError),
+# a root attribute ``format`` that is an array, CurrentClampSeries of mixed dtypes, a map
+# summary.json that is a JSON list, root attributes set to complex numbers or arrays.
+FORMER_INTERNAL = ["rec-h5:0:175", "rec-h5:0:1519", "rec-h5:0:1988", "rec-h5:0:3773", "rec-h5:0:4515",
+                   "rec-h5:0:8659", "rec-h5:0:4956", "rec-nwb:0:2893", "rec-nwb:0:8269", "map:0:881",
+                   "map:0:1280", "map:0:2141", "map:0:8833"]
+
+
+def test_former_internal_errors_are_clean(tmp_path):
+    res = fc.run_cases(FORMER_INTERNAL, base=tmp_path, timeout=LIMIT_S)
+    assert [r["outcome"] for r in res] == ["clean"] * len(FORMER_INTERNAL), _describe(res)
+    assert not any(fc.is_failure(r) for r in res)

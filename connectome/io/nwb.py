@@ -122,6 +122,12 @@ class NWBStore(Store):
             if len(lengths) != 1:
                 raise RecordingError("CurrentClampSeries of different lengths cannot be stacked as channels "
                                      f"(lengths {sorted(lengths)})", path)
+            dtypes = {acq[n]["data"].dtype for n in cc}
+            if len(dtypes) != 1:
+                odd = next(n for n in cc if acq[n]["data"].dtype != acq[cc[0]]["data"].dtype)
+                raise RecordingError("CurrentClampSeries of different data types cannot be stacked as channels "
+                                     f"(/acquisition/{odd}/data is {acq[odd]['data'].dtype}, "
+                                     f"/acquisition/{cc[0]}/data is {acq[cc[0]]['data'].dtype})", path)
             self.series = cc
             self.shape = (lengths.pop(), len(cc))
             self.chunks = None

@@ -144,7 +144,14 @@ def attribute_sha256(name: str, value) -> str:
         value = value.decode()
     if isinstance(value, np.generic):
         value = value.item()
-    doc = json.dumps({"name": name, "value": value}, sort_keys=True, ensure_ascii=True, allow_nan=True)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    try:
+        doc = json.dumps({"name": name, "value": value}, sort_keys=True, ensure_ascii=True, allow_nan=True)
+    except (TypeError, ValueError):
+        # A value no writer produces (complex, object arrays, ...): digest its
+        # repr under another key, so it can never match a written digest.
+        doc = json.dumps({"name": name, "unencodable": repr(value)}, sort_keys=True, ensure_ascii=True)
     return hashlib.sha256(doc.encode()).hexdigest()
 
 
@@ -449,18 +456,24 @@ def _check_sidecar(path: Path) -> bool:
         return False
     try:
         d = json.loads(side.read_text())
-    except ValueError:
+    except (ValueError, UnicodeDecodeError):
         raise MapError(f"{side.name} is not valid JSON (corrupted)", path) from None
+    if not isinstance(d, dict):
+        raise MapError(f"{side.name} is not a JSON object (corrupted)", path)
     if _fmt(path) == "hdf5":
         want = d.get("map_file_sha256")
         if not want:
             return False
+        if not isinstance(want, str):
+            raise MapError(f"{side.name}: map_file_sha256 is not a string (corrupted)", path)
         if sha256_file(path) != want:
             raise MapError(f"file sha256 differs from the one recorded in {side.name} (corrupted)", path)
     else:
         want = d.get("store_file_sha256") or {}
         if not want:
             return False
+        if not isinstance(want, dict):
+            raise MapError(f"{side.name}: store_file_sha256 is not a JSON object (corrupted)", path)
         have = _store_hashes(path)
         for name in sorted(set(want) | set(have)):
             if want.get(name) != have.get(name):

@@ -396,20 +396,53 @@ def open_recording(path: str | os.PathLike) -> Recording:
       with its sample range; a contiguous HDF5 dataset must fit in the file;
     - geometry per :func:`read_geometry`.
     """
-    store = open_store(path)
+    try:
+        store = open_store(path)
+    except (KeyError, RuntimeError, ValueError) as exc:
+        if not _raised_by_h5py(exc):
+            raise
+        raise RecordingError(f"damaged HDF5 file ({_h5_reason(exc)})", path) from None
     try:
         return _validated(store)
-    except BaseException:
+    except BaseException as exc:
         close = getattr(store, "close", None)
         if close is not None:
-            close()  # do not keep a refused file open
+            try:
+                close()  # do not keep a refused file open
+            except Exception:
+                pass
+        if isinstance(exc, (KeyError, RuntimeError, ValueError)) and _raised_by_h5py(exc):
+            raise RecordingError(f"damaged HDF5 file ({_h5_reason(exc)})", path) from None
         raise
+
+
+def _raised_by_h5py(exc: BaseException) -> bool:
+    """True when the innermost frame of ``exc``'s traceback is inside h5py.
+
+    HDF5's C library reports damaged object headers, heaps and attribute
+    messages as ``KeyError``/``RuntimeError``/``ValueError`` from h5py; only
+    those (not the same classes raised by our own code) mean "damaged file".
+    """
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    name = tb.tb_frame.f_code.co_filename.replace(os.sep, "/")
+    return name.startswith("h5py/") or "/h5py/" in name
+
+
+def _h5_reason(exc: BaseException) -> str:
+    msg = str(exc.args[0]) if exc.args else str(exc)
+    return msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
 
 
 def _validated(store: Store) -> Recording:
     p = store.path
     fmt = store.root_attrs.get("format")
-    if fmt is not None and fmt != "cnea":
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    if fmt is not None and not (isinstance(fmt, str) and fmt == "cnea"):
         raise RecordingError(f"root attribute format is {fmt!r}, expected 'cnea'", p)
     if not getattr(store, "has_data", True):
         if store.optional("spikes/times_s") is not None:
