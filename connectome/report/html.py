@@ -33,8 +33,23 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def _kv(rows, cls="kv") -> str:
-    body = "".join(f"<tr><th>{_e(k)}</th><td data-key=\"{_e(k)}\">{_e(_fmt(v))}</td></tr>" for k, v in rows)
+CLOCK_CLASS = "clock"
+"""Class of the ``<span>`` around every wall-clock value (durations, start and end times).
+
+Two runs of the same inputs give pages that differ only inside these spans
+and in the clock keys (``timings``, ``seconds``, ``started``, ``finished``)
+of the embedded data, so a page can be compared byte for byte once they
+are blanked (``benchmarks/soak.py`` does).
+"""
+
+
+def _clock(v) -> str:
+    return f'<span class="{CLOCK_CLASS}">{_e(_fmt(v))}</span>'
+
+
+def _kv(rows, cls="kv", clock=()) -> str:
+    body = "".join(f"<tr><th>{_e(k)}</th><td data-key=\"{_e(k)}\">"
+                   f"{_clock(v) if (clock is True or k in clock) else _e(_fmt(v))}</td></tr>" for k, v in rows)
     return f'<table class="{cls}">{body}</table>'
 
 
@@ -97,7 +112,7 @@ def render_recording(d: dict) -> str:
 <a href="#graph">Graph</a> <a href="#dist">Distributions</a> <a href="#tables">Tables</a> <a href="#map">Map</a>
 <a href="#verify">Verify</a></nav></header>
 <section id="facts"><h2>Recording and QC</h2><div class="cols">
-<div><h3>Facts</h3>{_kv(facts)}</div><div><h3>QC</h3>{_kv(qc)}</div><div><h3>Timings (s)</h3>{_kv(timings)}</div>
+<div><h3>Facts</h3>{_kv(facts)}</div><div><h3>QC</h3>{_kv(qc)}</div><div><h3>Timings (s)</h3>{_kv(timings, clock=True)}</div>
 </div></section>
 <section id="grid"><h2>Neurons on the electrode grid</h2>
 <p class="legend">○ excitatory &nbsp; □ inhibitory &nbsp; ◇ type unknown; area ∝ spike count. Hover a neuron for its values.</p>
@@ -134,10 +149,11 @@ def render_batch(d: dict) -> str:
     rows = ""
     for f in d["files"]:
         link = f'<a href="{_e(f["link"])}">{_e(f["name"])}</a>' if f["link"] else _e(f["name"])
-        st = " ".join(f"{_e(k)} {v:.1f}" for k, v in f["stage_seconds"].items() if isinstance(v, (int, float)))
+        st = " ".join(f"{_e(k)} {_clock(f'{v:.1f}')}" for k, v in f["stage_seconds"].items()
+                      if isinstance(v, (int, float)))
         err = _e(f"{f['failed_stage']}: {f['error']}") if f["error"] else ""
         rows += (f'<tr class="st-{_e(f["status"])}"><td>{link}</td><td>{_e(f["input"])}</td>'
-                 f'<td class="status">{_e((f["status"] or "").upper())}</td><td>{_e(_fmt(f["seconds"]))}</td>'
+                 f'<td class="status">{_e((f["status"] or "").upper())}</td><td>{_clock(f["seconds"])}</td>'
                  f'<td>{st}</td><td>{_e(_fmt(f["neurons"]))}</td><td>{_e(_fmt(f["synapses"]))}</td>'
                  f'<td class="err">{err}</td></tr>')
     body = f"""
@@ -145,7 +161,8 @@ def render_batch(d: dict) -> str:
 <section id="run"><h2>Run</h2>{_kv([('done', c.get('done')), ('failed', c.get('failed')),
                                        ('pending', c.get('pending')), ('seconds', m.get('seconds')),
                                        ('started', m.get('started')), ('finished', m.get('finished')),
-                                       ('connectome_version', m.get('connectome_version'))])}</section>
+                                       ('connectome_version', m.get('connectome_version'))],
+                                      clock=('seconds', 'started', 'finished'))}</section>
 <section id="files"><h2>Recordings</h2><input class="filter" data-table="batch" placeholder="filter recordings">
 <table class="data" id="batch-table"><thead><tr><th>recording</th><th>input</th><th>status</th><th>seconds</th>
 <th>stages (s)</th><th>neurons</th><th>synapses</th><th>error</th></tr></thead><tbody>{rows}</tbody></table></section>

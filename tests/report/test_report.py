@@ -242,3 +242,19 @@ def test_map_and_verify_numbers_equal_their_files(sample_infer, tmp_path, capsys
     assert "Error by weight decile" in page
     tiles = _data(page)["maps"][0]["tiles"]
     assert sum(t["cells"] for t in tiles) == ms["cells"]  # the heat maps count every programmed cell
+
+
+def test_wall_clock_values_are_marked_so_pages_compare_without_them(run_root):
+    """Two runs differ only in their clock spans: with them blanked, the batch page is the same."""
+    d = batch_data(run_root)
+    page = render_batch(d)
+    d2 = json.loads(json.dumps(d))
+    d2["manifest"]["seconds"] = 1234.5
+    d2["manifest"]["started"] = "2001-01-01T00:00:00Z"
+    for f in d2["files"]:
+        f["seconds"] = 99.0
+        f["stage_seconds"] = {k: 77.0 for k in f["stage_seconds"]}
+    other = render_batch(d2)
+    assert other != page and "1234.5" in other
+    blank = re.compile(r'<span class="clock">[^<]*</span>')
+    assert blank.sub("", other) == blank.sub("", page)
