@@ -23,6 +23,10 @@ from ..errors import ConnectomeError, ConnectomeFormatError
 DEFAULT_MAX_TRACES = 200
 #: samples kept per trace (the mean is averaged down to this many points)
 TRACE_POINTS = 120
+#: degree-preserving null graphs behind the motif z-scores (``connectome inspect`` uses 100 by default)
+MOTIF_NULL_SAMPLES = 50
+#: synapses drawn in the intended-vs-programmed weight scatter (evenly spaced over the map's synapse table)
+SCATTER_POINTS = 2000
 
 
 def _num(v):
@@ -90,6 +94,7 @@ def _maps(folder: Path) -> list:
 
             pm = read_map(m, check_checksums=False)
             entry["tiles"] = _tile_heatmaps(pm)
+            entry["weights"] = _programmed_weights(pm)
             if not summary:
                 entry["summary"] = dict(pm.summary)
         except ConnectomeError as exc:
@@ -117,6 +122,72 @@ def _tile_heatmaps(pm, max_tiles: int = 24, bins: int = 32) -> list:
                     "utilisation": round(float(sel.sum()) / (rows * cols), 6), "bins": h.tolist(),
                     "cells_per_bin": (rows // br) * (cols // bc)})
     return out
+
+
+def _programmed_weights(pm, max_points: int = SCATTER_POINTS) -> dict:
+    """Intended vs programmed weight per synapse (at most ``max_points``, evenly spaced; deterministic).
+
+    ``programmed_mv`` is the map's ideal decode (the programmed conductance
+    targets: quantisation and clipping, no device noise) and ``read_mv`` what
+    the chip reads right after programming (programming spread and read noise
+    of the technology, seed 0): :func:`connectome.verify.effective.effective_weights`.
+    """
+    from ..verify.effective import NonIdealities, effective_weights, physical_cells
+
+    syn = pm.tables["synapses"]
+    intended = np.asarray(syn["weight_mv"], dtype=np.float64)
+    n = intended.size
+    if n == 0:
+        return {"n": 0, "shown": 0, "intended_mv": [], "programmed_mv": [], "read_mv": []}
+    ew = effective_weights(pm, physical_cells(pm), NonIdealities(), seed=0)
+    pick = np.unique(np.linspace(0, n - 1, min(n, max_points)).round().astype(np.int64))
+
+    def r(a):
+        return [round(float(v), 6) for v in np.asarray(a)[pick]]
+
+    def pearson(a, b):
+        a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        if a.size < 2 or a.std() == 0 or b.std() == 0:
+            return None
+        return round(float(np.corrcoef(a, b)[0, 1]), 6)
+
+    return {"n": int(n), "shown": int(pick.size), "intended_mv": r(intended), "programmed_mv": r(ew.w_ideal),
+            "read_mv": r(ew.w_eff), "pearson_programmed": pearson(intended, ew.w_ideal),
+            "pearson_read": pearson(intended, ew.w_eff)}
+
+
+def motif_data(edges_header: list, edges: list, n_neurons: int, null_samples: int = MOTIF_NULL_SAMPLES,
+               seed: int = 0) -> dict:
+    """Triad census of the accepted edges (any kind joins a pair) with z-scores against a degree-preserving null.
+
+    The 13 connected three-neuron motifs (Milo et al. 2002, Science; Song et
+    al. 2005, PLoS Biol), via :func:`connectome.graph.motifs.motif_significance`.
+    """
+    import scipy.sparse as sp
+
+    from ..graph.motifs import CONNECTED_MOTIFS, motif_significance
+
+    ip, jq = edges_header.index("pre"), edges_header.index("post")
+    pre = np.array([int(e[ip]) for e in edges], dtype=np.int64)
+    post = np.array([int(e[jq]) for e in edges], dtype=np.int64)
+    ids = np.unique(np.concatenate([pre, post]))
+    n = max(int(n_neurons), int(ids.size))
+    index = {int(v): k for k, v in enumerate(ids)}
+    keep = pre != post
+    rows = np.array([index[int(v)] for v in pre[keep]], dtype=np.int64)
+    cols = np.array([index[int(v)] for v in post[keep]], dtype=np.int64)
+    adj = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n, n))
+    adj.data[:] = 1.0
+    k = null_samples if adj.nnz >= 2 else 0
+    m = motif_significance(adj, null_samples=k, seed=seed)
+    names = list(CONNECTED_MOTIFS)
+
+    def f(v):
+        return None if v is None or not math.isfinite(v) else round(float(v), 4)
+
+    return {"motifs": names, "counts": [int(m["counts"][t]) for t in names],
+            "null_mean": [f(m["null_mean"][t]) for t in names], "z": [f(m["z"][t]) for t in names],
+            "null_samples": int(k), "seed": seed}
 
 
 def _verifies(folder: Path) -> list:
@@ -216,7 +287,8 @@ def recording_data(outdir, *, max_traces: int = DEFAULT_MAX_TRACES, log=None) ->
             raise ConnectomeFormatError(f"missing column(s) {', '.join(missing)}", path)
     folder = infer.parent if infer.name == "infer" else infer
     tr = _edge_traces(infer, summary, eh, edges, max_traces, log)
-    return {"kind": "recording", "title": outdir.resolve().name, "summary": summary,
+    motifs = motif_data(eh, edges, len(neurons))
+    return {"kind": "recording", "title": outdir.resolve().name, "summary": summary, "motifs": motifs,
             "neurons": {"columns": nh, "rows": neurons}, "edges": {"columns": eh, "rows": edges},
             "traces_status": tr["status"], "traces": {str(k): v for k, v in tr["traces"].items()},
             "maps": _maps(folder), "verify": _verifies(folder)}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.atomic import atomic_path
+from .svg import bar_chart, scatter
 
 _CSS = Path(__file__).with_name("report.css")
 _JS = Path(__file__).with_name("report.js")
@@ -66,6 +67,35 @@ def _page(title: str, body: str, data) -> str:
             f"<script>{_JS.read_text()}</script></body></html>\n")
 
 
+def _motifs(m) -> str:
+    if not m:
+        return "<p>No motif statistics.</p>"
+    if not m["null_samples"]:
+        z_note = "too few edges for a null model: counts only"
+    else:
+        z_note = (f"z = (count − null mean) / null SD over {m['null_samples']} degree-preserving random graphs "
+                  f"(seed {m['seed']}); n/a where the null SD is 0")
+    chart = bar_chart(m["motifs"], m["z"], title="Motif z-scores", ylabel="z",
+                      note=[f"count {c}, null mean {mu}" for c, mu in zip(m["counts"], m["null_mean"])])
+    rows = "".join(f"<tr><td>{_e(t)}</td><td>{c}</td><td>{_e(_fmt(mu))}</td><td>{_e(_fmt(z))}</td></tr>"
+                   for t, c, mu, z in zip(m["motifs"], m["counts"], m["null_mean"], m["z"]))
+    table = ('<table class="data" id="motif-table"><thead><tr><th>motif</th><th>count</th><th>null mean</th>'
+             f'<th>z</th></tr></thead><tbody>{rows}</tbody></table>')
+    return (f'<p class="legend">Connected triads (MAN codes, Holland &amp; Leinhardt 1970) of the accepted edges, any '
+            f'kind; {_e(z_note)}.</p><div class="cols"><div>{chart}</div><div>{table}</div></div>')
+
+
+def _weight_scatter(w) -> str:
+    if not w or not w.get("n"):
+        return ""
+    shown = f"{w['shown']} of {w['n']} synapses" if w["shown"] < w["n"] else f"all {w['n']} synapses"
+    fig = scatter(w["intended_mv"], w["read_mv"], title="Intended vs read weight (mV)", xlabel="intended (mV)",
+                  ylabel="read after programming (mV)")
+    return (f'<div class="wscatter">{fig}<p class="small">{_e(shown)}; Pearson r intended vs programmed '
+            f'targets {_e(_fmt(w.get("pearson_programmed")))}, vs read with device spread and read noise '
+            f'{_e(_fmt(w.get("pearson_read")))}.</p></div>')
+
+
 def render_recording(d: dict) -> str:
     """The page of one recording (see :func:`connectome.report.build.recording_data`)."""
     s = d["summary"]
@@ -89,8 +119,10 @@ def render_recording(d: dict) -> str:
                 "cell_utilisation", "synapse_slot_utilisation", "programming_time_s", "programming_energy_uj",
                 "peak_power_mw", "write_pulses", "expected_weight_error_mv", "clipped")
         err = f'<p class="warn">{_e(m["error"])}</p>' if m.get("error") else ""
+        sc = _weight_scatter(m.get("weights"))
         maps += (f'<div class="map" data-map="{_e(m["name"])}"><h3>{_e(m["name"])}</h3>{err}'
-                 f'{_kv([(k, ms.get(k)) for k in keys if k in ms])}<div class="tiles"></div></div>')
+                 f'<div class="cols"><div>{_kv([(k, ms.get(k)) for k in keys if k in ms])}</div>{sc}</div>'
+                 f'<div class="tiles"></div></div>')
     if not maps:
         maps = "<p>No programming map in this folder (run <code>connectome compile</code>).</p>"
     ver = ""
@@ -109,7 +141,7 @@ def render_recording(d: dict) -> str:
     body = f"""
 <header><h1>Connectome report: {_e(d['title'])}</h1>
 <nav><a href="#facts">Recording</a> <a href="#grid">Neurons on the array</a> <a href="#adjacency">Adjacency</a>
-<a href="#graph">Graph</a> <a href="#dist">Distributions</a> <a href="#tables">Tables</a> <a href="#map">Map</a>
+<a href="#graph">Graph</a> <a href="#motifs">Motifs</a> <a href="#dist">Distributions</a> <a href="#tables">Tables</a> <a href="#map">Map</a>
 <a href="#verify">Verify</a></nav></header>
 <section id="facts"><h2>Recording and QC</h2><div class="cols">
 <div><h3>Facts</h3>{_kv(facts)}</div><div><h3>QC</h3>{_kv(qc)}</div><div><h3>Timings (s)</h3>{_kv(timings, clock=True)}</div>
@@ -129,6 +161,7 @@ Click an edge (or an edge-table row) to see its spike-triggered average.</p>
 <div class="cols"><div class="fig" id="graph-fig"></div><div id="drill"><h3>Edge drill-down</h3>
 <p id="drill-text">Click an edge.</p><div id="drill-fig"></div><p class="small">{_e(d['traces_status'])}</p></div></div>
 </section>
+<section id="motifs"><h2>Three-neuron motifs</h2>{_motifs(d.get("motifs"))}</section>
 <section id="dist"><h2>Weight and latency distributions</h2><div class="cols">
 <div class="fig" id="hist-weight"></div><div class="fig" id="hist-delay"></div></div></section>
 <section id="tables"><h2>Neurons and edges</h2>

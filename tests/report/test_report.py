@@ -242,6 +242,35 @@ def test_map_and_verify_numbers_equal_their_files(sample_infer, tmp_path, capsys
     assert "Error by weight decile" in page
     tiles = _data(page)["maps"][0]["tiles"]
     assert sum(t["cells"] for t in tiles) == ms["cells"]  # the heat maps count every programmed cell
+    # the weight scatter: intended weights are the map's, the programmed ones its ideal decode
+    w = _data(page)["maps"][0]["weights"]
+    from connectome.io.progmap import read_map
+    from connectome.verify.effective import NonIdealities, effective_weights, physical_cells
+
+    pm = read_map(m)
+    assert w["n"] == w["shown"] == len(pm.tables["synapses"]["weight_mv"])
+    assert w["intended_mv"] == pytest.approx(list(pm.tables["synapses"]["weight_mv"]), abs=1e-6)
+    ideal = effective_weights(pm, physical_cells(pm), NonIdealities(), seed=0).w_ideal
+    assert w["programmed_mv"] == pytest.approx(list(ideal), abs=1e-6)
+    assert w["pearson_programmed"] > 0.99
+    assert page.count('class="pt"') == w["shown"] and "Intended vs read weight" in page
+
+
+def test_motif_counts_equal_networkx_census(sample_infer):
+    import networkx as nx
+
+    d = recording_data(sample_infer, max_traces=0)
+    eh, edges = d["edges"]["columns"], d["edges"]["rows"]
+    g = nx.DiGraph()
+    g.add_nodes_from(int(r[0]) for r in d["neurons"]["rows"])
+    g.add_edges_from((int(e[eh.index("pre")]), int(e[eh.index("post")])) for e in edges)
+    census = nx.triadic_census(g)
+    m = d["motifs"]
+    assert m["counts"] == [census[t] for t in m["motifs"]] and len(m["motifs"]) == 13
+    assert m["null_samples"] > 0 and all(z is None or np.isfinite(z) for z in m["z"])
+    page = render_recording(d)
+    assert 'id="motif-table"' in page and "Motif z-scores" in page
+    assert render_recording(recording_data(sample_infer, max_traces=0)) == page  # the null model is seeded
 
 
 def test_wall_clock_values_are_marked_so_pages_compare_without_them(run_root):
