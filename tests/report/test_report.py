@@ -287,3 +287,56 @@ def test_wall_clock_values_are_marked_so_pages_compare_without_them(run_root):
     assert other != page and "1234.5" in other
     blank = re.compile(r'<span class="clock">[^<]*</span>')
     assert blank.sub("", other) == blank.sub("", page)
+
+
+def test_browser_real_mouse_input(bench, sample_infer, tmp_path):
+    """Real pointer events in Chromium (Playwright): hover shows values, clicks select an edge, sort and filter."""
+    _browser(bench)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("PLAYWRIGHT NOT INSTALLED: the real-mouse report test did not run "
+                    "(pip install -e '.[browser]'; .ci/run does)")
+    page_path = write_report(render_recording(recording_data(sample_infer, max_traces=8)), tmp_path / "report.html")
+    d = _data(page_path.read_text())
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=bench.chromium(), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            pg = browser.new_page(viewport={"width": 1200, "height": 1400})
+            errors = []
+            pg.on("pageerror", lambda e: errors.append(str(e)))
+            pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            pg.goto(page_path.as_uri())
+            pg.wait_for_selector("[data-ready='1']", state="attached", timeout=30_000)
+            # hover a neuron on the grid: the tooltip names it
+            pg.locator("#grid-fig [data-n]").first.hover(force=True)
+            tip = pg.locator("#tip")
+            assert tip.is_visible() and tip.inner_text().startswith("neuron ")
+            # click an edge drawn on the array: its drill-down opens
+            k = min(int(i) for i in d["traces"])
+            pg.locator(f'#graph-fig line.edge[data-e="{k}"]').click(force=True)
+            assert pg.locator("#drill-fig").get_attribute("data-edge") == str(k)
+            e = d["edges"]["rows"][k]
+            assert f"{e[0]} → {e[1]}: {e[2]}" in pg.locator("#drill").inner_text()
+            # click an edge-table row: the drill-down follows it
+            row = pg.locator("#tbl-edges tbody tr").nth(1)
+            j = row.get_attribute("data-e")
+            row.click()
+            assert pg.locator("#drill-fig").get_attribute("data-edge") == j
+            # click a header: the table sorts by it (descending on the second click)
+            col = d["edges"]["columns"].index("weight_mv")
+            th = pg.locator(f'#tbl-edges th[data-k="{col}"]')
+            th.click()
+            th = pg.locator(f'#tbl-edges th[data-k="{col}"]')
+            th.click()
+            shown = [float(x) for x in pg.locator(f"#tbl-edges tbody tr td:nth-child({col + 1})").all_inner_texts()]
+            assert shown == sorted(shown, reverse=True) and len(shown) == len(d["edges"]["rows"])
+            assert shown[0] == pytest.approx(max(float(r[col]) for r in d["edges"]["rows"]), rel=1e-3)
+            # type a filter: only matching rows stay
+            pg.locator('input.filter[data-table="edges"]').fill("kind=inhibitory")
+            kinds = pg.locator(f'#tbl-edges tbody tr td:nth-child({d["edges"]["columns"].index("kind") + 1})')
+            want = sum(r[d["edges"]["columns"].index("kind")] == "inhibitory" for r in d["edges"]["rows"])
+            assert kinds.count() == want and set(kinds.all_inner_texts()) <= {"inhibitory"}
+            assert errors == []
+        finally:
+            browser.close()
