@@ -94,6 +94,7 @@ def _maps(folder: Path) -> list:
 
             pm = read_map(m, check_checksums=False)
             entry["tiles"] = _tile_heatmaps(pm)
+            entry["layers"] = tile_utilisation_by_layer(pm)
             entry["weights"] = _programmed_weights(pm)
             if not summary:
                 entry["summary"] = dict(pm.summary)
@@ -121,6 +122,33 @@ def _tile_heatmaps(pm, max_tiles: int = 24, bins: int = 32) -> list:
                     "y": int(np.asarray(tiles["y"])[k]), "cells": int(sel.sum()),
                     "utilisation": round(float(sel.sum()) / (rows * cols), 6), "bins": h.tolist(),
                     "cells_per_bin": (rows // br) * (cols // bc)})
+    return out
+
+
+def tile_utilisation_by_layer(pm) -> list:
+    """Every tile's cell utilisation (programmed cells ÷ rows·cols), laid out per layer on its (y, x) position.
+
+    Returns one entry per layer: ``{"layer", "ny", "nx", "utilisation": ny×nx
+    list (None where no tile sits), "tiles": ny×nx list of tile ids or None}``.
+    """
+    cells, tiles = pm.tables["cells"], pm.tables["tiles"]
+    rc = int(pm.attrs["rows"]) * int(pm.attrs["cols"])
+    tid = np.asarray(tiles["tile"], dtype=np.int64)
+    if tid.size == 0:
+        return []
+    count = np.bincount(np.searchsorted(np.sort(tid), np.asarray(cells["tile"], dtype=np.int64)), minlength=tid.size)
+    count = count[np.argsort(np.argsort(tid))]  # back to table order
+    layer, ty, tx = (np.asarray(tiles[k], dtype=np.int64) for k in ("layer", "y", "x"))
+    out = []
+    for lay in np.unique(layer):
+        sel = np.flatnonzero(layer == lay)
+        ny, nx = int(ty[sel].max()) + 1, int(tx[sel].max()) + 1
+        util = [[None] * nx for _ in range(ny)]
+        ids = [[None] * nx for _ in range(ny)]
+        for k in sel:
+            util[ty[k]][tx[k]] = round(float(count[k]) / rc, 6)
+            ids[ty[k]][tx[k]] = int(tid[k])
+        out.append({"layer": int(lay), "ny": ny, "nx": nx, "utilisation": util, "tiles": ids})
     return out
 
 

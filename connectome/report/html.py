@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.atomic import atomic_path
-from .svg import bar_chart, scatter
+from .svg import bar_chart, scatter, tile_layers
 
 _CSS = Path(__file__).with_name("report.css")
 _JS = Path(__file__).with_name("report.js")
@@ -122,7 +122,8 @@ def render_recording(d: dict) -> str:
         sc = _weight_scatter(m.get("weights"))
         maps += (f'<div class="map" data-map="{_e(m["name"])}"><h3>{_e(m["name"])}</h3>{err}'
                  f'<div class="cols"><div>{_kv([(k, ms.get(k)) for k in keys if k in ms])}</div>{sc}</div>'
-                 f'<div class="tiles"></div></div>')
+                 f'<h4>Tile utilisation, every tile by layer</h4>{tile_layers(m.get("layers"))}'
+                 f'<h4>Programmed cells within the first tiles</h4><div class="tiles"></div></div>')
     if not maps:
         maps = "<p>No programming map in this folder (run <code>connectome compile</code>).</p>"
     ver = ""

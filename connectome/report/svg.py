@@ -102,4 +102,41 @@ def scatter(x, y, *, title: str, xlabel: str, ylabel: str, width: int = 360, hei
     return "".join(parts)
 
 
-__all__ = ["bar_chart", "scatter"]
+def _blues(u: float) -> str:
+    """White (0) to dark blue (1)."""
+    u = min(1.0, max(0.0, u))
+    r, g, b = (int(round(255 + (c - 255) * u)) for c in (8, 48, 107))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def tile_layers(layers, *, cell: int = 14, max_width: int = 1100) -> str:
+    """One grid per layer, a square per tile shaded by its utilisation (0 white … 1 dark blue); empty sites hatched."""
+    if not layers:
+        return ""
+    out = []
+    for L in layers:
+        nx, ny = L["nx"], L["ny"]
+        c = max(3, min(cell, max_width // max(1, nx)))
+        w, h = nx * c + 2, ny * c + 2
+        parts = [f'<figure class="layer"><svg class="chart" role="img" aria-label="layer {L["layer"]} tile '
+                 f'utilisation" viewBox="0 0 {w} {h}" width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg">']
+        for y in range(ny):
+            for x in range(nx):
+                u, t = L["utilisation"][y][x], L["tiles"][y][x]
+                if u is None:
+                    parts.append(f'<rect x="{1 + x * c}" y="{1 + y * c}" width="{c - 1}" height="{c - 1}" '
+                                 f'class="empty"/>')
+                else:
+                    parts.append(f'<rect x="{1 + x * c}" y="{1 + y * c}" width="{c - 1}" height="{c - 1}" '
+                                 f'fill="{_blues(u)}" data-tile="{t}"><title>tile {t} (layer {L["layer"]}, y {y}, '
+                                 f'x {x}): utilisation {u:.3f}</title></rect>')
+        used = [u for row in L["utilisation"] for u in row if u is not None]
+        mean = sum(used) / len(used) if used else 0.0
+        parts.append(f'</svg><figcaption>layer {L["layer"]}: {len(used)} tiles, mean utilisation '
+                     f'{mean:.3f}</figcaption></figure>')
+        out.append("".join(parts))
+    return ('<div class="layers">' + "".join(out) + '</div><p class="small">Each square is a tile at its position '
+            'in the layer; shade = programmed cells ÷ rows·cols (white 0, dark blue 1); hatched: no tile.</p>')
+
+
+__all__ = ["bar_chart", "scatter", "tile_layers"]

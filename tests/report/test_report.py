@@ -254,6 +254,14 @@ def test_map_and_verify_numbers_equal_their_files(sample_infer, tmp_path, capsys
     assert w["programmed_mv"] == pytest.approx(list(ideal), abs=1e-6)
     assert w["pearson_programmed"] > 0.99
     assert page.count('class="pt"') == w["shown"] and "Intended vs read weight" in page
+    # every tile once in the per-layer utilisation grids, and their cells add up to the map's
+    layers = _data(page)["maps"][0]["layers"]
+    ids = [t for L in layers for row in L["tiles"] for t in row if t is not None]
+    assert sorted(ids) == sorted(int(t) for t in pm.tables["tiles"]["tile"])
+    rc = int(pm.attrs["rows"]) * int(pm.attrs["cols"])
+    total = sum(u for L in layers for row in L["utilisation"] for u in row if u is not None) * rc
+    assert total == pytest.approx(ms["cells"], abs=0.5 * len(ids))
+    assert page.count("data-tile=") == len(ids)
 
 
 def test_motif_counts_equal_networkx_census(sample_infer):
