@@ -34,7 +34,7 @@ def glance_recording(rec, n_windows: int = 8, window_s: float = 1.0) -> dict:
     for s in starts:
         raw = rec.store.read(int(s), int(s) + win)
         sat_samples += np.count_nonzero(rec.saturated(raw), axis=0)
-        x = rec._to_mv(raw, 0, rec.n_channels)
+        x = rec.to_mv(raw)
         g = channel_glance(x, raw=raw if lim else None, raw_limits=lim,
                            artefact_samples=int(round(0.05 * rec.sampling_rate_hz)))
         if agg is None:

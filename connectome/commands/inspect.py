@@ -24,7 +24,7 @@ def default_figure_dir(source) -> Path:
 def _electrodes(source, con, recording):
     """Channel positions of the recording behind ``con``, or None (and why) when it cannot be found."""
     from ..errors import ConnectomeError
-    from ..graph.traces import resolve_recording
+    from ..traces import resolve_recording
     from ..io import open_recording
 
     try:
@@ -226,7 +226,7 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
                 raise ConfigError(f"--pair: no neuron {nid} (neuron ids run {lo}…{hi})", source)
         if pair[0] == pair[1]:
             raise ConfigError("--pair needs two different neurons", source)
-        from ..graph.traces import resolve_recording
+        from ..traces import resolve_recording
 
         recording = resolve_recording(source, con, recording)  # fail before the statistics, not after
     if figures is not None or pair is not None:
@@ -248,7 +248,7 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
         out_dir = Path(figures) if figures else default_figure_dir(source)
         tr = None
         if pair is not None:
-            from ..graph.traces import pair_traces
+            from ..traces import pair_traces
 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
 from ..errors import ConnectomeFormatError
-from .connectome import KIND_NAMES, Connectome
+from .connectome import Connectome, parse_channels
+from .kinds import KIND_NAMES
 
 MATCH_METHODS = ("auto", "ids", "channels", "position")
 
@@ -72,9 +72,7 @@ def channel_lists(c: Connectome) -> list | None:
     """Each neuron's channels (list of int) from the ``channels`` column; None if there is none."""
     if "channels" not in c.neurons:
         return None
-    out = []
-    for s in c.neurons["channels"]:
-        out.append([int(float(v)) for v in str(s).split(";") if v.strip() not in ("", "nan")])
+    out = [parse_channels(s) for s in c.neurons["channels"]]
     return out if any(out) else None
 
 
@@ -101,14 +99,33 @@ def _by_ids(a: Connectome, b: Connectome) -> np.ndarray:
     return np.where(np.isin(a.neuron_id, b.neuron_id), a.neuron_id, -1).astype(np.int64)
 
 
-def _by_channels(a_ch: list, b_ch: list, b: Connectome) -> np.ndarray:
-    from ..evaluate import match_neurons as majority
+def majority_owner(channel_lists: list, channel_neuron: np.ndarray) -> np.ndarray:
+    """For each neuron's channel list, the neuron that owns most of those channels (−1 if none).
 
+    ``channel_neuron[c]`` is the owner of channel ``c`` (−1: nobody); ties go to
+    the smallest owner id.
+
+    Examples
+    --------
+    >>> majority_owner([[0, 1, 2], [3], []], np.array([7, 7, 8, -1]))
+    array([ 7, -1, -1])
+    """
+    out = np.full(len(channel_lists), -1, np.int64)
+    for i, chs in enumerate(channel_lists):
+        owners = channel_neuron[np.asarray(chs, np.int64)] if len(chs) else np.zeros(0, np.int64)
+        owners = owners[owners >= 0]
+        if len(owners):
+            vals, cnt = np.unique(owners, return_counts=True)
+            out[i] = vals[np.argmax(cnt)]
+    return out
+
+
+def _by_channels(a_ch: list, b_ch: list, b: Connectome) -> np.ndarray:
     top = max([max(c) for c in a_ch + b_ch if c] + [0])
     owner = np.full(top + 1, -1, np.int64)
     for i in range(len(b_ch) - 1, -1, -1):  # a channel listed twice goes to the earlier neuron
         owner[np.asarray(b_ch[i], np.int64)] = b.neuron_id[i]
-    return majority(a_ch, SimpleNamespace(channel_neuron=owner))
+    return majority_owner(a_ch, owner)
 
 
 def _by_position(a: Connectome, b: Connectome, max_distance_um: float) -> np.ndarray:

@@ -4,8 +4,9 @@ Arrays at the core, networkx only at the edges: a connectome with 10^8 edges
 fits in its arrays; :meth:`Connectome.to_networkx` is for export and analysis
 of culture-sized graphs.
 
-Edge kinds are small integers in memory (:data:`KIND_CODES`) and words in
-files (``excitatory`` | ``inhibitory`` | ``electrical``), as in DESIGN.md.
+Edge kinds are small integers in memory (:class:`~connectome.graph.kinds.EdgeKind`)
+and words in files (``excitatory`` | ``inhibitory`` | ``electrical``), see
+docs/formats.md.
 """
 
 from __future__ import annotations
@@ -21,13 +22,26 @@ import scipy.sparse as sp
 
 from ..errors import ConnectomeFormatError
 
-KIND_CODES = {"excitatory": 1, "inhibitory": 2, "electrical": 3}
-KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
+from . import tables
+from .kinds import KIND_CODES, KIND_NAMES, EdgeKind
 
 #: Edge columns every connectome has, with their dtypes.
 EDGE_COLUMNS = {"pre": np.int64, "post": np.int64, "kind": np.int8, "weight_mv": np.float64, "delay_ms": np.float64}
 #: Neuron columns every connectome has.
 NEURON_COLUMNS = {"neuron_id": np.int64}
+
+
+def parse_channels(value) -> list[int]:
+    """The channel indices of one ``channels`` entry (``"3;4"``; empty and ``nan`` parts skipped).
+
+    The one parser of the ``channels`` column of ``neurons.csv`` (docs/formats.md).
+
+    Examples
+    --------
+    >>> parse_channels("3;4"), parse_channels(""), parse_channels("7.0"), parse_channels(5)
+    ([3, 4], [], [7], [5])
+    """
+    return [int(float(v)) for v in str(value).split(";") if v.strip() not in ("", "nan")]
 
 
 def _ids(values, what: str) -> np.ndarray:
@@ -93,7 +107,7 @@ class Connectome:
     ...                           kind=["excitatory", "inhibitory"])
     >>> c.n_neurons, c.n_edges
     (3, 2)
-    >>> c.to_sparse().toarray()[0, 1]
+    >>> float(c.to_sparse().toarray()[0, 1])
     0.5
     """
 
@@ -126,7 +140,7 @@ class Connectome:
                         w = np.asarray(self.edges.get("weight_mv", np.zeros(m)), dtype=np.float64)
                     except (TypeError, ValueError):
                         raise ValueError("edge column 'weight_mv' must hold numbers") from None
-                    self.edges[k] = np.where(w < 0, 2, 1).astype(np.int8)
+                    self.edges[k] = np.where(w < 0, EdgeKind.INHIBITORY, EdgeKind.EXCITATORY).astype(np.int8)
                 else:
                     self.edges[k] = np.full(m, np.nan)
         for k, v in list(self.edges.items()):
@@ -184,7 +198,7 @@ class Connectome:
 
     def kind_names(self) -> np.ndarray:
         """Edge kinds as words."""
-        names = np.array(["", "excitatory", "inhibitory", "electrical"], dtype=object)
+        names = np.array([""] + [k.label for k in EdgeKind], dtype=object)
         return names[self.edges["kind"]]
 
     def counts_by_kind(self) -> dict:
@@ -277,21 +291,35 @@ class Connectome:
     # -------------------------------------------------------------------- I/O
     @classmethod
     def read(cls, path) -> "Connectome":
-        """Read an inference directory, an ``edges.csv``, a GraphML file or a truth file."""
-        from . import formats
+        """Read an inference directory, an ``edges.csv``, a GraphML file or a truth file.
 
-        return formats.read_connectome(path)
+        Raises
+        ------
+        ConnectomeFormatError
+            A missing, unreadable or inconsistent file, naming it.
+        """
+        return cls.from_parts(tables.read_parts(path))
+
+    @classmethod
+    def from_parts(cls, parts: "tables.Parts") -> "Connectome":
+        """The connectome of a reader's :class:`~connectome.graph.tables.Parts`; bad content → ConnectomeFormatError."""
+        if parts.graph is not None:
+            try:
+                return cls.from_networkx(parts.graph, meta=parts.meta)
+            except (ValueError, TypeError, KeyError) as exc:  # GraphML attributes of any type
+                raise ConnectomeFormatError(str(exc), parts.path) from None
+        try:
+            return cls(neurons=parts.neurons, edges=parts.edges, meta=parts.meta)
+        except ValueError as exc:
+            raise ConnectomeFormatError(str(exc), parts.path) from None
 
     def write_csv(self, out_dir) -> None:
         """Write ``neurons.csv`` and ``edges.csv`` into ``out_dir`` (see docs/formats.md)."""
-        from . import formats
-
-        formats.write_csv(self, out_dir)
+        tables.write_csv(self, out_dir)
 
     def write_graphml(self, path) -> None:
-        from . import formats
-
-        formats.write_graphml(self, path)
+        """Write a GraphML file (:func:`connectome.graph.tables.write_graphml`)."""
+        tables.write_graphml(self, path)
 
     def summary(self) -> dict:
         """Counts and simple statistics, JSON-serialisable."""

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingError
-from .stores import Store, open_store
+from .dispatch import open_store
+from .stores import Store
 
 SUPPORTED_DTYPES = ("int16", "int32", "uint16", "float32", "float64")
 
@@ -100,9 +101,15 @@ class Recording:
         ch = channels if channels is not None else slice(0, self.n_channels)
         c0, c1, _ = ch.indices(self.n_channels)
         raw = self.store.read(start, stop, c0, c1)
-        return self._to_mv(raw, c0, c1)
+        return self.to_mv(raw, c0, c1)
 
-    def _to_mv(self, raw: np.ndarray, c0: int, c1: int) -> np.ndarray:
+    def to_mv(self, raw: np.ndarray, c0: int = 0, c1: int | None = None) -> np.ndarray:
+        """Raw samples of channels ``c0:c1`` (time × channels) as float32 mV: ``raw × scale + offset``.
+
+        The one conversion from stored values to millivolts (``get_traces``
+        uses it); ``raw`` is not modified.
+        """
+        c1 = self.n_channels if c1 is None else c1
         out = raw.astype(np.float32, copy=True)
         sc = self.scale[c0:c1] if self.scale.ndim else self.scale
         of = self.offset[c0:c1] if self.offset.ndim else self.offset
@@ -111,6 +118,8 @@ class Recording:
         if not (np.all(of == 0)):
             out += of.astype(np.float32)
         return out
+
+    _to_mv = to_mv  # former private name, kept for older callers
 
     def chunk_bounds(self, chunk_samples: int | None = None) -> list[tuple[int, int]]:
         """(start, stop) sample ranges that tile the recording, aligned to the file's chunks."""

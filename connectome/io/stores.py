@@ -358,25 +358,3 @@ class ZarrStore(Store):
             return node[...]
         except Exception as exc:
             raise RecordingError(f"cannot read /{name} ({exc})", self.path) from None
-
-
-def open_store(path: str | os.PathLike) -> Store:
-    """Open ``path`` with the store its content (not only its name) calls for."""
-    p = Path(path)
-    if not p.exists():
-        raise RecordingError("no such file or directory", p)
-    if p.is_dir():
-        if (p / "zarr.json").exists():
-            return ZarrStore(p)
-        if (p / ".zgroup").exists():
-            raise RecordingError("zarr v2 stores are not supported; convert to zarr v3", p)
-        raise RecordingError("a directory that is not a zarr v3 store (no zarr.json)", p)
-    if p.stat().st_size == 0:
-        raise RecordingError("empty file (0 bytes)", p)
-    if not _is_hdf5(p):
-        raise RecordingError("not an HDF5 file and not a zarr store", p)
-    from .nwb import is_nwb, NWBStore
-
-    if is_nwb(p):
-        return NWBStore(p)
-    return HDF5Store(p)

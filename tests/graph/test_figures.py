@@ -5,7 +5,7 @@ import numpy as np
 from connectome.graph import Connectome
 from connectome.graph.figures import (neuron_order, plot_adjacency, plot_distance, plot_grid, plot_pair,
                                       plot_weights, save_figure)
-from connectome.graph.traces import pair_traces
+from connectome.traces import pair_traces
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

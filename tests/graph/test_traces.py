@@ -1,4 +1,4 @@
-"""Spike-triggered traces of a pair, read back from the recording (connectome/graph/traces.py)."""
+"""Spike-triggered traces of a pair, read back from the recording (connectome/traces.py, connectome/spikes/triggered.py)."""
 
 import dataclasses
 import json
@@ -10,7 +10,7 @@ import pytest
 
 from connectome.errors import ConfigError, ConnectomeFormatError
 from connectome.graph import Connectome
-from connectome.graph.traces import pair_traces, resolve_recording, spike_triggered_windows
+from connectome.traces import pair_traces, resolve_recording, spike_triggered_windows
 from connectome.io import open_recording
 
 
