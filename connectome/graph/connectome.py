@@ -288,6 +288,50 @@ class Connectome:
                 edges["weight_mv"] = np.ones(len(data))
         return cls(neurons=neurons, edges=edges, meta={**dict(g.graph), **dict(meta or {})})
 
+    # ----------------------------------------------------------------- pandas
+    def to_pandas(self):
+        """``(neurons, edges)`` as two :class:`pandas.DataFrame` s, ``kind`` as words (needs pandas).
+
+        Columns as in ``neurons.csv`` and ``edges.csv`` (docs/formats.md);
+        :meth:`from_pandas` turns them back into the same connectome.
+        """
+        pd = require_pandas("Connectome.to_pandas")
+        edges = dict(self.edges)
+        edges["kind"] = self.kind_names().astype(str) if self.n_edges else np.zeros(0, dtype=object)
+        ecols = tables.order_columns(edges, tables.EDGE_ORDER)
+        ncols = tables.order_columns(self.neurons, tables.NEURON_ORDER)
+        return (pd.DataFrame({c: self.neurons[c] for c in ncols}),
+                pd.DataFrame({c: edges[c] for c in ecols}))
+
+    @classmethod
+    def from_pandas(cls, edges, neurons=None, meta=None) -> "Connectome":
+        """A connectome from an edge table and, optionally, a neuron table (pandas DataFrames).
+
+        ``edges`` needs ``pre``, ``post`` and ``weight_mv`` (``weight`` is
+        accepted too); ``kind`` may hold words or codes (default: from the
+        sign of the weight). ``neurons`` needs ``neuron_id``; without it the
+        neurons are the ids that appear in ``edges``.
+
+        Raises
+        ------
+        ValueError
+            A missing or malformed column, naming it.
+        """
+        e = {str(c): edges[c].to_numpy() for c in edges.columns}
+        if "weight_mv" not in e and "weight" in e:
+            e["weight_mv"] = e.pop("weight")
+        for col in ("pre", "post", "weight_mv"):
+            if col not in e:
+                raise ValueError(f"the edge table has no column {col!r}")
+        if neurons is None:
+            n = {"neuron_id": np.unique(np.concatenate([_ids(e["pre"], "edge column 'pre'"),
+                                                        _ids(e["post"], "edge column 'post'")]))}
+        else:
+            n = {str(c): neurons[c].to_numpy() for c in neurons.columns}
+            if "neuron_id" not in n:
+                raise ValueError("the neuron table has no column 'neuron_id'")
+        return cls(neurons=n, edges=e, meta=dict(meta or {}))
+
     # -------------------------------------------------------------------- I/O
     @classmethod
     def read(cls, path) -> "Connectome":
@@ -332,6 +376,15 @@ class Connectome:
             "density": m / (n * (n - 1)) if n > 1 else 0.0,
             "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())} if m else {},
         }
+
+
+def require_pandas(what: str):
+    """The pandas module; ImportError naming ``what`` and how to install it when pandas is missing."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{what} needs pandas, which is not installed (pip install pandas)") from None
+    return pandas
 
 
 def _py(v):

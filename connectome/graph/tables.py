@@ -209,8 +209,13 @@ def read_truth(path) -> Parts:
 
 
 # ---------------------------------------------------------------------- write
+def order_columns(cols: dict, order: list) -> list:
+    """Column names of ``cols`` in file order: those of ``order`` first, then the others as they come."""
+    return [c for c in order if c in cols] + [c for c in cols if c not in order]
+
+
 def _write_table(path: Path, cols: dict, order: list) -> None:
-    names = [c for c in order if c in cols] + [c for c in cols if c not in order]
+    names = order_columns(cols, order)
     n = len(next(iter(cols.values()))) if cols else 0
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         fh.write(",".join(names) + "\n")
