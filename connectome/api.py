@@ -207,23 +207,28 @@ class Inference:
         return f"<Inference: {c.n_neurons} neurons, {c.n_edges} synapses {c.counts_by_kind()}>"
 
 
-def infer(source, params=None, *, sampling_rate_hz: float | None = None, geometry=None,
-          progress=None) -> Inference:
+def infer(source, params=None, *, sampling_rate_hz: float | None = None, geometry=None, scale=1.0,
+          offset=0.0, progress=None) -> Inference:
     """Infer the connectome of a recording: its path, a :class:`Recording`, or an array of samples.
 
     Parameters
     ----------
     source : path, Recording or ndarray
-        An ndarray is samples × channels in mV; it needs ``sampling_rate_hz``
-        and, unless the channels are one row of a grid, ``geometry``. It is
-        written once to a temporary CNEA-HDF5 file (removed afterwards) so that
-        the same streaming code reads it.
+        An ndarray is samples × channels: float values in mV (non-finite
+        samples are masked as bad), or integer ADC counts with ``scale`` and
+        ``offset`` (mV = raw × scale + offset; the dtype's extremes are masked
+        as saturated, as in a file). It needs ``sampling_rate_hz`` and, unless
+        the channels are one row of a grid, ``geometry``. It is written once to
+        a temporary CNEA-HDF5 file (removed afterwards) so that the same
+        streaming code reads it.
     params : InferParams or dict, optional
     sampling_rate_hz : float
         Only with an ndarray.
     geometry : dict, optional
         Only with an ndarray: ``rows`` and ``cols`` (grid indices), optionally
         ``x_um``, ``y_um`` and ``pitch_um``.
+    scale, offset : float or ndarray (one per channel)
+        Only with an integer ndarray.
     progress : tqdm-like, optional
 
     Returns
@@ -232,16 +237,24 @@ def infer(source, params=None, *, sampling_rate_hz: float | None = None, geometr
     """
     p = _infer_params(params)
     if isinstance(source, np.ndarray):
-        return _infer_array(source, p, sampling_rate_hz, geometry, progress)
+        return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress)
     if sampling_rate_hz is not None or geometry is not None:
         raise ConfigError("sampling_rate_hz and geometry are only for an array of samples (a file has its own)")
     rec = _recording(source)
     return Inference(infer_connectome(rec.path, p, progress))
 
 
-def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, progress) -> Inference:
+def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, progress) -> Inference:
     if x.ndim != 2:
         raise ConfigError(f"samples must be a 2-D array (time × channels), got shape {x.shape}")
+    if x.dtype.kind in "iu":
+        dtype = x.dtype
+    elif x.dtype.kind == "f":
+        if not (np.all(np.asarray(scale) == 1) and np.all(np.asarray(offset) == 0)):
+            raise ConfigError("scale and offset are for integer ADC counts; a float array is taken as mV")
+        dtype = np.dtype(np.float32)
+    else:
+        raise ConfigError(f"samples must be numbers (integer counts or float mV), got dtype {x.dtype}")
     if fs is None:
         raise ConfigError("sampling_rate_hz is needed with an array of samples")
     n_samples, n_channels = x.shape
@@ -251,16 +264,16 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, progress) -> Infer
         raise ConfigError(f"geometry: unknown key(s) {sorted(unknown)}; expected rows, cols, x_um, y_um, pitch_um")
     rows = np.asarray(g.get("rows", np.zeros(n_channels, np.int64)))
     cols = np.asarray(g.get("cols", np.arange(n_channels)))
-    work = make_scratch("connectome-array-", planned_bytes=4 * x.size)
+    work = make_scratch("connectome-array-", planned_bytes=dtype.itemsize * x.size)
     try:
         path = work / "samples.h5"
         attrs = {"pitch_um": float(g["pitch_um"])} if "pitch_um" in g else None
         with create_recording(path, n_samples=n_samples, n_channels=n_channels, sampling_rate_hz=float(fs),
-                              dtype="float32", rows=rows, cols=cols, x_um=g.get("x_um"), y_um=g.get("y_um"),
-                              attrs=attrs, compression="none") as w:
+                              dtype=dtype, scale=scale, offset=offset, rows=rows, cols=cols, x_um=g.get("x_um"),
+                              y_um=g.get("y_um"), attrs=attrs, compression="none") as w:
             step = 100_000
             for s in range(0, n_samples, step):
-                w.write(s, np.asarray(x[s:s + step], dtype=np.float32))
+                w.write(s, np.asarray(x[s:s + step], dtype=dtype))
         result = infer_connectome(path, p, progress, tmp_dir=work)
         result.summary["input"]["path"] = result.summary["input"]["abs_path"] = "<array>"
         result.connectome.meta["source"] = "<array>"
