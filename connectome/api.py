@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -274,7 +275,11 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, pro
             step = 100_000
             for s in range(0, n_samples, step):
                 w.write(s, np.asarray(x[s:s + step], dtype=dtype))
-        result = infer_connectome(path, p, progress, tmp_dir=work)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = infer_connectome(path, p, progress, tmp_dir=work)
+        for w in caught:  # name the array, not the temporary file that held it
+            warnings.warn_explicit(str(w.message).replace(str(path), "<array>"), w.category, __file__, 0)
         result.summary["input"]["path"] = result.summary["input"]["abs_path"] = "<array>"
         result.connectome.meta["source"] = "<array>"
         return Inference(result)

@@ -96,12 +96,20 @@ class Recording:
     def get_traces(self, start: int = 0, stop: int | None = None,
                    channels: slice | None = None) -> np.ndarray:
         """Samples ``start:stop`` of ``channels`` (a slice), float32 mV, shape (time, channels)."""
+        c0, c1, _ = (channels if channels is not None else slice(0, self.n_channels)).indices(self.n_channels)
+        return self.to_mv(self.get_raw(start, stop, channels), c0, c1)
+
+    def get_raw(self, start: int = 0, stop: int | None = None, channels: slice | None = None) -> np.ndarray:
+        """Samples ``start:stop`` of ``channels`` (a slice) as stored (e.g. int16 ADC counts), time × channels.
+
+        mV = raw × :attr:`scale` + :attr:`offset` (:meth:`to_mv`); the dtype's
+        extremes mean saturated (:meth:`raw_limits`).
+        """
         stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
         start = max(0, int(start))
         ch = channels if channels is not None else slice(0, self.n_channels)
         c0, c1, _ = ch.indices(self.n_channels)
-        raw = self.store.read(start, stop, c0, c1)
-        return self.to_mv(raw, c0, c1)
+        return self.store.read(start, stop, c0, c1)
 
     def to_mv(self, raw: np.ndarray, c0: int = 0, c1: int | None = None) -> np.ndarray:
         """Raw samples of channels ``c0:c1`` (time × channels) as float32 mV: ``raw × scale + offset``.
