@@ -426,6 +426,9 @@ class Simulation:
     n_edges: dict
     n_spikes: int
     wall_s: float
+    n_channels: int
+    duration_s: float
+    params: object = None
 
     @property
     def recording(self) -> Recording:
@@ -474,4 +477,5 @@ def simulate(out, params=None, *, model: str = "psp", progress=None, **overrides
         raise ConfigError(f"simulation parameters: expected {cls.__name__} or a dict, got {type(params).__name__}")
     res = run(p, out, progress=progress)
     return Simulation(recording_path=Path(res.recording), truth_path=Path(res.truth), n_neurons=res.n_neurons,
-                      n_edges=dict(res.n_edges), n_spikes=res.n_spikes, wall_s=res.wall_s)
+                      n_edges=dict(res.n_edges), n_spikes=res.n_spikes, wall_s=res.wall_s,
+                      n_channels=int(p.n_channels), duration_s=float(p.duration_s), params=p)

@@ -68,8 +68,9 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
     on the pairs found in both: weight correlation (Pearson and Spearman),
     sign and kind agreement. Definitions: docs/inspect.md.
     """
+    from ..api import compare
     from ..errors import ConfigError
-    from ..graph.compare import compare_paths, read_with_channels
+    from ..graph.compare import read_with_channels
 
     if not max_distance_um > 0:
         raise ConfigError(f"--max-distance-um must be positive, got {max_distance_um}")
@@ -80,7 +81,7 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
     check_input(b, "connectome")
     if export:
         check_output(export, "export", inputs=[a, b])
-    r = compare_paths(a, b, match=match, max_distance_um=max_distance_um)
+    r = compare(a, b, match=match, max_distance_um=max_distance_um)
     if export:
         from ..graph.export import export_graph
 

@@ -37,7 +37,9 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model,
     --duration. Neurons, synapses, bursts, common input, membrane noise,
     electrode coupling, noise, drift and artefacts follow docs/simulator.md.
     """
-    from ..simulate import SimParams, simulate
+    from ..api import simulate
+    from ..io.atomic import check_output
+    from ..simulate.run import truth_path_for
 
     if seed < 0:
         raise ConfigError(f"--seed must be an integer ≥ 0, got {seed}")
@@ -45,23 +47,14 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model,
     d.update(n_neurons=neurons, grid=_grid(grid), duration_s=duration, seed=seed)
     if compression:
         d["compression"] = compression
-    if model == "hh":
-        from ..simulate.hh import HHParams, simulate_hh
-
-        p, simulate = HHParams.from_dict(d), simulate_hh
-    else:
-        p = SimParams.from_dict(d)
-    from ..io.atomic import check_output
-    from ..simulate.run import truth_path_for
-
     check_output(out, "recording")
     check_output(truth_path_for(out), "truth")
     with progress_bar(quiet) as bar:
-        res = simulate(p, out, progress=bar)
+        res = simulate(out, d, model=model, progress=bar)
     k = res.n_edges
-    click.echo(f"{res.recording}: {p.n_channels} channels × {p.duration_s:g} s, {res.n_neurons} neurons, "
+    click.echo(f"{res.recording_path}: {res.n_channels} channels × {res.duration_s:g} s, {res.n_neurons} neurons, "
                f"{res.n_spikes} spikes, synapses {k['excitatory']} excitatory / {k['inhibitory']} inhibitory / "
-               f"{k['electrical']} electrical in {res.wall_s:.1f} s; truth → {res.truth}")
+               f"{k['electrical']} electrical in {res.wall_s:.1f} s; truth → {res.truth_path}")
 
 
 COMMANDS = [simulate_cmd]
