@@ -43,8 +43,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: JSON keys whose values change from run to run (wall-clock times, versions) or with any edit of the
 #: code (``key``: the pipeline's resume key digests each stage's source code, by design)
-VOLATILE_KEYS = {"timings", "timings_s", "versions", "connectome_version", "seconds", "started", "finished",
-                 "key", "abs_path"}
+VOLATILE_KEYS = {
+    "timings",
+    "timings_s",
+    "versions",
+    "connectome_version",
+    "seconds",
+    "started",
+    "finished",
+    "key",
+    "abs_path",
+}
 
 
 def _normalise(obj, key: str = ""):
@@ -98,7 +107,9 @@ def fingerprint_tree(root: Path) -> list[tuple[str, str]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pipeline", nargs="?", default=str(ROOT / "pipelines" / "demo.toml"))
-    ap.add_argument("--keep", default=None, help="write the outputs here (kept) instead of a temporary directory")
+    ap.add_argument(
+        "--keep", default=None, help="write the outputs here (kept) instead of a temporary directory"
+    )
     args = ap.parse_args(argv)
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="connectome-identical-"))
     tmp.mkdir(parents=True, exist_ok=True)
@@ -109,10 +120,26 @@ def main(argv=None) -> int:
         env = {**os.environ, "MPLBACKEND": "Agg"}
         # run from the temporary directory: the code is whichever ``connectome`` PYTHONPATH (or the
         # installed package) gives, never the working directory's
-        code = ("import sys, connectome, connectome.cli; print(connectome.__file__, file=sys.stderr); "
-                "sys.exit(connectome.cli.main(sys.argv[1:]))")
-        proc = subprocess.run([sys.executable, "-c", code, "run", str(Path(args.pipeline).resolve()), "--out",
-                               str(out), "--quiet"], cwd=tmp, env=env, capture_output=True, text=True)
+        code = (
+            "import sys, connectome, connectome.cli; print(connectome.__file__, file=sys.stderr); "
+            "sys.exit(connectome.cli.main(sys.argv[1:]))"
+        )
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "run",
+                str(Path(args.pipeline).resolve()),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode != 0:
             sys.stderr.write(proc.stdout + proc.stderr)
             return 1

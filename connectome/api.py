@@ -42,8 +42,23 @@ from .spikes.neurons import Neurons, clean_spikes, merge_channels
 from .verify import verify_map
 from .verify.report import format_report
 
-__all__ = ["open_recording", "detect_spikes", "SpikeTable", "infer", "Inference", "Connectome", "read_connectome",
-           "compile", "CompiledMap", "verify", "VerifyReport", "Report", "compare", "simulate", "Simulation"]
+__all__ = [
+    "open_recording",
+    "detect_spikes",
+    "SpikeTable",
+    "infer",
+    "Inference",
+    "Connectome",
+    "read_connectome",
+    "compile",
+    "CompiledMap",
+    "verify",
+    "VerifyReport",
+    "Report",
+    "compare",
+    "simulate",
+    "Simulation",
+]
 
 
 # ------------------------------------------------------------------ helpers
@@ -72,8 +87,9 @@ def _connectome(source) -> Connectome:
         return source.connectome
     if isinstance(source, (str, os.PathLike)):
         return read_connectome(source)
-    raise ConfigError(f"expected a Connectome, an Inference or the path of a connectome, got "
-                      f"{type(source).__name__}")
+    raise ConfigError(
+        f"expected a Connectome, an Inference or the path of a connectome, got {type(source).__name__}"
+    )
 
 
 class Report(dict):
@@ -132,10 +148,16 @@ class SpikeTable:
         return self.neurons.spikes(k) / self.sampling_rate_hz
 
     def to_pandas(self):
-        """A :class:`pandas.DataFrame` with columns ``channel, sample, time_s, amplitude_mv`` (needs pandas)."""
+        """A :class:`pandas.DataFrame`: ``channel, sample, time_s, amplitude_mv`` (needs pandas)."""
         pd = require_pandas("SpikeTable.to_pandas")
-        return pd.DataFrame({"channel": self.channel, "sample": self.sample, "time_s": self.times_s,
-                             "amplitude_mv": self.amplitude_mv})
+        return pd.DataFrame(
+            {
+                "channel": self.channel,
+                "sample": self.sample,
+                "time_s": self.times_s,
+                "amplitude_mv": self.amplitude_mv,
+            }
+        )
 
 
 def detect_spikes(recording, params=None, progress=None) -> SpikeTable:
@@ -166,14 +188,33 @@ def detect_spikes(recording, params=None, progress=None) -> SpikeTable:
         p1 = run_pass1(rec, p, work, progress)
     finally:
         release(work)
-    ch, smp, amp = clean_spikes(p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction,
-                                rec.n_channels)
+    ch, smp, amp = clean_spikes(
+        p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction, rec.n_channels
+    )
     noise = np.median(p1.noise_mv, axis=0)
-    neurons = merge_channels(ch, smp, amp, noise, rec.rows, rec.cols, rec.x_um, rec.y_um, fs=rec.sampling_rate_hz,
-                             min_spikes=p.min_spikes, radius=p.merge_radius_pitches, window_ms=p.merge_window_ms,
-                             fraction=p.merge_fraction)
-    return SpikeTable(channel=ch, sample=smp, amplitude_mv=amp, neurons=neurons,
-                      sampling_rate_hz=float(rec.sampling_rate_hz), params=p)
+    neurons = merge_channels(
+        ch,
+        smp,
+        amp,
+        noise,
+        rec.rows,
+        rec.cols,
+        rec.x_um,
+        rec.y_um,
+        fs=rec.sampling_rate_hz,
+        min_spikes=p.min_spikes,
+        radius=p.merge_radius_pitches,
+        window_ms=p.merge_window_ms,
+        fraction=p.merge_fraction,
+    )
+    return SpikeTable(
+        channel=ch,
+        sample=smp,
+        amplitude_mv=amp,
+        neurons=neurons,
+        sampling_rate_hz=float(rec.sampling_rate_hz),
+        params=p,
+    )
 
 
 # ------------------------------------------------------------------- infer
@@ -208,8 +249,16 @@ class Inference:
         return f"<Inference: {c.n_neurons} neurons, {c.n_edges} synapses {c.counts_by_kind()}>"
 
 
-def infer(source, params=None, *, sampling_rate_hz: float | None = None, geometry=None, scale=1.0,
-          offset=0.0, progress=None) -> Inference:
+def infer(
+    source,
+    params=None,
+    *,
+    sampling_rate_hz: float | None = None,
+    geometry=None,
+    scale=1.0,
+    offset=0.0,
+    progress=None,
+) -> Inference:
     """Infer the connectome of a recording: its path, a :class:`Recording`, or an array of samples.
 
     Parameters
@@ -240,7 +289,9 @@ def infer(source, params=None, *, sampling_rate_hz: float | None = None, geometr
     if isinstance(source, np.ndarray):
         return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress)
     if sampling_rate_hz is not None or geometry is not None:
-        raise ConfigError("sampling_rate_hz and geometry are only for an array of samples (a file has its own)")
+        raise ConfigError(
+            "sampling_rate_hz and geometry are only for an array of samples (a file has its own)"
+        )
     rec = _recording(source)
     return Inference(infer_connectome(rec.path, p, progress))
 
@@ -262,19 +313,33 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, pro
     g = dict(geometry or {})
     unknown = set(g) - {"rows", "cols", "x_um", "y_um", "pitch_um"}
     if unknown:
-        raise ConfigError(f"geometry: unknown key(s) {sorted(unknown)}; expected rows, cols, x_um, y_um, pitch_um")
+        raise ConfigError(
+            f"geometry: unknown key(s) {sorted(unknown)}; expected rows, cols, x_um, y_um, pitch_um"
+        )
     rows = np.asarray(g.get("rows", np.zeros(n_channels, np.int64)))
     cols = np.asarray(g.get("cols", np.arange(n_channels)))
     work = make_scratch("connectome-array-", planned_bytes=dtype.itemsize * x.size)
     try:
         path = work / "samples.h5"
         attrs = {"pitch_um": float(g["pitch_um"])} if "pitch_um" in g else None
-        with create_recording(path, n_samples=n_samples, n_channels=n_channels, sampling_rate_hz=float(fs),
-                              dtype=dtype, scale=scale, offset=offset, rows=rows, cols=cols, x_um=g.get("x_um"),
-                              y_um=g.get("y_um"), attrs=attrs, compression="none") as w:
+        with create_recording(
+            path,
+            n_samples=n_samples,
+            n_channels=n_channels,
+            sampling_rate_hz=float(fs),
+            dtype=dtype,
+            scale=scale,
+            offset=offset,
+            rows=rows,
+            cols=cols,
+            x_um=g.get("x_um"),
+            y_um=g.get("y_um"),
+            attrs=attrs,
+            compression="none",
+        ) as w:
             step = 100_000
             for s in range(0, n_samples, step):
-                w.write(s, np.asarray(x[s:s + step], dtype=dtype))
+                w.write(s, np.asarray(x[s : s + step], dtype=dtype))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = infer_connectome(path, p, progress, tmp_dir=work)
@@ -293,7 +358,7 @@ class CompiledMap(ProgrammingMap):
     """A :class:`~connectome.io.progmap.ProgrammingMap` from :func:`compile`, with :meth:`save`."""
 
     def save(self, path) -> Path:
-        """Write the map (.h5 or .zarr) and its summary.json atomically, as ``connectome compile --out`` does."""
+        """Write the map (.h5 or .zarr) and its summary.json atomically, as ``connectome compile`` does."""
         write_map(self, path, extra_summary={"timings_s": self.timings})
         return Path(path)
 
@@ -348,7 +413,9 @@ class VerifyReport(Report):
 
 
 def verify(programming_map, connectome, **options) -> VerifyReport:
-    """Read the map back through device non-idealities and compare it with the connectome (``connectome verify``).
+    """Read the map back through device non-idealities and compare it with the connectome.
+
+    What ``connectome verify`` does.
 
     Parameters
     ----------
@@ -369,7 +436,9 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
     if not (map_in_memory or con_in_memory):
         return VerifyReport(verify_map(programming_map, connectome, **options))
     if not map_in_memory and not isinstance(programming_map, (str, os.PathLike)):
-        raise ConfigError(f"expected a ProgrammingMap or the path of a map, got {type(programming_map).__name__}")
+        raise ConfigError(
+            f"expected a ProgrammingMap or the path of a map, got {type(programming_map).__name__}"
+        )
     con = _connectome(connectome) if con_in_memory else None
     # verify_map reads both from files (and checks the map's checksums and invariants on reading):
     # objects are written once to a scratch folder, in the formats the command line would read
@@ -474,8 +543,18 @@ def simulate(out, params=None, *, model: str = "psp", progress=None, **overrides
         else:
             p = params
     else:
-        raise ConfigError(f"simulation parameters: expected {cls.__name__} or a dict, got {type(params).__name__}")
+        raise ConfigError(
+            f"simulation parameters: expected {cls.__name__} or a dict, got {type(params).__name__}"
+        )
     res = run(p, out, progress=progress)
-    return Simulation(recording_path=Path(res.recording), truth_path=Path(res.truth), n_neurons=res.n_neurons,
-                      n_edges=dict(res.n_edges), n_spikes=res.n_spikes, wall_s=res.wall_s,
-                      n_channels=int(p.n_channels), duration_s=float(p.duration_s), params=p)
+    return Simulation(
+        recording_path=Path(res.recording),
+        truth_path=Path(res.truth),
+        n_neurons=res.n_neurons,
+        n_edges=dict(res.n_edges),
+        n_spikes=res.n_spikes,
+        wall_s=res.wall_s,
+        n_channels=int(p.n_channels),
+        duration_s=float(p.duration_s),
+        params=p,
+    )

@@ -33,8 +33,14 @@ from .io.checksum import file_fingerprint
 from .io.recording import open_recording
 from .spikes.triggered import neuron_spike_train, spike_triggered_windows
 
-__all__ = ["PairTraces", "pair_traces", "resolve_recording", "inference_params", "neuron_spike_train",
-           "spike_triggered_windows"]
+__all__ = [
+    "PairTraces",
+    "pair_traces",
+    "resolve_recording",
+    "inference_params",
+    "neuron_spike_train",
+    "spike_triggered_windows",
+]
 
 
 @dataclass
@@ -87,21 +93,32 @@ class PairTraces:
         if np.isfinite(self.mean_mv[post_lags]).any():
             k = np.flatnonzero(post_lags)
             j = int(k[np.nanargmax(np.abs(self.mean_mv[post_lags]))])
-        return {"pre": self.pre, "post": self.post, "recording": self.recording,
-                "pre_channels": self.pre_channels, "post_channel": self.post_channel,
-                "n_pre_spikes": self.n_pre_spikes, "n_pre_spikes_inferred": self.n_pre_spikes_inferred,
-                "n_trials": self.n_trials, "excluded": self.excluded, "units": self.units,
-                "baseline_ms": list(self.baseline_ms),
-                "peak_after_spike_mv": float(self.mean_mv[j]) if j is not None else None,
-                "peak_after_spike_ms": float(self.lags_ms[j]) if j is not None else None,
-                "largest_abs_mv": float(self.mean_mv[i]) if i is not None else None,
-                "edge": self.edge}
+        return {
+            "pre": self.pre,
+            "post": self.post,
+            "recording": self.recording,
+            "pre_channels": self.pre_channels,
+            "post_channel": self.post_channel,
+            "n_pre_spikes": self.n_pre_spikes,
+            "n_pre_spikes_inferred": self.n_pre_spikes_inferred,
+            "n_trials": self.n_trials,
+            "excluded": self.excluded,
+            "units": self.units,
+            "baseline_ms": list(self.baseline_ms),
+            "peak_after_spike_mv": float(self.mean_mv[j]) if j is not None else None,
+            "peak_after_spike_ms": float(self.lags_ms[j]) if j is not None else None,
+            "largest_abs_mv": float(self.mean_mv[i]) if i is not None else None,
+            "edge": self.edge,
+        }
 
 
 # ------------------------------------------------------------------ locating
 def inference_params(con: Connectome) -> InferParams:
-    """The :class:`~connectome.infer.InferParams` a connectome was inferred with (``summary.json``), else the defaults."""
-    given = ((con.meta.get("summary") or {}).get("parameters") or {})
+    """The :class:`~connectome.infer.InferParams` a connectome was inferred with (``summary.json``).
+
+    The defaults when ``summary.json`` is missing or holds parameters this version does not accept.
+    """
+    given = (con.meta.get("summary") or {}).get("parameters") or {}
     known = {f for f in InferParams.__dataclass_fields__}
     d = {k: v for k, v in given.items() if k in known}
     if "baseline_ms" in d:
@@ -127,22 +144,34 @@ def resolve_recording(source, con: Connectome, recording=None) -> Path:
         When no candidate exists or matches.
     """
     source = Path(source)
-    inp = ((con.meta.get("summary") or {}).get("input") or {})
+    inp = (con.meta.get("summary") or {}).get("input") or {}
     want = inp.get("fingerprint")
     if recording is not None:
         rp = Path(recording)
         if not rp.exists():
             raise RecordingError("no such file or directory", rp)
         if want and file_fingerprint(rp) != want:
-            warnings.warn(f"{rp}: not the file {source} was inferred from (its fingerprint differs from "
-                          f"summary.json's); traces may not match the connectome", stacklevel=2)
+            warnings.warn(
+                f"{rp}: not the file {source} was inferred from (its fingerprint differs from "
+                f"summary.json's); traces may not match the connectome",
+                stacklevel=2,
+            )
         return rp
     if not inp.get("path"):
         raise ConnectomeFormatError("no summary.json naming the recording; give --recording", source)
     named = Path(inp["path"])
     base = source if source.is_dir() else source.parent
-    cands = [named] if named.is_absolute() else [Path.cwd() / named, base / named, base.parent / named,
-                                                 base / named.name, base.parent / named.name]
+    cands = (
+        [named]
+        if named.is_absolute()
+        else [
+            Path.cwd() / named,
+            base / named,
+            base.parent / named,
+            base / named.name,
+            base.parent / named.name,
+        ]
+    )
     if inp.get("abs_path"):  # where infer found it (absolute), for runs from another directory
         cands.insert(1, Path(inp["abs_path"]))
     tried = []
@@ -153,14 +182,20 @@ def resolve_recording(source, con: Connectome, recording=None) -> Path:
                 continue
             return c
     why = "; ".join(tried) if tried else "not found"
-    raise ConnectomeFormatError(f"recording {inp['path']!r} (summary.json's input, relative to where infer ran): "
-                                f"{why}; give --recording", source)
+    raise ConnectomeFormatError(
+        f"recording {inp['path']!r} (summary.json's input, relative to where infer ran): "
+        f"{why}; give --recording",
+        source,
+    )
 
 
 def _channels(con: Connectome, nid: int, source) -> list:
     if "channels" not in con.neurons:
-        raise ConnectomeFormatError("neurons have no 'channels' column (an inference directory has one); "
-                                    "spike-triggered traces need it", source)
+        raise ConnectomeFormatError(
+            "neurons have no 'channels' column (an inference directory has one); "
+            "spike-triggered traces need it",
+            source,
+        )
     row = int(con.index_of(np.array([nid]))[0])
     chans = parse_channels(con.neurons["channels"][row])
     if not chans:
@@ -173,12 +208,18 @@ def _inferred_estimate(con: Connectome, source, pre: int, post: int) -> dict:
     sel = np.flatnonzero((e["pre"] == pre) & (e["post"] == post))
     if sel.size:
         k = sel[np.argmax(np.abs(e["weight_mv"][sel]))]
-        out = {"accepted": True, "kind": str(con.kind_names()[k]), "weight_mv": float(e["weight_mv"][k]),
-               "delay_ms": float(e["delay_ms"][k])}
+        out = {
+            "accepted": True,
+            "kind": str(con.kind_names()[k]),
+            "weight_mv": float(e["weight_mv"][k]),
+            "delay_ms": float(e["delay_ms"][k]),
+        }
         if "q_value" in e:
             out["q_value"] = float(e["q_value"][k])
         return out
-    cpath = Path(source) / "connectivity.h5" if Path(source).is_dir() else Path(source).parent / "connectivity.h5"
+    cpath = (
+        Path(source) / "connectivity.h5" if Path(source).is_dir() else Path(source).parent / "connectivity.h5"
+    )
     if cpath.exists():
         import h5py
 
@@ -198,8 +239,18 @@ def _inferred_estimate(con: Connectome, source, pre: int, post: int) -> dict:
     return {"accepted": False}
 
 
-def pair_traces(source, pre: int, post: int, *, connectome: Connectome | None = None, recording=None,
-                window_ms=None, n_examples: int = 5, seed: int = 0, progress=None) -> PairTraces:
+def pair_traces(
+    source,
+    pre: int,
+    post: int,
+    *,
+    connectome: Connectome | None = None,
+    recording=None,
+    window_ms=None,
+    n_examples: int = 5,
+    seed: int = 0,
+    progress=None,
+) -> PairTraces:
     """Spike-triggered traces of the pair PRE → POST of an inference directory.
 
     Parameters
@@ -236,8 +287,11 @@ def pair_traces(source, pre: int, post: int, *, connectome: Connectome | None = 
     rec = open_recording(resolve_recording(source, con, recording))
     top = max(pre_ch + [post_ch])
     if top >= rec.n_channels:
-        raise ConnectomeFormatError(f"neurons use channel {top} but {rec.path} has {rec.n_channels} channels: "
-                                    f"not the recording of this connectome", source)
+        raise ConnectomeFormatError(
+            f"neurons use channel {top} but {rec.path} has {rec.n_channels} channels: "
+            f"not the recording of this connectome",
+            source,
+        )
     row = int(con.index_of(np.array([post]))[0])
     ap = float(con.neurons["ap_amplitude_mv"][row]) if "ap_amplitude_mv" in con.neurons else float("nan")
     somatic = np.isfinite(ap) and ap > 0
@@ -247,17 +301,39 @@ def pair_traces(source, pre: int, post: int, *, connectome: Connectome | None = 
     spikes = neuron_spike_train(rec, pre_ch, p, progress)
     if progress is not None:
         progress.set_description("pair: postsynaptic windows")
-    w = spike_triggered_windows(rec, spikes, post_ch, window_ms=window_ms, baseline_ms=p.baseline_ms, scale=scale,
-                                reject_above_mv=0.5 * ap if somatic else None, n_examples=n_examples, seed=seed,
-                                progress=progress)
+    w = spike_triggered_windows(
+        rec,
+        spikes,
+        post_ch,
+        window_ms=window_ms,
+        baseline_ms=p.baseline_ms,
+        scale=scale,
+        reject_above_mv=0.5 * ap if somatic else None,
+        n_examples=n_examples,
+        seed=seed,
+        progress=progress,
+    )
     prow = int(con.index_of(np.array([pre]))[0])
     n_inf = int(con.neurons["n_spikes"][prow]) if "n_spikes" in con.neurons else None
-    return PairTraces(pre=int(pre), post=int(post), recording=os.fspath(rec.path), pre_channels=pre_ch,
-                      post_channel=post_ch, lags_ms=w["lags_ms"], mean_mv=w["mean"], sem_mv=w["sem"],
-                      trials_mv=w["examples"], trial_times_s=w["example_times_s"], n_pre_spikes=int(spikes.size),
-                      n_pre_spikes_inferred=n_inf, n_trials=int(w["n"]), excluded=w["excluded"],
-                      units="somatic mV" if somatic else "electrode mV", baseline_ms=tuple(p.baseline_ms),
-                      edge=_inferred_estimate(con, source, pre, post))
+    return PairTraces(
+        pre=int(pre),
+        post=int(post),
+        recording=os.fspath(rec.path),
+        pre_channels=pre_ch,
+        post_channel=post_ch,
+        lags_ms=w["lags_ms"],
+        mean_mv=w["mean"],
+        sem_mv=w["sem"],
+        trials_mv=w["examples"],
+        trial_times_s=w["example_times_s"],
+        n_pre_spikes=int(spikes.size),
+        n_pre_spikes_inferred=n_inf,
+        n_trials=int(w["n"]),
+        excluded=w["excluded"],
+        units="somatic mV" if somatic else "electrode mV",
+        baseline_ms=tuple(p.baseline_ms),
+        edge=_inferred_estimate(con, source, pre, post),
+    )
 
 
 #: former names (``connectome.graph.traces``), kept for older callers

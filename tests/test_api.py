@@ -27,18 +27,35 @@ def test_docs_api_examples_run_as_written(tmp_path, monkeypatch):
     """Every ``>>>`` example of docs/api.md, run from a folder that holds the sample like the repository."""
     (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
     monkeypatch.chdir(tmp_path)
-    res = doctest.testfile(str(ROOT / "docs" / "api.md"), module_relative=False, report=True,
-                           optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    res = doctest.testfile(
+        str(ROOT / "docs" / "api.md"),
+        module_relative=False,
+        report=True,
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+    )
     assert res.failed == 0 and res.attempted >= 20
 
 
 def test_import_is_lazy_and_names_are_listed():
-    code = ("import sys, connectome; heavy = [m for m in ('numpy', 'numba', 'h5py', 'connectome.api') "
-            "if m in sys.modules]; print(heavy); print(sorted(set(connectome.__all__) - set(dir(connectome))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    code = (
+        "import sys, connectome; heavy = [m for m in ('numpy', 'numba', 'h5py', 'connectome.api') "
+        "if m in sys.modules]; print(heavy); print(sorted(set(connectome.__all__) - set(dir(connectome))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "[]"
-    assert {"infer", "compile", "verify", "simulate", "compare", "detect_spikes", "open_recording",
-            "read_connectome", "Connectome"} <= set(connectome.__all__)
+    assert {
+        "infer",
+        "compile",
+        "verify",
+        "simulate",
+        "compare",
+        "detect_spikes",
+        "open_recording",
+        "read_connectome",
+        "Connectome",
+    } <= set(connectome.__all__)
     with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
         connectome.nonsense  # noqa: B018
 
@@ -50,7 +67,9 @@ def test_functions_keep_their_names_after_the_subpackages_are_imported():
     import connectome.verify.run  # noqa: F401
 
     for name in ("infer", "compile", "verify", "simulate"):
-        assert callable(getattr(connectome, name)) and getattr(connectome, name).__module__ == "connectome.api"
+        assert (
+            callable(getattr(connectome, name)) and getattr(connectome, name).__module__ == "connectome.api"
+        )
     from connectome.infer import InferParams
 
     assert connectome.InferParams is InferParams
@@ -69,8 +88,12 @@ def test_infer_on_a_float_array_masks_non_finite_samples(inference):
     rec = connectome.open_recording(SAMPLE)
     x = rec.get_traces()
     x[1000:1010, 3] = np.nan
-    res = connectome.infer(x, {"q_threshold": 0.01}, sampling_rate_hz=rec.sampling_rate_hz,
-                           geometry={"rows": rec.rows, "cols": rec.cols, "x_um": rec.x_um, "y_um": rec.y_um})
+    res = connectome.infer(
+        x,
+        {"q_threshold": 0.01},
+        sampling_rate_hz=rec.sampling_rate_hz,
+        geometry={"rows": rec.rows, "cols": rec.cols, "x_um": rec.x_um, "y_um": rec.y_um},
+    )
     assert res.summary["input"]["path"] == "<array>"
     assert res.summary["qc"]["saturated_or_nonfinite_samples"] == 10
     assert res.connectome.n_neurons == inference.connectome.n_neurons
@@ -163,8 +186,13 @@ def test_simulate_writes_a_recording_and_its_truth(tmp_path):
 
 
 def test_connectome_pandas_round_trip_and_missing_pandas(monkeypatch):
-    c = connectome.Connectome.from_edges([0, 1, 2], [1, 2, 0], weight_mv=[0.5, -0.3, 0.2],
-                                         kind=["excitatory", "inhibitory", "electrical"], delay_ms=[1, 2, 0])
+    c = connectome.Connectome.from_edges(
+        [0, 1, 2],
+        [1, 2, 0],
+        weight_mv=[0.5, -0.3, 0.2],
+        kind=["excitatory", "inhibitory", "electrical"],
+        delay_ms=[1, 2, 0],
+    )
     c.neurons["channels"] = np.array(["0", "1;2", "3"], dtype=object)
     pytest.importorskip("pandas")
     neurons, edges = c.to_pandas()

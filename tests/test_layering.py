@@ -97,8 +97,9 @@ def package_imports() -> list[tuple[str, str, int, tuple]]:
                     # ``from .. import x``/``from connectome import x``: each name may be a submodule
                     for n in names:
                         sub = f"{target}.{n}"
-                        if (ROOT.parent / Path(*sub.split("."))).with_suffix(".py").exists() or \
-                                (ROOT.parent / Path(*sub.split("."))).is_dir():
+                        if (ROOT.parent / Path(*sub.split("."))).with_suffix(".py").exists() or (
+                            ROOT.parent / Path(*sub.split("."))
+                        ).is_dir():
                             out.append((mod, sub, node.lineno, ()))
                         else:
                             out.append((mod, target, node.lineno, (n,)))
@@ -115,7 +116,9 @@ def layer_of(module: str) -> int | None:
     for i, layer in enumerate(LAYERS):
         if parts[1] in layer:
             return i
-    raise AssertionError(f"{module}: not in any layer of tests/test_layering.py::LAYERS (add it, with a reason)")
+    raise AssertionError(
+        f"{module}: not in any layer of tests/test_layering.py::LAYERS (add it, with a reason)"
+    )
 
 
 def upward_imports() -> dict:
@@ -124,8 +127,9 @@ def upward_imports() -> dict:
     for mod, target, line, names in package_imports():
         lt = layer_of(target)
         if lt is None:  # the root package: only its version may be imported by the layers
-            assert mod == "connectome" or names == ("__version__",), \
+            assert mod == "connectome" or names == ("__version__",), (
                 f"{mod}:{line} imports {names} from the root package; import from the submodule instead"
+            )
             continue
         lm = layer_of(mod) if mod != "connectome" else len(LAYERS)
         if lt > lm:
@@ -144,7 +148,8 @@ def test_imports_point_down_the_layers():
     found = upward_imports()
     new = {k: v for k, v in found.items() if k not in ALLOWED_UPWARD}
     assert not new, "upward imports (see docs/architecture.md):\n" + "\n".join(
-        f"  {a} (line {', '.join(map(str, ln))}) imports {b}" for (a, b), ln in sorted(new.items()))
+        f"  {a} (line {', '.join(map(str, ln))}) imports {b}" for (a, b), ln in sorted(new.items())
+    )
 
 
 def test_allowed_upward_imports_still_exist():
@@ -157,7 +162,7 @@ def test_allowed_upward_imports_still_exist():
 
 
 def test_no_private_name_used_across_subpackages():
-    """``from connectome.a._x import y`` or ``from connectome.a.x import _y`` only within the subpackage ``a``."""
+    """``from connectome.a._x import y`` or ``from connectome.a.x import _y`` only within subpackage ``a``."""
     bad, used = [], set()
     for mod, target, line, names in package_imports():
         t_parts, m_parts = target.split("."), mod.split(".")

@@ -11,22 +11,23 @@ docs/formats.md.
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConnectomeFormatError
-
 from . import tables
 from .kinds import KIND_CODES, KIND_NAMES, EdgeKind
 
 #: Edge columns every connectome has, with their dtypes.
-EDGE_COLUMNS = {"pre": np.int64, "post": np.int64, "kind": np.int8, "weight_mv": np.float64, "delay_ms": np.float64}
+EDGE_COLUMNS = {
+    "pre": np.int64,
+    "post": np.int64,
+    "kind": np.int8,
+    "weight_mv": np.float64,
+    "delay_ms": np.float64,
+}
 #: Neuron columns every connectome has.
 NEURON_COLUMNS = {"neuron_id": np.int64}
 
@@ -60,9 +61,12 @@ def _ids(values, what: str) -> np.ndarray:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{what} must hold integer neuron ids") from None
-    if arr.size and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
-                         and np.all(np.abs(arr) < 2.0 ** 63)):
-        raise ValueError(f"{what} must hold integer neuron ids (found a non-integer, NaN or out-of-range value)")
+    if arr.size and not (
+        np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2.0**63)
+    ):
+        raise ValueError(
+            f"{what} must hold integer neuron ids (found a non-integer, NaN or out-of-range value)"
+        )
     return arr.astype(np.int64)
 
 
@@ -78,7 +82,9 @@ def _kind_codes(values) -> np.ndarray:
         try:
             codes = np.array([KIND_CODES[str(v).strip().lower()] for v in arr], dtype=np.int8)
         except KeyError as exc:
-            raise ValueError(f"unknown edge kind {exc.args[0]!r}; expected one of {sorted(KIND_CODES)}") from None
+            raise ValueError(
+                f"unknown edge kind {exc.args[0]!r}; expected one of {sorted(KIND_CODES)}"
+            ) from None
     bad = ~np.isin(codes, list(KIND_NAMES))
     if bad.any():
         raise ValueError(f"unknown edge kind code {int(codes[bad][0])}")
@@ -165,7 +171,9 @@ class Connectome:
             known = np.isin(self.edges["pre"], nid) & np.isin(self.edges["post"], nid)
             if not known.all():
                 i = int(np.flatnonzero(~known)[0])
-                raise ValueError(f"edge {self.edges['pre'][i]}→{self.edges['post'][i]} names an unknown neuron")
+                raise ValueError(
+                    f"edge {self.edges['pre'][i]}→{self.edges['post'][i]} names an unknown neuron"
+                )
 
     # ----------------------------------------------------------- constructors
     @classmethod
@@ -222,8 +230,11 @@ class Connectome:
         Parallel edges of different kinds (an electrical and a chemical synapse
         on the same pair) are summed; choose ``kinds`` to keep them apart.
         """
-        mask = np.ones(self.n_edges, bool) if kinds is None else np.isin(
-            self.edges["kind"], [KIND_CODES.get(k, k) for k in kinds])
+        mask = (
+            np.ones(self.n_edges, bool)
+            if kinds is None
+            else np.isin(self.edges["kind"], [KIND_CODES.get(k, k) for k in kinds])
+        )
         i = self.index_of(self.edges["pre"][mask])
         j = self.index_of(self.edges["post"][mask])
         v = np.asarray(self.edges[column][mask], dtype=np.float64)
@@ -233,8 +244,11 @@ class Connectome:
     def subset_edges(self, mask) -> "Connectome":
         """A connectome with the same neurons and only the edges in ``mask``."""
         mask = np.asarray(mask)
-        return Connectome(neurons=dict(self.neurons),
-                          edges={k: v[mask] for k, v in self.edges.items()}, meta=dict(self.meta))
+        return Connectome(
+            neurons=dict(self.neurons),
+            edges={k: v[mask] for k, v in self.edges.items()},
+            meta=dict(self.meta),
+        )
 
     # --------------------------------------------------------------- networkx
     def to_networkx(self):
@@ -275,8 +289,10 @@ class Connectome:
             vals = [d.get(k) for _, d in g.nodes(data=True)]
             neurons[k] = _column(vals)
         data = list(g.edges(data=True))
-        edges = {"pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
-                 "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64)}
+        edges = {
+            "pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
+            "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64),
+        }
         edge_keys = sorted({k for _, _, d in data for k in d})
         for k in edge_keys:
             vals = [d.get(k) for _, _, d in data]
@@ -300,8 +316,7 @@ class Connectome:
         edges["kind"] = self.kind_names().astype(str) if self.n_edges else np.zeros(0, dtype=object)
         ecols = tables.order_columns(edges, tables.EDGE_ORDER)
         ncols = tables.order_columns(self.neurons, tables.NEURON_ORDER)
-        return (pd.DataFrame({c: self.neurons[c] for c in ncols}),
-                pd.DataFrame({c: edges[c] for c in ecols}))
+        return (pd.DataFrame({c: self.neurons[c] for c in ncols}), pd.DataFrame({c: edges[c] for c in ecols}))
 
     @classmethod
     def from_pandas(cls, edges, neurons=None, meta=None) -> "Connectome":
@@ -324,8 +339,13 @@ class Connectome:
             if col not in e:
                 raise ValueError(f"the edge table has no column {col!r}")
         if neurons is None:
-            n = {"neuron_id": np.unique(np.concatenate([_ids(e["pre"], "edge column 'pre'"),
-                                                        _ids(e["post"], "edge column 'post'")]))}
+            n = {
+                "neuron_id": np.unique(
+                    np.concatenate(
+                        [_ids(e["pre"], "edge column 'pre'"), _ids(e["post"], "edge column 'post'")]
+                    )
+                )
+            }
         else:
             n = {str(c): neurons[c].to_numpy() for c in neurons.columns}
             if "neuron_id" not in n:
@@ -346,7 +366,13 @@ class Connectome:
 
     @classmethod
     def from_parts(cls, parts: "tables.Parts") -> "Connectome":
-        """The connectome of a reader's :class:`~connectome.graph.tables.Parts`; bad content → ConnectomeFormatError."""
+        """The connectome of a reader's :class:`~connectome.graph.tables.Parts`.
+
+        Raises
+        ------
+        ConnectomeFormatError
+            Columns that do not make a connectome, naming the file.
+        """
         if parts.graph is not None:
             try:
                 return cls.from_networkx(parts.graph, meta=parts.meta)
@@ -374,7 +400,9 @@ class Connectome:
             "synapses": m,
             "by_kind": self.counts_by_kind(),
             "density": m / (n * (n - 1)) if n > 1 else 0.0,
-            "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())} if m else {},
+            "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())}
+            if m
+            else {},
         }
 
 

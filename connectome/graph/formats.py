@@ -12,8 +12,16 @@ from . import tables
 from .connectome import Connectome
 from .tables import EDGE_ORDER, NEURON_ORDER, write_csv, write_graphml
 
-__all__ = ["read_connectome", "read_csv_dir", "read_graphml", "read_truth", "write_csv", "write_graphml",
-           "EDGE_ORDER", "NEURON_ORDER"]
+__all__ = [
+    "read_connectome",
+    "read_csv_dir",
+    "read_graphml",
+    "read_truth",
+    "write_csv",
+    "write_graphml",
+    "EDGE_ORDER",
+    "NEURON_ORDER",
+]
 
 
 def read_connectome(path) -> Connectome:
@@ -32,5 +40,5 @@ def read_graphml(path) -> Connectome:
 
 
 def read_truth(path) -> Connectome:
-    """The ground-truth connectome of a simulated recording (``<name>.truth.h5``, see :func:`.tables.read_truth`)."""
+    """The ground-truth connectome of a simulated recording (see :func:`.tables.read_truth`)."""
     return Connectome.from_parts(tables.read_truth(path))

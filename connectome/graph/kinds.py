@@ -37,8 +37,9 @@ class EdgeKind(IntEnum):
             try:
                 return cls[value.strip().upper()]
             except KeyError:
-                raise ValueError(f"unknown edge kind {value!r}; expected one of "
-                                 f"{', '.join(k.label for k in cls)}") from None
+                raise ValueError(
+                    f"unknown edge kind {value!r}; expected one of {', '.join(k.label for k in cls)}"
+                ) from None
         return cls(int(value))
 
 

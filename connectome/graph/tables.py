@@ -66,7 +66,9 @@ def read_parts(path) -> Parts:
         return read_graphml(p)
     if suffix in (".h5", ".hdf5"):
         return read_truth(p)
-    raise ConnectomeFormatError("unknown connectome file type (expected a directory, .csv, .graphml or .truth.h5)", p)
+    raise ConnectomeFormatError(
+        "unknown connectome file type (expected a directory, .csv, .graphml or .truth.h5)", p
+    )
 
 
 def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
@@ -123,7 +125,9 @@ def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Parts:
             raise ConnectomeFormatError(f"missing column {col!r}", edges_path)
     for col in ("pre", "post"):
         v = e[col]
-        if len(v) and (not np.all(np.isfinite(v)) or np.any(v != np.round(v)) or np.any(np.abs(v) >= 2.0 ** 63)):
+        if len(v) and (
+            not np.all(np.isfinite(v)) or np.any(v != np.round(v)) or np.any(np.abs(v) >= 2.0**63)
+        ):
             raise ConnectomeFormatError(f"column {col!r} must hold integer neuron ids", edges_path)
         e[col] = v.astype(np.int64)
     neurons_path = directory / "neurons.csv"
@@ -131,9 +135,15 @@ def read_csv_dir(directory: Path, edges_path: Path | None = None) -> Parts:
         n = _read_table(neurons_path, _STRING_NEURON_COLS, kind_col=False)
         if "neuron_id" not in n:
             raise ConnectomeFormatError("missing column 'neuron_id'", neurons_path)
-        if len(n["neuron_id"]) and n["neuron_id"].dtype.kind == "f" and not np.all(
-                np.isfinite(n["neuron_id"]) & (n["neuron_id"] == np.round(n["neuron_id"]))
-                & (np.abs(n["neuron_id"]) < 2.0 ** 63)):
+        if (
+            len(n["neuron_id"])
+            and n["neuron_id"].dtype.kind == "f"
+            and not np.all(
+                np.isfinite(n["neuron_id"])
+                & (n["neuron_id"] == np.round(n["neuron_id"]))
+                & (np.abs(n["neuron_id"]) < 2.0**63)
+            )
+        ):
             raise ConnectomeFormatError("column 'neuron_id' must hold integer neuron ids", neurons_path)
         n["neuron_id"] = n["neuron_id"].astype(np.int64)
         if "channels" in n:
@@ -223,7 +233,7 @@ def _write_table(path: Path, cols: dict, order: list) -> None:
         for s in range(0, n, block):
             parts = []
             for c in names:
-                v = cols[c][s:s + block]
+                v = cols[c][s : s + block]
                 if v.dtype.kind in "iub":
                     parts.append(v.astype(np.int64).astype(str))
                 elif v.dtype.kind == "f":
@@ -304,19 +314,24 @@ def write_graphml(c, path) -> None:
         ecols.append((keys[-1][0], vals))
     ids = [str(int(v)) for v in c.neuron_id]
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("<?xml version='1.0' encoding='utf-8'?>\n"
-                 '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
-                 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                 'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
-                 'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
+        fh.write(
+            "<?xml version='1.0' encoding='utf-8'?>\n"
+            '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+            'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+        )
         for kid, scope, name, t in reversed(keys):
             fh.write(f'  <key id="{kid}" for="{scope}" attr.name={quoteattr(name)} attr.type="{t}" />\n')
         fh.write('  <graph edgedefault="directed">\n')
         for kid, v in gcols:
             fh.write(f'    <data key="{kid}">{text(v)}</data>\n')
         for r, nid in enumerate(ids):
-            data = "".join(f'      <data key="{kid}">{text(vals[r])}</data>\n' for kid, t, vals in ncols
-                           if not (t == "double" and vals[r] != vals[r]))
+            data = "".join(
+                f'      <data key="{kid}">{text(vals[r])}</data>\n'
+                for kid, t, vals in ncols
+                if not (t == "double" and vals[r] != vals[r])
+            )
             fh.write(f'    <node id="{nid}">\n{data}    </node>\n' if data else f'    <node id="{nid}" />\n')
         pre = c.edges["pre"] if c.n_edges else np.zeros(0, np.int64)
         post = c.edges["post"] if c.n_edges else np.zeros(0, np.int64)

@@ -80,8 +80,11 @@ def check_space(path, planned_bytes: int, what: str = "temporary") -> None:
     """
     free = free_bytes(path)
     if planned_bytes > free:
-        raise EnvironmentFault(f"not enough disk space for the {what}: it needs {_human(planned_bytes)}, "
-                               f"{_human(free)} free (set {ENV} to a larger disk)", path)
+        raise EnvironmentFault(
+            f"not enough disk space for the {what}: it needs {_human(planned_bytes)}, "
+            f"{_human(free)} free (set {ENV} to a larger disk)",
+            path,
+        )
 
 
 def _human(n: float) -> str:

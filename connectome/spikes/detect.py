@@ -32,8 +32,17 @@ def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
     return (_MAD * mad).astype(np.float32)
 
 
-def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
-                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad_bins=None, scratch=None):
+def detect_block(
+    x: np.ndarray,
+    fs: float,
+    *,
+    threshold: float = 6.0,
+    refractory_ms: float = 2.0,
+    hp_window_ms: float = 10.0,
+    valid: slice = slice(None),
+    bad_bins=None,
+    scratch=None,
+):
     """Detect AP peaks in ``x`` (time × channels, mV, already cleaned).
 
     Parameters

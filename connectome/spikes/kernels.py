@@ -133,8 +133,9 @@ def scan_peaks(hp, thr, refractory, lo, hi):
     return out[np.argsort(out[:, 1] * (n + 1) + out[:, 0])]
 
 
-def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before=0, after=0,
-                  x=None):
+def prepare_block(
+    raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before=0, after=0, x=None
+):
     """See :func:`_prepare_block`; ``lo``/``hi`` are cast to ``raw``'s dtype (comparing
     in the samples' own type keeps the conversion loop vectorised); ``x`` may be
     given (float32, ``raw``'s shape) to receive the samples in mV."""
@@ -150,14 +151,30 @@ def prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, 
     xb = np.zeros((nb, c), np.float32)
     badb = np.zeros((nb, c), np.bool_)
     nbad = np.zeros(c, np.int64)
-    _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after,
-                   x, xb, badb, nbad)
+    _prepare_block(
+        raw,
+        scale,
+        offset,
+        lo,
+        hi,
+        check_limits,
+        bin_len,
+        bin_start,
+        bin_stop,
+        before,
+        after,
+        x,
+        xb,
+        badb,
+        nbad,
+    )
     return x, xb, badb, nbad
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _prepare_block(raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after,
-                   x, xb, badb, nbad):
+def _prepare_block(
+    raw, scale, offset, lo, hi, check_limits, bin_len, bin_start, bin_stop, before, after, x, xb, badb, nbad
+):
     """Raw samples → float32 mV, masking bad samples, and their bin means.
 
     A sample is bad if it is not finite or (``check_limits``) at the integer

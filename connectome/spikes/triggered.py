@@ -56,11 +56,27 @@ def neuron_spike_train(rec, channels, p, progress=None) -> np.ndarray:
             raw = rec.store.read(a, b, c, c + 1)
             sc = np.atleast_1d(rec.scale[c] if rec.scale.ndim else rec.scale).astype(np.float32)
             of = np.atleast_1d(rec.offset[c] if rec.offset.ndim else rec.offset).astype(np.float32)
-            x, xb, badb, _ = prepare_block(raw, sc, of, lim.min if lim else 0, lim.max if lim else 0,
-                                           lim is not None, bin_len, s - a, e - a, int(round(1e-3 * fs)),
-                                           int(round(p.artefact_mask_ms * 1e-3 * fs)))
-            rows, _, _, _ = detect_block(x, fs, threshold=p.spike_threshold, refractory_ms=p.refractory_ms,
-                                         valid=slice(s - a, e - a), bad_bins=(badb, s - a, bin_len))
+            x, xb, badb, _ = prepare_block(
+                raw,
+                sc,
+                of,
+                lim.min if lim else 0,
+                lim.max if lim else 0,
+                lim is not None,
+                bin_len,
+                s - a,
+                e - a,
+                int(round(1e-3 * fs)),
+                int(round(p.artefact_mask_ms * 1e-3 * fs)),
+            )
+            rows, _, _, _ = detect_block(
+                x,
+                fs,
+                threshold=p.spike_threshold,
+                refractory_ms=p.refractory_ms,
+                valid=slice(s - a, e - a),
+                bad_bins=(badb, s - a, bin_len),
+            )
             offset = float(np.median(xb[:: max(1, xb.shape[0] // 200), 0])) if xb.shape[0] else 0.0
             found[c][0].append(rows + a)
             found[c][1].append(x[rows, 0] - offset)
@@ -70,7 +86,9 @@ def neuron_spike_train(rec, channels, p, progress=None) -> np.ndarray:
     for c in channels:
         smp = np.concatenate(found[c][0]) if found[c][0] else np.zeros(0, np.int64)
         amp = np.concatenate(found[c][1]) if found[c][1] else np.zeros(0, np.float32)
-        _, smp, _ = clean_spikes(np.zeros(smp.size, np.int64), smp, amp.astype(np.float32), p.min_ap_fraction, 1)
+        _, smp, _ = clean_spikes(
+            np.zeros(smp.size, np.int64), smp, amp.astype(np.float32), p.min_ap_fraction, 1
+        )
         trains.append(smp)
     t = np.sort(np.concatenate(trains)) if trains else np.zeros(0, np.int64)
     t = drop_copies(t, max(1, int(round(p.merge_window_ms * 1e-3 * fs))))
@@ -78,9 +96,19 @@ def neuron_spike_train(rec, channels, p, progress=None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- windows
-def spike_triggered_windows(rec, spikes, channel: int, *, window_ms=(-10.0, 30.0), baseline_ms=(-5.0, -0.5),
-                            scale: float = 1.0, reject_above_mv: float | None = None, n_examples: int = 5,
-                            seed: int = 0, progress=None) -> dict:
+def spike_triggered_windows(
+    rec,
+    spikes,
+    channel: int,
+    *,
+    window_ms=(-10.0, 30.0),
+    baseline_ms=(-5.0, -0.5),
+    scale: float = 1.0,
+    reject_above_mv: float | None = None,
+    n_examples: int = 5,
+    seed: int = 0,
+    progress=None,
+) -> dict:
     """Mean, SEM and a few single windows of ``channel`` around ``spikes`` (sample indices).
 
     Reads the channel once per file chunk that holds spikes, over that
@@ -156,6 +184,12 @@ def spike_triggered_windows(rec, spikes, channel: int, *, window_ms=(-10.0, 30.0
         var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full(L, np.nan)
         sem = np.sqrt(np.maximum(var, 0) / n) if n > 1 else np.full(L, np.nan)
     order = np.argsort(ex_times) if ex_times else np.zeros(0, np.int64)
-    return {"lags_ms": lags * 1000.0 / fs, "mean": mean, "sem": sem, "n": n, "excluded": excluded,
-            "examples": np.array([examples[i] for i in order]).reshape(-1, L),
-            "example_times_s": np.array([ex_times[i] for i in order], np.float64) / fs}
+    return {
+        "lags_ms": lags * 1000.0 / fs,
+        "mean": mean,
+        "sem": sem,
+        "n": n,
+        "excluded": excluded,
+        "examples": np.array([examples[i] for i in order]).reshape(-1, L),
+        "example_times_s": np.array([ex_times[i] for i in order], np.float64) / fs,
+    }

@@ -13,14 +13,14 @@ def _aged(path, seconds=3600):
 
 
 def test_clean_stale_in_a_shared_temp_folder_keeps_other_folders(tmp_path):
-    other = tmp_path / "someone-elses-work"          # no owner file, old: not ours
+    other = tmp_path / "someone-elses-work"  # no owner file, old: not ours
     other.mkdir()
     (other / "data.txt").write_text("keep me")
     _aged(other)
-    ours = tmp_path / "connectome-infer-crashed"     # ours, ownerless and old: stale
+    ours = tmp_path / "connectome-infer-crashed"  # ours, ownerless and old: stale
     ours.mkdir()
     _aged(ours)
-    dead = tmp_path / "connectome-infer-dead"        # ours, owner gone
+    dead = tmp_path / "connectome-infer-dead"  # ours, owner gone
     dead.mkdir()
     (dead / "owner").write_text(f"{socket.gethostname()} 999999999\n")
     removed = scratch.clean_stale(tmp_path)
@@ -34,7 +34,7 @@ def test_clean_stale_in_the_dedicated_folder_removes_ownerless_folders(tmp_path)
     old = root / "demo-abc"
     old.mkdir()
     _aged(old)
-    fresh = root / "demo-new"                        # just made: its owner file may be on its way
+    fresh = root / "demo-new"  # just made: its owner file may be on its way
     fresh.mkdir()
     assert scratch.clean_stale(root) == [old]
     assert fresh.exists()
