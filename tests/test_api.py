@@ -223,3 +223,14 @@ def test_edge_kind_is_the_one_definition():
     assert KIND_NAMES[connectome.EdgeKind.ELECTRICAL] == "electrical"
     with pytest.raises(ValueError, match="unknown edge kind"):
         connectome.EdgeKind.parse("chemical")
+
+
+def test_readme_python_api_example_runs(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    (tmp_path / "sample_data").symlink_to(ROOT / "sample_data")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert capsys.readouterr().out.startswith("0.9988")
