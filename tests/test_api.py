@@ -36,6 +36,21 @@ def test_docs_api_examples_run_as_written(tmp_path, monkeypatch):
     assert res.failed == 0 and res.attempted >= 20
 
 
+#: modules of the API, graph, spikes and io layers whose ``>>>`` examples must run as written
+EXAMPLE_MODULES = ["connectome", "connectome.api", "connectome.traces", "connectome.graph.kinds",
+                   "connectome.graph.connectome", "connectome.graph.compare", "connectome.graph.analysis",
+                   "connectome.graph.motifs", "connectome.spikes.detect", "connectome.io.scratch",
+                   "connectome.io.writer", "connectome.io.recording", "connectome.errors"]
+
+
+@pytest.mark.parametrize("name", EXAMPLE_MODULES)
+def test_module_examples_run(name):
+    import importlib
+
+    res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert res.failed == 0
+
+
 def test_import_is_lazy_and_names_are_listed():
     code = (
         "import sys, connectome; heavy = [m for m in ('numpy', 'numba', 'h5py', 'connectome.api') "
