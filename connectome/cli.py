@@ -19,8 +19,17 @@ import sys
 import click
 
 from . import __version__
-from .errors import (EXIT_BAD_INPUT, EXIT_ENVIRONMENT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NO_MEMORY,
-                     EXIT_TERMINATED, ConnectomeError, EnvironmentFault, fault_errno)
+from .errors import (
+    EXIT_BAD_INPUT,
+    EXIT_ENVIRONMENT,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_NO_MEMORY,
+    EXIT_TERMINATED,
+    ConnectomeError,
+    EnvironmentFault,
+    fault_errno,
+)
 
 #: Modules that contribute commands: each defines ``COMMANDS``, a list of click commands.
 COMMAND_MODULES = [
@@ -29,8 +38,10 @@ COMMAND_MODULES = [
     "connectome.commands.infer",
     "connectome.commands.compile",
     "connectome.commands.run",
-    "connectome.commands.inspect", "connectome.commands.compare",
-    "connectome.commands.verify", "connectome.commands.imprint",
+    "connectome.commands.inspect",
+    "connectome.commands.compare",
+    "connectome.commands.verify",
+    "connectome.commands.imprint",
     "connectome.commands.report",
 ]
 
@@ -72,16 +83,27 @@ def _os_error(exc: Exception) -> ConnectomeError:
     path = getattr(exc, "filename", None)
     outputs = claimed_outputs()
     is_output = path is None or any(
-        os.path.abspath(path) == str(o) or os.path.abspath(path).startswith(str(o) + os.sep)
-        or os.path.basename(path).startswith(f".{o.name}.tmp-") for o in outputs)
+        os.path.abspath(path) == str(o)
+        or os.path.abspath(path).startswith(str(o) + os.sep)
+        or os.path.basename(path).startswith(f".{o.name}.tmp-")
+        for o in outputs
+    )
     if path is None and outputs:
         path = str(outputs[0])
-    reasons = {errno.ENOSPC: "disk full (no space left on device)", errno.EDQUOT: "disk quota exceeded",
-               errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
-               errno.EPERM: "operation not permitted", errno.ELOOP: "symlink loop (too many levels of symbolic links)",
-               errno.ENOENT: "no such file or directory", errno.EISDIR: "is a directory",
-               errno.ENOTDIR: "not a directory", errno.ENAMETOOLONG: "file name too long",
-               errno.EMFILE: "too many open files", errno.ENFILE: "too many open files"}
+    reasons = {
+        errno.ENOSPC: "disk full (no space left on device)",
+        errno.EDQUOT: "disk quota exceeded",
+        errno.EROFS: "read-only file system",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.ELOOP: "symlink loop (too many levels of symbolic links)",
+        errno.ENOENT: "no such file or directory",
+        errno.EISDIR: "is a directory",
+        errno.ENOTDIR: "not a directory",
+        errno.ENAMETOOLONG: "file name too long",
+        errno.EMFILE: "too many open files",
+        errno.ENFILE: "too many open files",
+    }
     reason = reasons.get(code) or (exc.strerror or text or type(exc).__name__)
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EMFILE, errno.ENFILE):
         return EnvironmentFault(reason, path)
@@ -147,8 +169,11 @@ def main(argv=None) -> int:
     except Exception as exc:  # a bug: say so in one line, point to the traceback switch
         if debug:
             raise
-        click.echo(f"connectome: internal error: {type(exc).__name__}: {exc} "
-                   "(set CONNECTOME_DEBUG=1 for a traceback and please report it)", err=True)
+        click.echo(
+            f"connectome: internal error: {type(exc).__name__}: {exc} "
+            "(set CONNECTOME_DEBUG=1 for a traceback and please report it)",
+            err=True,
+        )
         return EXIT_FAILED
     finally:
         remove_all()

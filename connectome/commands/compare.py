@@ -16,17 +16,24 @@ def format_comparison(r: dict) -> str:
     a, b, m, e, mt = r["a"], r["b"], r["matching"], r["edges"], r["matched"]
     extra = f", within {m['max_distance_um']:g} µm" if "max_distance_um" in m else ""
     lines = [
-        f"A              {a['source']}: {a['neurons']} neurons, {a['synapses']} synapses ({a['pairs']} pairs)",
+        f"A              {a['source']}: {a['neurons']} neurons, {a['synapses']} synapses "
+        f"({a['pairs']} pairs)",
         f"B              {b['source']}{' (ground truth)' if b['truth'] else ''}: {b['neurons']} neurons, "
         f"{b['synapses']} synapses ({b['pairs']} pairs)",
-        f"matching       by {m['method']} ({m['reason']}{extra}): {m['a_neurons_matched']} of {a['neurons']} A neurons "
+        f"matching       by {m['method']} ({m['reason']}{extra}): "
+        f"{m['a_neurons_matched']} of {a['neurons']} A neurons "
         f"→ {m['b_neurons_matched']} of {b['neurons']} B neurons"
-        + (f"; {m['a_neurons_sharing_a_b_neuron']} A neurons share a B neuron" if m["a_neurons_sharing_a_b_neuron"]
-           else ""),
-        f"pairs          {e['true_positives']} in both, {e['false_positives']} only in A, {e['false_negatives']} only in B",
+        + (
+            f"; {m['a_neurons_sharing_a_b_neuron']} A neurons share a B neuron"
+            if m["a_neurons_sharing_a_b_neuron"]
+            else ""
+        ),
+        f"pairs          {e['true_positives']} in both, {e['false_positives']} only in A, "
+        f"{e['false_negatives']} only in B",
         f"precision      {_fmt(e['precision'])}   recall {_fmt(e['recall'])}   F1 {_fmt(e['f1'])}   "
         f"Jaccard {_fmt(e['jaccard'])}",
-        f"               recall {_fmt(e['recall_matched_neurons'])} over the {e['b_pairs_between_matched_neurons']} "
+        f"               recall {_fmt(e['recall_matched_neurons'])} over the "
+        f"{e['b_pairs_between_matched_neurons']} "
         f"B pairs between matched neurons",
     ]
     first = True
@@ -34,13 +41,19 @@ def format_comparison(r: dict) -> str:
         if v["a_pairs"] or v["b_pairs"]:
             head = "by kind        " if first else "               "
             first = False
-            lines.append(f"{head}{name:<11} precision {_fmt(v['precision'])} (of {v['a_pairs']} A pairs), "
-                         f"recall {_fmt(v['recall'])} (of {v['b_pairs']} B pairs)")
-    lines.append(f"matched pairs  {mt['pairs']}: weight Pearson r {_fmt(mt['weight_pearson_r'])}, Spearman ρ "
-                 f"{_fmt(mt['weight_spearman_r'])}; sign agreement {_fmt(mt['sign_agreement'])}; "
-                 f"kind agreement {_fmt(mt['kind_agreement'])}")
-    lines.append(f"               median |Δ weight| {_fmt(mt['median_abs_weight_diff_mv'], '.3g')} mV, "
-                 f"median |Δ latency| {_fmt(mt['median_abs_delay_diff_ms'], '.3g')} ms")
+            lines.append(
+                f"{head}{name:<11} precision {_fmt(v['precision'])} (of {v['a_pairs']} A pairs), "
+                f"recall {_fmt(v['recall'])} (of {v['b_pairs']} B pairs)"
+            )
+    lines.append(
+        f"matched pairs  {mt['pairs']}: weight Pearson r {_fmt(mt['weight_pearson_r'])}, Spearman ρ "
+        f"{_fmt(mt['weight_spearman_r'])}; sign agreement {_fmt(mt['sign_agreement'])}; "
+        f"kind agreement {_fmt(mt['kind_agreement'])}"
+    )
+    lines.append(
+        f"               median |Δ weight| {_fmt(mt['median_abs_weight_diff_mv'], '.3g')} mV, "
+        f"median |Δ latency| {_fmt(mt['median_abs_delay_diff_ms'], '.3g')} ms"
+    )
     conf = mt["kind_confusion"]
     off = [(x, y, n) for x, row in conf.items() for y, n in row.items() if n and x != y]
     if off:
@@ -51,13 +64,29 @@ def format_comparison(r: dict) -> str:
 @click.command("compare")
 @click.argument("a", type=click.Path())
 @click.argument("b", type=click.Path())
-@click.option("--match", "match", type=click.Choice(["auto", "ids", "channels", "position"]), default="auto",
-              show_default=True, help="How neurons of A are matched to neurons of B.")
-@click.option("--max-distance-um", type=float, default=15.0, show_default=True,
-              help="Largest distance for --match position.")
+@click.option(
+    "--match",
+    "match",
+    type=click.Choice(["auto", "ids", "channels", "position"]),
+    default="auto",
+    show_default=True,
+    help="How neurons of A are matched to neurons of B.",
+)
+@click.option(
+    "--max-distance-um",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Largest distance for --match position.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("--export", "export", type=click.Path(), default=None,
-              help="Also write A's graph to PATH: .graphml, .gexf or .json (node-link).")
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(),
+    default=None,
+    help="Also write A's graph to PATH: .graphml, .gexf or .json (node-link).",
+)
 def compare_cmd(a, b, match, max_distance_um, as_json, export):
     """Compare connectome A with B (another connectome or a ground-truth .truth.h5).
 
@@ -68,8 +97,9 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
     on the pairs found in both: weight correlation (Pearson and Spearman),
     sign and kind agreement. Definitions: docs/inspect.md.
     """
+    from ..api import compare
     from ..errors import ConfigError
-    from ..graph.compare import compare_paths, read_with_channels
+    from ..graph.compare import read_with_channels
 
     if not max_distance_um > 0:
         raise ConfigError(f"--max-distance-um must be positive, got {max_distance_um}")
@@ -80,7 +110,7 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
     check_input(b, "connectome")
     if export:
         check_output(export, "export", inputs=[a, b])
-    r = compare_paths(a, b, match=match, max_distance_um=max_distance_um)
+    r = compare(a, b, match=match, max_distance_um=max_distance_um)
     if export:
         from ..graph.export import export_graph
 

@@ -32,11 +32,15 @@ def glance_recording(rec, n_windows: int = 8, window_s: float = 1.0) -> dict:
     agg = None
     sat_samples = np.zeros(rec.n_channels, np.int64)
     for s in starts:
-        raw = rec.store.read(int(s), int(s) + win)
+        raw = rec.get_raw(int(s), int(s) + win)
         sat_samples += np.count_nonzero(rec.saturated(raw), axis=0)
-        x = rec._to_mv(raw, 0, rec.n_channels)
-        g = channel_glance(x, raw=raw if lim else None, raw_limits=lim,
-                           artefact_samples=int(round(0.05 * rec.sampling_rate_hz)))
+        x = rec.to_mv(raw)
+        g = channel_glance(
+            x,
+            raw=raw if lim else None,
+            raw_limits=lim,
+            artefact_samples=int(round(0.05 * rec.sampling_rate_hz)),
+        )
         if agg is None:
             agg = {k: [v] for k, v in g.items()}
         else:
@@ -85,7 +89,9 @@ def _grid_map(rec, g) -> list[str]:
 
 @click.command("info")
 @click.argument("path", type=click.Path())
-@click.option("--windows", default=8, show_default=True, help="Number of 1-s windows sampled for the channel glance.")
+@click.option(
+    "--windows", default=8, show_default=True, help="Number of 1-s windows sampled for the channel glance."
+)
 @click.option("--channels", "show_channels", is_flag=True, help="Print one line per channel.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 def info_cmd(path, windows, show_channels, as_json):
@@ -138,7 +144,8 @@ def info_cmd(path, windows, show_channels, as_json):
         f"duration      {s['duration_s']:.3f} s  ({s['samples']} samples at {s['sampling_rate_hz']:g} Hz)",
         f"dtype         {s['dtype']}",
         f"chunks        {s['chunks'][0]} samples × {s['chunks'][1]} channels",
-        f"size on disk  {_human_bytes(s['size_on_disk_bytes'])}  (uncompressed {_human_bytes(s['uncompressed_bytes'])}, ×{ratio:.1f})",
+        f"size on disk  {_human_bytes(s['size_on_disk_bytes'])}  "
+        f"(uncompressed {_human_bytes(s['uncompressed_bytes'])}, ×{ratio:.1f})",
     ]
     for k in ("device", "start_time"):
         if k in s["attrs"]:
@@ -159,9 +166,11 @@ def info_cmd(path, windows, show_channels, as_json):
     if show_channels:
         lines.append("channel  row  col  noise_uV  peak_mV  coupled  flat  saturated")
         for i in range(rec.n_channels):
-            lines.append(f"{i:7d} {rec.rows[i]:4d} {rec.cols[i]:4d} {g['noise_mv'][i] * 1000:9.1f} "
-                         f"{g['peak_mv'][i]:8.2f} {'yes' if g['coupled'][i] else 'no':>8} "
-                         f"{'yes' if g['flat'][i] else 'no':>5} {g['saturated_frac'][i]:10.3f}")
+            lines.append(
+                f"{i:7d} {rec.rows[i]:4d} {rec.cols[i]:4d} {g['noise_mv'][i] * 1000:9.1f} "
+                f"{g['peak_mv'][i]:8.2f} {'yes' if g['coupled'][i] else 'no':>8} "
+                f"{'yes' if g['flat'][i] else 'no':>5} {g['saturated_frac'][i]:10.3f}"
+            )
     click.echo("\n".join(lines))
 
 

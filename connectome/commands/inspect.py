@@ -24,8 +24,8 @@ def default_figure_dir(source) -> Path:
 def _electrodes(source, con, recording):
     """Channel positions of the recording behind ``con``, or None (and why) when it cannot be found."""
     from ..errors import ConnectomeError
-    from ..graph.traces import resolve_recording
     from ..io import open_recording
+    from ..traces import resolve_recording
 
     try:
         if recording is None and con.meta.get("truth"):
@@ -56,8 +56,18 @@ def _dist(d: dict, unit: str = "", spec: str = ".3g") -> str:
     if not d.get("n"):
         return "none"
     s = spec
-    return (f"mean {_fmt(d['mean'], s)}{unit}, median {_fmt(d['median'], s)}{unit}, "
-            f"q10–q90 {_fmt(d['q10'], s)}…{_fmt(d['q90'], s)}{unit}, max {_fmt(d['max'], s)}{unit}")
+    return (
+        f"mean {_fmt(d['mean'], s)}{unit}, median {_fmt(d['median'], s)}{unit}, "
+        f"q10–q90 {_fmt(d['q10'], s)}…{_fmt(d['q90'], s)}{unit}, max {_fmt(d['max'], s)}{unit}"
+    )
+
+
+def _percent(fraction):
+    return None if fraction is None else 100 * fraction
+
+
+def _kinds_text(kinds) -> str:
+    return kinds if isinstance(kinds, str) else ", ".join(kinds)
 
 
 def _null(e: dict) -> str:
@@ -79,62 +89,81 @@ def format_statistics(s: dict, source, motif_s: float | None = None) -> str:
         f"{nt['unknown']} of unknown type)",
         f"synapses       {s['synapses']}: {k['excitatory']} excitatory, {k['inhibitory']} inhibitory, "
         f"{k['electrical']} electrical",
-        f"pairs          {s['pairs_connected']} connected (synapses of {s['topology_kinds'] if isinstance(s['topology_kinds'], str) else ', '.join(s['topology_kinds'])}), "
+        f"pairs          {s['pairs_connected']} connected (synapses of {_kinds_text(s['topology_kinds'])}), "
         f"density {_fmt(s['density'], '.4f')}",
     ]
-    ei_line = f"E/I            {_fmt(100 * ei['excitatory_fraction'] if ei['excitatory_fraction'] is not None else None, '.0f')} % " \
-              f"of chemical synapses excitatory; E:I by count {_fmt(ei['ei_count_ratio'], '.2f')}, " \
-              f"by summed |weight| {_fmt(ei['ei_weight_ratio'], '.2f')}"
+    ei_line = (
+        f"E/I            {_fmt(_percent(ei['excitatory_fraction']), '.0f')} % "
+        f"of chemical synapses excitatory; E:I by count {_fmt(ei['ei_count_ratio'], '.2f')}, "
+        f"by summed |weight| {_fmt(ei['ei_weight_ratio'], '.2f')}"
+    )
     lines.append(ei_line)
     if "input_ei_ratio" in ei:
         r = ei["input_ei_ratio"]
-        lines.append(f"               input E:I per neuron: median {_fmt(r['median'], '.2f')} "
-                     f"(q25–q75 {_fmt(r['q25'], '.2f')}…{_fmt(r['q75'], '.2f')}; neurons with both: {r['neurons']}, "
-                     f"only E: {r['only_excitatory_input']}, only I: {r['only_inhibitory_input']}); "
-                     f"Dale-consistent {_fmt(100 * ei['dale_consistent_fraction'] if ei.get('dale_consistent_fraction') is not None else None, '.0f')} %")
+        lines.append(
+            f"               input E:I per neuron: median {_fmt(r['median'], '.2f')} "
+            f"(q25–q75 {_fmt(r['q25'], '.2f')}…{_fmt(r['q75'], '.2f')}; neurons with both: {r['neurons']}, "
+            f"only E: {r['only_excitatory_input']}, only I: {r['only_inhibitory_input']}); "
+            f"Dale-consistent {_fmt(_percent(ei.get('dale_consistent_fraction')), '.0f')} %"
+        )
     lines += [
         f"in-degree      {_dist(deg['in'])}; {deg['no_inputs']} without inputs",
-        f"out-degree     {_dist(deg['out'])}; {deg['no_outputs']} without outputs, {deg['isolated']} isolated",
+        f"out-degree     {_dist(deg['out'])}; {deg['no_outputs']} without outputs, "
+        f"{deg['isolated']} isolated",
         f"reciprocity    {_fmt(s['reciprocity'])}{_null(s['null_model'].get('reciprocity'))}",
-        f"clustering     average {_fmt(s['clustering']['average'])}{_null(s['null_model'].get('clustering_average'))}; "
+        f"clustering     average {_fmt(s['clustering']['average'])}"
+        f"{_null(s['null_model'].get('clustering_average'))}; "
         f"transitivity {_fmt(s['clustering']['transitivity'])}",
     ]
     m = s["motifs"]
     if m["null_samples"]:
         took = f", {motif_s:.1f} s" if motif_s is not None else ""
-        lines.append(f"motifs         3-neuron triads vs {m['null_samples']} degree-preserving random graphs "
-                     f"(seed {m['seed']}, {m['swaps_per_edge']:g} swaps/edge{took})")
+        lines.append(
+            f"motifs         3-neuron triads vs {m['null_samples']} degree-preserving random graphs "
+            f"(seed {m['seed']}, {m['swaps_per_edge']:g} swaps/edge{took})"
+        )
         lines.append("               type     count   null mean ±   sd       z")
         for t in m["counts"]:
             if t in ("003", "012", "102"):
                 continue
             z = m["z"][t]
-            lines.append(f"               {t:<5} {m['counts'][t]:>8} {_fmt(m['null_mean'][t], '>11.1f')} ± "
-                         f"{_fmt(m['null_sd'][t], '>4.1f')}  {'     –' if z is None else format(z, '+6.1f')}")
+            lines.append(
+                f"               {t:<5} {m['counts'][t]:>8} {_fmt(m['null_mean'][t], '>11.1f')} ± "
+                f"{_fmt(m['null_sd'][t], '>4.1f')}  {'     –' if z is None else format(z, '+6.1f')}"
+            )
     else:
         conn = {t: v for t, v in m["counts"].items() if t not in ("003", "012", "102") and v}
-        lines.append("motifs         " + (", ".join(f"{t} {v}" for t, v in conn.items()) or "none") + " (no null)")
+        lines.append(
+            "motifs         " + (", ".join(f"{t} {v}" for t, v in conn.items()) or "none") + " (no null)"
+        )
     w = s["weights"]
     first = True
     for name in ("excitatory", "inhibitory", "electrical"):
         if name in w:
             head = "weights        " if first else "               "
             first = False
-            lines.append(f"{head}{name:<11} {_dist(w[name]['weight_mv'], ' mV', '+.2f')}; "
-                         f"latency median {_fmt(w[name]['delay_ms'].get('median'), '.2f')} ms")
+            lines.append(
+                f"{head}{name:<11} {_dist(w[name]['weight_mv'], ' mV', '+.2f')}; "
+                f"latency median {_fmt(w[name]['delay_ms'].get('median'), '.2f')} ms"
+            )
     d = s["distance"]
     if d is None:
         lines.append("distance       neurons have no position")
     else:
         e = d["bin_edges_um"]
-        cells = [f"{e[i]:g}–{e[i + 1]:g}: {_fmt(p, '.3f')} ({n})"
-                 for i, (p, n) in enumerate(zip(d["probability"], d["pairs"])) if n]
+        cells = [
+            f"{e[i]:g}–{e[i + 1]:g}: {_fmt(p, '.3f')} ({n})"
+            for i, (p, n) in enumerate(zip(d["probability"], d["pairs"]))
+            if n
+        ]
         lines.append(f"distance       P(connected) per {d['bin_um']:g}-µm bin (pairs):")
         for i in range(0, len(cells), 4):
-            lines.append("               " + ",  ".join(cells[i:i + 4]))
-        lines.append(f"               median distance of connected pairs "
-                     f"{_fmt(d['median_distance_connected_um'], '.0f')} µm; of all pairs in "
-                     f"{d['median_distance_all_pairs_bin_um'][0]:g}–{d['median_distance_all_pairs_bin_um'][1]:g} µm")
+            lines.append("               " + ",  ".join(cells[i : i + 4]))
+        lines.append(
+            f"               median distance of connected pairs "
+            f"{_fmt(d['median_distance_connected_um'], '.0f')} µm; of all pairs in "
+            f"{d['median_distance_all_pairs_bin_um'][0]:g}–{d['median_distance_all_pairs_bin_um'][1]:g} µm"
+        )
     return "\n".join(lines)
 
 
@@ -142,53 +171,115 @@ def format_pair(p: dict) -> str:
     e = p["edge"] or {}
     if e.get("accepted"):
         q = f", q = {e['q_value']:.2g}" if e.get("q_value") is not None else ""
-        inferred = (f"inferred {e['kind']} synapse, {e['weight_mv']:+.2f} mV, latency {e['delay_ms']:.2f} ms{q}")
+        inferred = (
+            f"inferred {e['kind']} synapse, {e['weight_mv']:+.2f} mV, latency {e['delay_ms']:.2f} ms{q}"
+        )
     elif e.get("weight_mv") is not None:
-        inferred = (f"not a synapse (best window {e['weight_mv']:+.2f} mV at {e['delay_ms']:.2f} ms, "
-                    f"score {e['score']:.2f})")
+        inferred = (
+            f"not a synapse (best window {e['weight_mv']:+.2f} mV at {e['delay_ms']:.2f} ms, "
+            f"score {e['score']:.2f})"
+        )
     elif e.get("tested") is False:
         inferred = "pair untested by the inference (too few usable presynaptic spikes)"
     else:
         inferred = "not a synapse"
     n_inf = p["n_pre_spikes_inferred"]
     ex = p["excluded"]
-    peak = "" if p["peak_after_spike_mv"] is None else \
-        f"; mean peaks at {p['peak_after_spike_mv']:+.2f} mV, {p['peak_after_spike_ms']:.1f} ms after the spike"
-    return (f"pair           {p['pre']} → {p['post']}: {p['n_pre_spikes']} presynaptic spikes"
-            f"{'' if n_inf is None else f' (inference: {n_inf})'} on channel(s) "
-            f"{', '.join(map(str, p['pre_channels']))}; {p['n_trials']} windows on channel {p['post_channel']}\n"
-            f"               left out: {ex['post_spike']} with a post AP, {ex['bad_samples']} with bad samples, "
-            f"{ex['recording_edge']} at the ends{peak} ({p['units']})\n"
-            f"               {inferred}\n"
-            f"               recording {p['recording']}")
+    peak = (
+        ""
+        if p["peak_after_spike_mv"] is None
+        else f"; mean peaks at {p['peak_after_spike_mv']:+.2f} mV, "
+        f"{p['peak_after_spike_ms']:.1f} ms after the spike"
+    )
+    return (
+        f"pair           {p['pre']} → {p['post']}: {p['n_pre_spikes']} presynaptic spikes"
+        f"{'' if n_inf is None else f' (inference: {n_inf})'} on channel(s) "
+        f"{', '.join(map(str, p['pre_channels']))}; {p['n_trials']} windows on channel {p['post_channel']}\n"
+        f"               left out: {ex['post_spike']} with a post AP, {ex['bad_samples']} with bad samples, "
+        f"{ex['recording_edge']} at the ends{peak} ({p['units']})\n"
+        f"               {inferred}\n"
+        f"               recording {p['recording']}"
+    )
 
 
 @click.command("inspect")
 @click.argument("source", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON instead of text.")
-@click.option("--figures", "figures", is_flag=False, flag_value="", default=None, metavar="[OUTDIR]",
-              help="Write figures (PNG + SVG) and inspect.json to OUTDIR [default when given without a value: "
-                   "DIR/figures, or <file>_figures beside a file]. Put it after SOURCE when giving no value.")
-@click.option("--pair", nargs=2, type=int, default=None, metavar="PRE POST",
-              help="Also plot POST's membrane potential around PRE's spikes, read back from the recording "
-                   "(implies --figures).")
-@click.option("--recording", type=click.Path(), default=None,
-              help="The recording, if not where DIR/summary.json says (for --pair and the electrode grid).")
+@click.option(
+    "--figures",
+    "figures",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[OUTDIR]",
+    help="Write figures (PNG + SVG) and inspect.json to OUTDIR [default when given without a value: "
+    "DIR/figures, or <file>_figures beside a file]. Put it after SOURCE when giving no value.",
+)
+@click.option(
+    "--pair",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="PRE POST",
+    help="Also plot POST's membrane potential around PRE's spikes, read back from the recording "
+    "(implies --figures).",
+)
+@click.option(
+    "--recording",
+    type=click.Path(),
+    default=None,
+    help="The recording, if not where DIR/summary.json says (for --pair and the electrode grid).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the motif null model.")
-@click.option("--null-samples", type=int, default=100, show_default=True,
-              help="Degree-preserving random graphs for motif z-scores (0: counts only).")
-@click.option("--swaps-per-edge", type=float, default=10.0, show_default=True,
-              help="Edge-swap attempts per edge for each null graph.")
-@click.option("--distance-bin-um", type=float, default=None,
-              help="Bin width of connection probability vs distance [default: about 12 bins].")
-@click.option("--kinds", default="all", show_default=True,
-              help="Synapse kinds that connect a pair for topology: all, chemical, or a comma list "
-                   "(excitatory,inhibitory,electrical).")
-@click.option("--export", "export", type=click.Path(), default=None,
-              help="Also write the graph to PATH: .graphml, .gexf or .json (node-link).")
+@click.option(
+    "--null-samples",
+    type=int,
+    default=100,
+    show_default=True,
+    help="Degree-preserving random graphs for motif z-scores (0: counts only).",
+)
+@click.option(
+    "--swaps-per-edge",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Edge-swap attempts per edge for each null graph.",
+)
+@click.option(
+    "--distance-bin-um",
+    type=float,
+    default=None,
+    help="Bin width of connection probability vs distance [default: about 12 bins].",
+)
+@click.option(
+    "--kinds",
+    default="all",
+    show_default=True,
+    help="Synapse kinds that connect a pair for topology: all, chemical, or a comma list "
+    "(excitatory,inhibitory,electrical).",
+)
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(),
+    default=None,
+    help="Also write the graph to PATH: .graphml, .gexf or .json (node-link).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, swaps_per_edge, distance_bin_um,
-                kinds, export, quiet):
+def inspect_cmd(
+    source,
+    as_json,
+    figures,
+    pair,
+    recording,
+    seed,
+    null_samples,
+    swaps_per_edge,
+    distance_bin_um,
+    kinds,
+    export,
+    quiet,
+):
     """Statistics and figures of the connectome SOURCE.
 
     SOURCE is a `connectome infer` output directory, an edges.csv, a GraphML
@@ -226,17 +317,27 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
                 raise ConfigError(f"--pair: no neuron {nid} (neuron ids run {lo}…{hi})", source)
         if pair[0] == pair[1]:
             raise ConfigError("--pair needs two different neurons", source)
-        from ..graph.traces import resolve_recording
+        from ..traces import resolve_recording
 
         recording = resolve_recording(source, con, recording)  # fail before the statistics, not after
     if figures is not None or pair is not None:
-        check_output(Path(figures) if figures else default_figure_dir(source), "figures",
-                     inputs=[source, recording], folder=True)
+        check_output(
+            Path(figures) if figures else default_figure_dir(source),
+            "figures",
+            inputs=[source, recording],
+            folder=True,
+        )
     if export:
         check_output(export, "export", inputs=[source, recording])
     t0 = time.perf_counter()
-    stats = graph_statistics(con, seed=seed, null_samples=null_samples, swaps_per_edge=swaps_per_edge,
-                             distance_bin_um=distance_bin_um, kinds=kinds)
+    stats = graph_statistics(
+        con,
+        seed=seed,
+        null_samples=null_samples,
+        swaps_per_edge=swaps_per_edge,
+        distance_bin_um=distance_bin_um,
+        kinds=kinds,
+    )
     took = time.perf_counter() - t0
     out_dir = None
     written = []
@@ -248,13 +349,14 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
         out_dir = Path(figures) if figures else default_figure_dir(source)
         tr = None
         if pair is not None:
-            from ..graph.traces import pair_traces
+            from ..traces import pair_traces
 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 with progress_bar(quiet) as bar:
-                    tr = pair_traces(source, pair[0], pair[1], connectome=con, recording=recording, seed=seed,
-                                     progress=bar)
+                    tr = pair_traces(
+                        source, pair[0], pair[1], connectome=con, recording=recording, seed=seed, progress=bar
+                    )
             for w in caught:
                 if issubclass(w.category, UserWarning):
                     click.echo(f"connectome: warning: {w.message}", err=True)
@@ -262,10 +364,15 @@ def inspect_cmd(source, as_json, figures, pair, recording, seed, null_samples, s
         electrodes, why = _electrodes(source, con, recording)
         if electrodes is None:
             notes.append(f"electrode grid not drawn: {why}")
-        written = write_figures(con, out_dir, stats, electrodes=electrodes, pair=tr, kinds=kinds,
-                                distance_bin_um=distance_bin_um)
-        doc = {"source": str(source), "statistics": stats, "pair": pair_summary,
-               "figures": sorted(p.name for p in written)}
+        written = write_figures(
+            con, out_dir, stats, electrodes=electrodes, pair=tr, kinds=kinds, distance_bin_um=distance_bin_um
+        )
+        doc = {
+            "source": str(source),
+            "statistics": stats,
+            "pair": pair_summary,
+            "figures": sorted(p.name for p in written),
+        }
         with atomic_path(out_dir / "inspect.json") as tmp:
             tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
     if export:

@@ -20,15 +20,36 @@ def _grid(value: str) -> tuple:
 @click.option("--neurons", type=int, default=2000, show_default=True, help="Neurons in the culture.")
 @click.option("--grid", default="64x64", show_default=True, help="Electrode grid ROWSxCOLS.")
 @click.option("--duration", type=float, default=60.0, show_default=True, help="Seconds of recording.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed → identical files).")
-@click.option("--out", required=True, type=click.Path(), help="Recording to write (.h5 or .zarr); the truth goes to <stem>.truth.h5.")
-@click.option("--compression", type=click.Choice(["lzf", "gzip", "none"]), default=None,
-              help="HDF5 compression (default lzf; gzip is smaller and slower).")
-@click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-              help="Any other simulator parameter (see docs/simulator.md), repeatable.")
-@click.option("--model", type=click.Choice(["psp", "hh"]), default="psp", show_default=True,
-              help="psp: spike trains with PSP kernels added to V_m; hh: conductance-based "
-                   "Hodgkin–Huxley network with gap junctions (docs/simulator.md).")
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Random seed (same seed → identical files)."
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="Recording to write (.h5 or .zarr); the truth goes to <stem>.truth.h5.",
+)
+@click.option(
+    "--compression",
+    type=click.Choice(["lzf", "gzip", "none"]),
+    default=None,
+    help="HDF5 compression (default lzf; gzip is smaller and slower).",
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any other simulator parameter (see docs/simulator.md), repeatable.",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["psp", "hh"]),
+    default="psp",
+    show_default=True,
+    help="psp: spike trains with PSP kernels added to V_m; hh: conductance-based "
+    "Hodgkin–Huxley network with gap junctions (docs/simulator.md).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model, quiet):
     """Simulate a cultured network on a CNEA and write its recording and ground truth.
@@ -37,7 +58,9 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model,
     --duration. Neurons, synapses, bursts, common input, membrane noise,
     electrode coupling, noise, drift and artefacts follow docs/simulator.md.
     """
-    from ..simulate import SimParams, simulate
+    from ..api import simulate
+    from ..io.atomic import check_output
+    from ..simulate.run import truth_path_for
 
     if seed < 0:
         raise ConfigError(f"--seed must be an integer ≥ 0, got {seed}")
@@ -45,23 +68,16 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model,
     d.update(n_neurons=neurons, grid=_grid(grid), duration_s=duration, seed=seed)
     if compression:
         d["compression"] = compression
-    if model == "hh":
-        from ..simulate.hh import HHParams, simulate_hh
-
-        p, simulate = HHParams.from_dict(d), simulate_hh
-    else:
-        p = SimParams.from_dict(d)
-    from ..io.atomic import check_output
-    from ..simulate.run import truth_path_for
-
     check_output(out, "recording")
     check_output(truth_path_for(out), "truth")
     with progress_bar(quiet) as bar:
-        res = simulate(p, out, progress=bar)
+        res = simulate(out, d, model=model, progress=bar)
     k = res.n_edges
-    click.echo(f"{res.recording}: {p.n_channels} channels × {p.duration_s:g} s, {res.n_neurons} neurons, "
-               f"{res.n_spikes} spikes, synapses {k['excitatory']} excitatory / {k['inhibitory']} inhibitory / "
-               f"{k['electrical']} electrical in {res.wall_s:.1f} s; truth → {res.truth}")
+    click.echo(
+        f"{res.recording_path}: {res.n_channels} channels × {res.duration_s:g} s, {res.n_neurons} neurons, "
+        f"{res.n_spikes} spikes, synapses {k['excitatory']} excitatory / {k['inhibitory']} inhibitory / "
+        f"{k['electrical']} electrical in {res.wall_s:.1f} s; truth → {res.truth_path}"
+    )
 
 
 COMMANDS = [simulate_cmd]

@@ -57,8 +57,9 @@ def kind_codes(kinds) -> list | None:
         elif k in KIND_CODES:
             codes.add(KIND_CODES[k])
         else:
-            raise ValueError(f"unknown synapse kind {k!r}; expected all, chemical, "
-                             f"{', '.join(sorted(KIND_CODES))}")
+            raise ValueError(
+                f"unknown synapse kind {k!r}; expected all, chemical, {', '.join(sorted(KIND_CODES))}"
+            )
     return sorted(codes)
 
 
@@ -86,8 +87,12 @@ def distribution(values) -> dict:
     if not v.size:
         return {"n": 0}
     q = np.quantile(v, QUANTILES)
-    out = {"n": int(v.size), "mean": _f(v.mean()), "sd": _f(v.std(ddof=1)) if v.size > 1 else 0.0,
-           "min": _f(v.min())}
+    out = {
+        "n": int(v.size),
+        "mean": _f(v.mean()),
+        "sd": _f(v.std(ddof=1)) if v.size > 1 else 0.0,
+        "min": _f(v.min()),
+    }
     out.update({"median" if p == 0.5 else f"q{int(round(100 * p)):02d}": _f(x) for p, x in zip(QUANTILES, q)})
     out["max"] = _f(v.max())
     return out
@@ -96,15 +101,21 @@ def distribution(values) -> dict:
 def degrees(adj) -> tuple[np.ndarray, np.ndarray]:
     """In- and out-degree of every neuron (connected pairs)."""
     a = sp.csr_matrix(adj)
-    return np.asarray(a.sum(axis=0)).ravel().astype(np.int64), np.asarray(a.sum(axis=1)).ravel().astype(np.int64)
+    return np.asarray(a.sum(axis=0)).ravel().astype(np.int64), np.asarray(a.sum(axis=1)).ravel().astype(
+        np.int64
+    )
 
 
 def degree_statistics(adj) -> dict:
     """Distributions of in- and out-degree, and the neurons without inputs, outputs or both."""
     d_in, d_out = degrees(adj)
-    out = {"in": distribution(d_in), "out": distribution(d_out),
-           "no_inputs": int(np.sum(d_in == 0)), "no_outputs": int(np.sum(d_out == 0)),
-           "isolated": int(np.sum((d_in == 0) & (d_out == 0)))}
+    out = {
+        "in": distribution(d_in),
+        "out": distribution(d_out),
+        "no_inputs": int(np.sum(d_in == 0)),
+        "no_outputs": int(np.sum(d_out == 0)),
+        "isolated": int(np.sum((d_in == 0) & (d_out == 0))),
+    }
     for k in ("in", "out"):
         if out[k].get("n"):
             out[k]["min"], out[k]["max"] = int(out[k]["min"]), int(out[k]["max"])
@@ -171,7 +182,9 @@ def neuron_types(c: Connectome) -> np.ndarray:
     if "is_excitatory" in c.neurons:
         v = np.asarray(c.neurons["is_excitatory"])
         ok = np.isfinite(v.astype(np.float64))
-        return np.where(ok, np.where(v.astype(np.float64) > 0, "excitatory", "inhibitory"), "unknown").astype(object)
+        return np.where(ok, np.where(v.astype(np.float64) > 0, "excitatory", "inhibitory"), "unknown").astype(
+            object
+        )
     exc = np.zeros(n, np.int64)
     inh = np.zeros(n, np.int64)
     if c.n_edges:
@@ -195,12 +208,16 @@ def ei_balance(c: Connectome) -> dict:
     w = c.edges["weight_mv"]
     n_e, n_i = int(np.sum(k == 1)), int(np.sum(k == 2))
     we, wi = float(np.abs(w[k == 1]).sum()), float(np.abs(w[k == 2]).sum())
-    out = {"neurons": {t: int(np.sum(types == t)) for t in ("excitatory", "inhibitory", "unknown")},
-           "excitatory_synapses": n_e, "inhibitory_synapses": n_i,
-           "excitatory_fraction": _f(n_e / (n_e + n_i)) if n_e + n_i else None,
-           "ei_count_ratio": _f(n_e / n_i) if n_i else None,
-           "excitatory_weight_sum_mv": we, "inhibitory_weight_sum_mv": wi,
-           "ei_weight_ratio": _f(we / wi) if wi else None}
+    out = {
+        "neurons": {t: int(np.sum(types == t)) for t in ("excitatory", "inhibitory", "unknown")},
+        "excitatory_synapses": n_e,
+        "inhibitory_synapses": n_i,
+        "excitatory_fraction": _f(n_e / (n_e + n_i)) if n_e + n_i else None,
+        "ei_count_ratio": _f(n_e / n_i) if n_i else None,
+        "excitatory_weight_sum_mv": we,
+        "inhibitory_weight_sum_mv": wi,
+        "ei_weight_ratio": _f(we / wi) if wi else None,
+    }
     n = c.n_neurons
     if c.n_edges and n:
         post = c.index_of(c.edges["post"])
@@ -209,16 +226,20 @@ def ei_balance(c: Connectome) -> dict:
         i_in = np.bincount(post, weights=np.where(k == 2, np.abs(w), 0.0), minlength=n)
         both = (e_in > 0) & (i_in > 0)
         r = e_in[both] / i_in[both]
-        out["input_ei_ratio"] = {"neurons": int(both.sum()),
-                                 "median": _f(np.median(r)) if r.size else None,
-                                 "q25": _f(np.quantile(r, 0.25)) if r.size else None,
-                                 "q75": _f(np.quantile(r, 0.75)) if r.size else None,
-                                 "only_excitatory_input": int(np.sum((e_in > 0) & (i_in == 0))),
-                                 "only_inhibitory_input": int(np.sum((i_in > 0) & (e_in == 0)))}
+        out["input_ei_ratio"] = {
+            "neurons": int(both.sum()),
+            "median": _f(np.median(r)) if r.size else None,
+            "q25": _f(np.quantile(r, 0.25)) if r.size else None,
+            "q75": _f(np.quantile(r, 0.75)) if r.size else None,
+            "only_excitatory_input": int(np.sum((e_in > 0) & (i_in == 0))),
+            "only_inhibitory_input": int(np.sum((i_in > 0) & (e_in == 0))),
+        }
         e_out = np.bincount(pre, weights=(k == 1), minlength=n)
         i_out = np.bincount(pre, weights=(k == 2), minlength=n)
         has = (e_out + i_out) > 0
-        out["dale_consistent_fraction"] = _f(np.mean((e_out[has] == 0) | (i_out[has] == 0))) if has.any() else None
+        out["dale_consistent_fraction"] = (
+            _f(np.mean((e_out[has] == 0) | (i_out[has] == 0))) if has.any() else None
+        )
     return out
 
 
@@ -230,7 +251,10 @@ def weight_statistics(c: Connectome) -> dict:
     for name, code in KIND_CODES.items():
         sel = k == code
         if sel.any():
-            out[name] = {"weight_mv": distribution(w[sel]), "delay_ms": distribution(c.edges["delay_ms"][sel])}
+            out[name] = {
+                "weight_mv": distribution(w[sel]),
+                "delay_ms": distribution(c.edges["delay_ms"][sel]),
+            }
     return out
 
 
@@ -254,8 +278,9 @@ def wilson_interval(k, n, z: float = 1.96):
     return mid - half, mid + half
 
 
-def connection_probability_by_distance(c: Connectome, bin_um: float | None = None, kinds=None,
-                                       block: int = 1024) -> dict | None:
+def connection_probability_by_distance(
+    c: Connectome, bin_um: float | None = None, kinds=None, block: int = 1024
+) -> dict | None:
     """P(pre→post connected) for ordered neuron pairs binned by inter-neuron distance.
 
     Distance is Euclidean between the neurons' ``x_um``/``y_um``. Pairs are
@@ -300,7 +325,7 @@ def connection_probability_by_distance(c: Connectome, bin_um: float | None = Non
     pairs = np.zeros(nb, np.int64)
     idx = np.flatnonzero(ok)
     for s in range(0, len(idx), block):
-        r = idx[s:s + block]
+        r = idx[s : s + block]
         d = np.hypot(x[r, None] - xo[None, :], y[r, None] - yo[None, :])
         b = np.minimum((d / bin_um).astype(np.int64), nb - 1).ravel()
         pairs += np.bincount(b, minlength=nb)
@@ -316,16 +341,29 @@ def connection_probability_by_distance(c: Connectome, bin_um: float | None = Non
     # median over all pairs from the histogram (exact to a bin), over connected pairs exactly
     cum = np.cumsum(pairs)
     k = int(np.searchsorted(cum, cum[-1] / 2)) if cum[-1] else 0
-    return {"bin_um": float(bin_um), "bin_edges_um": [float(v) for v in edges_um],
-            "pairs": pairs.tolist(), "connected": conn.tolist(),
-            "probability": [_f(v) for v in p], "ci_low": [_f(v) for v in lo], "ci_high": [_f(v) for v in hi],
-            "median_distance_connected_um": _f(np.median(dc)) if dc.size else None,
-            "median_distance_all_pairs_bin_um": [float(edges_um[k]), float(edges_um[k + 1])],
-            "neurons_without_position": int((~ok).sum())}
+    return {
+        "bin_um": float(bin_um),
+        "bin_edges_um": [float(v) for v in edges_um],
+        "pairs": pairs.tolist(),
+        "connected": conn.tolist(),
+        "probability": [_f(v) for v in p],
+        "ci_low": [_f(v) for v in lo],
+        "ci_high": [_f(v) for v in hi],
+        "median_distance_connected_um": _f(np.median(dc)) if dc.size else None,
+        "median_distance_all_pairs_bin_um": [float(edges_um[k]), float(edges_um[k + 1])],
+        "neurons_without_position": int((~ok).sum()),
+    }
 
 
-def graph_statistics(c: Connectome, *, seed: int = 0, null_samples: int = 100, swaps_per_edge: float = 10.0,
-                     distance_bin_um: float | None = None, kinds=None) -> dict:
+def graph_statistics(
+    c: Connectome,
+    *,
+    seed: int = 0,
+    null_samples: int = 100,
+    swaps_per_edge: float = 10.0,
+    distance_bin_um: float | None = None,
+    kinds=None,
+) -> dict:
     """Every statistic of ``connectome inspect``, as one JSON-serialisable dict.
 
     Parameters
@@ -355,7 +393,9 @@ def graph_statistics(c: Connectome, *, seed: int = 0, null_samples: int = 100, s
     m_pairs = int(a.nnz)
     codes = kind_codes(kinds)
     out = {
-        "neurons": n, "synapses": c.n_edges, "by_kind": c.counts_by_kind(),
+        "neurons": n,
+        "synapses": c.n_edges,
+        "by_kind": c.counts_by_kind(),
         "topology_kinds": "all" if codes is None else [k for k, v in KIND_CODES.items() if v in codes],
         "pairs_connected": m_pairs,
         "density": _f(m_pairs / (n * (n - 1))) if n > 1 else None,
@@ -365,8 +405,13 @@ def graph_statistics(c: Connectome, *, seed: int = 0, null_samples: int = 100, s
         "clustering": {"average": _f(average_clustering(a)), "transitivity": _f(transitivity(a))},
     }
     extra = {"reciprocity": reciprocity, "clustering_average": average_clustering} if m_pairs else {}
-    mot = motif_significance(a, null_samples=null_samples if m_pairs >= 2 else 0, seed=seed,
-                             swaps_per_edge=swaps_per_edge, extra=extra)
+    mot = motif_significance(
+        a,
+        null_samples=null_samples if m_pairs >= 2 else 0,
+        seed=seed,
+        swaps_per_edge=swaps_per_edge,
+        extra=extra,
+    )
     for k in ("null_mean", "null_sd", "z"):
         mot[k] = {t: _f(v) if v is not None else None for t, v in mot[k].items()}
     for e in mot["extra"].values():

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import numpy as np
 
 from ..errors import ConnectomeFormatError
-from .connectome import KIND_NAMES, Connectome
+from .connectome import Connectome, parse_channels
+from .kinds import KIND_NAMES
 
 MATCH_METHODS = ("auto", "ids", "channels", "position")
 
@@ -59,10 +59,13 @@ def read_with_channels(path) -> Connectome:
                     ptr = fh["neurons/channel_ptr"][()]
                     idx = fh["neurons/channel_idx"][()]
                     if len(ptr) != c.n_neurons + 1:
-                        raise ConnectomeFormatError(f"/neurons/channel_ptr has {len(ptr)} entries for "
-                                                    f"{c.n_neurons} neurons", path)
-                    c.neurons["channels"] = np.array([";".join(str(int(v)) for v in idx[ptr[i]:ptr[i + 1]])
-                                                      for i in range(c.n_neurons)], dtype=object)
+                        raise ConnectomeFormatError(
+                            f"/neurons/channel_ptr has {len(ptr)} entries for {c.n_neurons} neurons", path
+                        )
+                    c.neurons["channels"] = np.array(
+                        [";".join(str(int(v)) for v in idx[ptr[i] : ptr[i + 1]]) for i in range(c.n_neurons)],
+                        dtype=object,
+                    )
         except OSError as exc:
             raise ConnectomeFormatError(f"cannot open as HDF5 ({exc})", path) from None
     return c
@@ -72,9 +75,7 @@ def channel_lists(c: Connectome) -> list | None:
     """Each neuron's channels (list of int) from the ``channels`` column; None if there is none."""
     if "channels" not in c.neurons:
         return None
-    out = []
-    for s in c.neurons["channels"]:
-        out.append([int(float(v)) for v in str(s).split(";") if v.strip() not in ("", "nan")])
+    out = [parse_channels(s) for s in c.neurons["channels"]]
     return out if any(out) else None
 
 
@@ -91,24 +92,49 @@ class NeuronMatch:
     def summary(self, a: Connectome, b: Connectome) -> dict:
         m = self.b_id[self.b_id >= 0]
         uniq = np.unique(m)
-        return {"method": self.method, "reason": self.reason,
-                "a_neurons_matched": int(m.size), "a_neurons_unmatched": int(np.sum(self.b_id < 0)),
-                "b_neurons_matched": int(uniq.size), "b_neurons_unmatched": int(b.n_neurons - uniq.size),
-                "a_neurons_sharing_a_b_neuron": int(m.size - uniq.size), **self.detail}
+        return {
+            "method": self.method,
+            "reason": self.reason,
+            "a_neurons_matched": int(m.size),
+            "a_neurons_unmatched": int(np.sum(self.b_id < 0)),
+            "b_neurons_matched": int(uniq.size),
+            "b_neurons_unmatched": int(b.n_neurons - uniq.size),
+            "a_neurons_sharing_a_b_neuron": int(m.size - uniq.size),
+            **self.detail,
+        }
 
 
 def _by_ids(a: Connectome, b: Connectome) -> np.ndarray:
     return np.where(np.isin(a.neuron_id, b.neuron_id), a.neuron_id, -1).astype(np.int64)
 
 
-def _by_channels(a_ch: list, b_ch: list, b: Connectome) -> np.ndarray:
-    from ..evaluate import match_neurons as majority
+def majority_owner(channel_lists: list, channel_neuron: np.ndarray) -> np.ndarray:
+    """For each neuron's channel list, the neuron that owns most of those channels (−1 if none).
 
+    ``channel_neuron[c]`` is the owner of channel ``c`` (−1: nobody); ties go to
+    the smallest owner id.
+
+    Examples
+    --------
+    >>> majority_owner([[0, 1, 2], [3], []], np.array([7, 7, 8, -1]))
+    array([ 7, -1, -1])
+    """
+    out = np.full(len(channel_lists), -1, np.int64)
+    for i, chs in enumerate(channel_lists):
+        owners = channel_neuron[np.asarray(chs, np.int64)] if len(chs) else np.zeros(0, np.int64)
+        owners = owners[owners >= 0]
+        if len(owners):
+            vals, cnt = np.unique(owners, return_counts=True)
+            out[i] = vals[np.argmax(cnt)]
+    return out
+
+
+def _by_channels(a_ch: list, b_ch: list, b: Connectome) -> np.ndarray:
     top = max([max(c) for c in a_ch + b_ch if c] + [0])
     owner = np.full(top + 1, -1, np.int64)
     for i in range(len(b_ch) - 1, -1, -1):  # a channel listed twice goes to the earlier neuron
         owner[np.asarray(b_ch[i], np.int64)] = b.neuron_id[i]
-    return majority(a_ch, SimpleNamespace(channel_neuron=owner))
+    return majority_owner(a_ch, owner)
 
 
 def _by_position(a: Connectome, b: Connectome, max_distance_um: float) -> np.ndarray:
@@ -137,7 +163,9 @@ def _by_position(a: Connectome, b: Connectome, max_distance_um: float) -> np.nda
     return out
 
 
-def match_neurons(a: Connectome, b: Connectome, method: str = "auto", max_distance_um: float = 15.0) -> NeuronMatch:
+def match_neurons(
+    a: Connectome, b: Connectome, method: str = "auto", max_distance_um: float = 15.0
+) -> NeuronMatch:
     """Match A's neurons to B's.
 
     Parameters
@@ -174,21 +202,32 @@ def match_neurons(a: Connectome, b: Connectome, method: str = "auto", max_distan
         elif has_pos:
             method, reason = "position", "different neuron ids; both have positions"
         elif sa & sb:
-            method, reason = "ids", f"different neuron ids, no channels or positions: {len(sa & sb)} shared ids"
+            method, reason = (
+                "ids",
+                f"different neuron ids, no channels or positions: {len(sa & sb)} shared ids",
+            )
         else:
-            raise ValueError("the two connectomes share no neuron id and lack channels and positions to match on")
+            raise ValueError(
+                "the two connectomes share no neuron id and lack channels and positions to match on"
+            )
     else:
         reason = "requested"
     if method == "channels":
         if a_ch is None or b_ch is None:
-            raise ValueError("matching by channels needs a 'channels' column on both sides "
-                             "(an inference directory or a truth file)")
+            raise ValueError(
+                "matching by channels needs a 'channels' column on both sides "
+                "(an inference directory or a truth file)"
+            )
         return NeuronMatch("channels", reason, _by_channels(a_ch, b_ch, b))
     if method == "position":
         if not has_pos:
             raise ValueError("matching by position needs x_um and y_um on both sides")
-        return NeuronMatch("position", reason, _by_position(a, b, max_distance_um),
-                           {"max_distance_um": float(max_distance_um)})
+        return NeuronMatch(
+            "position",
+            reason,
+            _by_position(a, b, max_distance_um),
+            {"max_distance_um": float(max_distance_um)},
+        )
     return NeuronMatch("ids", reason, _by_ids(a, b))
 
 
@@ -207,7 +246,9 @@ def _f(x):
     return float(x) if x is not None and np.isfinite(x) else None
 
 
-def compare_connectomes(a: Connectome, b: Connectome, match: str = "auto", max_distance_um: float = 15.0) -> dict:
+def compare_connectomes(
+    a: Connectome, b: Connectome, match: str = "auto", max_distance_um: float = 15.0
+) -> dict:
     """Compare connectome ``a`` (under test) with ``b`` (reference); see the module docstring.
 
     Returns
@@ -239,21 +280,36 @@ def compare_connectomes(a: Connectome, b: Connectome, match: str = "auto", max_d
     found_b = np.isin(kb, ka)
     out = {
         "a": {"source": a.meta.get("source"), "neurons": a.n_neurons, "synapses": a.n_edges, "pairs": n_a},
-        "b": {"source": b.meta.get("source"), "neurons": b.n_neurons, "synapses": b.n_edges, "pairs": n_b,
-              "truth": bool(b.meta.get("truth", False))},
+        "b": {
+            "source": b.meta.get("source"),
+            "neurons": b.n_neurons,
+            "synapses": b.n_edges,
+            "pairs": n_b,
+            "truth": bool(b.meta.get("truth", False)),
+        },
         "matching": m.summary(a, b),
-        "edges": {"true_positives": tp, "false_positives": n_a - tp, "false_negatives": n_b - tp,
-                  "precision": _f(prec), "recall": _f(rec), "f1": _f(f1),
-                  "jaccard": _f(tp / (n_a + n_b - tp)) if n_a + n_b - tp else None,
-                  "b_pairs_between_matched_neurons": int(b_ok.sum()),
-                  "recall_matched_neurons": _f(found_b[b_ok].mean()) if b_ok.any() else None},
+        "edges": {
+            "true_positives": tp,
+            "false_positives": n_a - tp,
+            "false_negatives": n_b - tp,
+            "precision": _f(prec),
+            "recall": _f(rec),
+            "f1": _f(f1),
+            "jaccard": _f(tp / (n_a + n_b - tp)) if n_a + n_b - tp else None,
+            "b_pairs_between_matched_neurons": int(b_ok.sum()),
+            "recall_matched_neurons": _f(found_b[b_ok].mean()) if b_ok.any() else None,
+        },
     }
     kind_a, kind_b = a.edges["kind"][ea], b.edges["kind"][eb]
-    out["by_kind"] = {name: {"a_pairs": int(np.sum(kind_a == code)),
-                             "precision": _f(in_b[kind_a == code].mean()) if np.any(kind_a == code) else None,
-                             "b_pairs": int(np.sum(kind_b == code)),
-                             "recall": _f(found_b[kind_b == code].mean()) if np.any(kind_b == code) else None}
-                      for code, name in KIND_NAMES.items()}
+    out["by_kind"] = {
+        name: {
+            "a_pairs": int(np.sum(kind_a == code)),
+            "precision": _f(in_b[kind_a == code].mean()) if np.any(kind_a == code) else None,
+            "b_pairs": int(np.sum(kind_b == code)),
+            "recall": _f(found_b[kind_b == code].mean()) if np.any(kind_b == code) else None,
+        }
+        for code, name in KIND_NAMES.items()
+    }
     # matched pairs, side by side
     ia = ea[in_b]
     ib = eb[np.searchsorted(kb, ka[in_b])]
@@ -271,8 +327,10 @@ def compare_connectomes(a: Connectome, b: Connectome, match: str = "auto", max_d
     mt["sign_agreement"] = _f(np.mean(np.sign(wa[nz]) == np.sign(wb[nz]))) if nz.any() else None
     mt["kind_agreement"] = _f(np.mean(ka_ == kb_)) if tp else None
     # rows: B's kind, columns: A's kind, over matched pairs
-    mt["kind_confusion"] = {KIND_NAMES[x]: {KIND_NAMES[y]: int(np.sum((kb_ == x) & (ka_ == y))) for y in KIND_NAMES}
-                            for x in KIND_NAMES}
+    mt["kind_confusion"] = {
+        KIND_NAMES[x]: {KIND_NAMES[y]: int(np.sum((kb_ == x) & (ka_ == y))) for y in KIND_NAMES}
+        for x in KIND_NAMES
+    }
     mt["median_abs_weight_diff_mv"] = _f(np.median(np.abs(wa[fin] - wb[fin]))) if fin.any() else None
     dfin = np.isfinite(da) & np.isfinite(db)
     mt["median_abs_delay_diff_ms"] = _f(np.median(np.abs(da[dfin] - db[dfin]))) if dfin.any() else None

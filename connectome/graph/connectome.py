@@ -4,30 +4,45 @@ Arrays at the core, networkx only at the edges: a connectome with 10^8 edges
 fits in its arrays; :meth:`Connectome.to_networkx` is for export and analysis
 of culture-sized graphs.
 
-Edge kinds are small integers in memory (:data:`KIND_CODES`) and words in
-files (``excitatory`` | ``inhibitory`` | ``electrical``), as in DESIGN.md.
+Edge kinds are small integers in memory (:class:`~connectome.graph.kinds.EdgeKind`)
+and words in files (``excitatory`` | ``inhibitory`` | ``electrical``), see
+docs/formats.md.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ConnectomeFormatError
-
-KIND_CODES = {"excitatory": 1, "inhibitory": 2, "electrical": 3}
-KIND_NAMES = {v: k for k, v in KIND_CODES.items()}
+from . import tables
+from .kinds import KIND_CODES, KIND_NAMES, EdgeKind
 
 #: Edge columns every connectome has, with their dtypes.
-EDGE_COLUMNS = {"pre": np.int64, "post": np.int64, "kind": np.int8, "weight_mv": np.float64, "delay_ms": np.float64}
+EDGE_COLUMNS = {
+    "pre": np.int64,
+    "post": np.int64,
+    "kind": np.int8,
+    "weight_mv": np.float64,
+    "delay_ms": np.float64,
+}
 #: Neuron columns every connectome has.
 NEURON_COLUMNS = {"neuron_id": np.int64}
+
+
+def parse_channels(value) -> list[int]:
+    """The channel indices of one ``channels`` entry (``"3;4"``; empty and ``nan`` parts skipped).
+
+    The one parser of the ``channels`` column of ``neurons.csv`` (docs/formats.md).
+
+    Examples
+    --------
+    >>> parse_channels("3;4"), parse_channels(""), parse_channels("7.0"), parse_channels(5)
+    ([3, 4], [], [7], [5])
+    """
+    return [int(float(v)) for v in str(value).split(";") if v.strip() not in ("", "nan")]
 
 
 def _ids(values, what: str) -> np.ndarray:
@@ -46,9 +61,12 @@ def _ids(values, what: str) -> np.ndarray:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{what} must hold integer neuron ids") from None
-    if arr.size and not (np.all(np.isfinite(arr)) and np.all(arr == np.round(arr))
-                         and np.all(np.abs(arr) < 2.0 ** 63)):
-        raise ValueError(f"{what} must hold integer neuron ids (found a non-integer, NaN or out-of-range value)")
+    if arr.size and not (
+        np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2.0**63)
+    ):
+        raise ValueError(
+            f"{what} must hold integer neuron ids (found a non-integer, NaN or out-of-range value)"
+        )
     return arr.astype(np.int64)
 
 
@@ -64,7 +82,9 @@ def _kind_codes(values) -> np.ndarray:
         try:
             codes = np.array([KIND_CODES[str(v).strip().lower()] for v in arr], dtype=np.int8)
         except KeyError as exc:
-            raise ValueError(f"unknown edge kind {exc.args[0]!r}; expected one of {sorted(KIND_CODES)}") from None
+            raise ValueError(
+                f"unknown edge kind {exc.args[0]!r}; expected one of {sorted(KIND_CODES)}"
+            ) from None
     bad = ~np.isin(codes, list(KIND_NAMES))
     if bad.any():
         raise ValueError(f"unknown edge kind code {int(codes[bad][0])}")
@@ -93,7 +113,7 @@ class Connectome:
     ...                           kind=["excitatory", "inhibitory"])
     >>> c.n_neurons, c.n_edges
     (3, 2)
-    >>> c.to_sparse().toarray()[0, 1]
+    >>> float(c.to_sparse().toarray()[0, 1])
     0.5
     """
 
@@ -126,7 +146,7 @@ class Connectome:
                         w = np.asarray(self.edges.get("weight_mv", np.zeros(m)), dtype=np.float64)
                     except (TypeError, ValueError):
                         raise ValueError("edge column 'weight_mv' must hold numbers") from None
-                    self.edges[k] = np.where(w < 0, 2, 1).astype(np.int8)
+                    self.edges[k] = np.where(w < 0, EdgeKind.INHIBITORY, EdgeKind.EXCITATORY).astype(np.int8)
                 else:
                     self.edges[k] = np.full(m, np.nan)
         for k, v in list(self.edges.items()):
@@ -151,7 +171,9 @@ class Connectome:
             known = np.isin(self.edges["pre"], nid) & np.isin(self.edges["post"], nid)
             if not known.all():
                 i = int(np.flatnonzero(~known)[0])
-                raise ValueError(f"edge {self.edges['pre'][i]}→{self.edges['post'][i]} names an unknown neuron")
+                raise ValueError(
+                    f"edge {self.edges['pre'][i]}→{self.edges['post'][i]} names an unknown neuron"
+                )
 
     # ----------------------------------------------------------- constructors
     @classmethod
@@ -184,7 +206,7 @@ class Connectome:
 
     def kind_names(self) -> np.ndarray:
         """Edge kinds as words."""
-        names = np.array(["", "excitatory", "inhibitory", "electrical"], dtype=object)
+        names = np.array([""] + [k.label for k in EdgeKind], dtype=object)
         return names[self.edges["kind"]]
 
     def counts_by_kind(self) -> dict:
@@ -208,8 +230,11 @@ class Connectome:
         Parallel edges of different kinds (an electrical and a chemical synapse
         on the same pair) are summed; choose ``kinds`` to keep them apart.
         """
-        mask = np.ones(self.n_edges, bool) if kinds is None else np.isin(
-            self.edges["kind"], [KIND_CODES.get(k, k) for k in kinds])
+        mask = (
+            np.ones(self.n_edges, bool)
+            if kinds is None
+            else np.isin(self.edges["kind"], [KIND_CODES.get(k, k) for k in kinds])
+        )
         i = self.index_of(self.edges["pre"][mask])
         j = self.index_of(self.edges["post"][mask])
         v = np.asarray(self.edges[column][mask], dtype=np.float64)
@@ -219,8 +244,11 @@ class Connectome:
     def subset_edges(self, mask) -> "Connectome":
         """A connectome with the same neurons and only the edges in ``mask``."""
         mask = np.asarray(mask)
-        return Connectome(neurons=dict(self.neurons),
-                          edges={k: v[mask] for k, v in self.edges.items()}, meta=dict(self.meta))
+        return Connectome(
+            neurons=dict(self.neurons),
+            edges={k: v[mask] for k, v in self.edges.items()},
+            meta=dict(self.meta),
+        )
 
     # --------------------------------------------------------------- networkx
     def to_networkx(self):
@@ -261,8 +289,10 @@ class Connectome:
             vals = [d.get(k) for _, d in g.nodes(data=True)]
             neurons[k] = _column(vals)
         data = list(g.edges(data=True))
-        edges = {"pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
-                 "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64)}
+        edges = {
+            "pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
+            "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64),
+        }
         edge_keys = sorted({k for _, _, d in data for k in d})
         for k in edge_keys:
             vals = [d.get(k) for _, _, d in data]
@@ -274,24 +304,92 @@ class Connectome:
                 edges["weight_mv"] = np.ones(len(data))
         return cls(neurons=neurons, edges=edges, meta={**dict(g.graph), **dict(meta or {})})
 
+    # ----------------------------------------------------------------- pandas
+    def to_pandas(self):
+        """``(neurons, edges)`` as two :class:`pandas.DataFrame` s, ``kind`` as words (needs pandas).
+
+        Columns as in ``neurons.csv`` and ``edges.csv`` (docs/formats.md);
+        :meth:`from_pandas` turns them back into the same connectome.
+        """
+        pd = require_pandas("Connectome.to_pandas")
+        edges = dict(self.edges)
+        edges["kind"] = self.kind_names().astype(str) if self.n_edges else np.zeros(0, dtype=object)
+        ecols = tables.order_columns(edges, tables.EDGE_ORDER)
+        ncols = tables.order_columns(self.neurons, tables.NEURON_ORDER)
+        return (pd.DataFrame({c: self.neurons[c] for c in ncols}), pd.DataFrame({c: edges[c] for c in ecols}))
+
+    @classmethod
+    def from_pandas(cls, edges, neurons=None, meta=None) -> "Connectome":
+        """A connectome from an edge table and, optionally, a neuron table (pandas DataFrames).
+
+        ``edges`` needs ``pre``, ``post`` and ``weight_mv`` (``weight`` is
+        accepted too); ``kind`` may hold words or codes (default: from the
+        sign of the weight). ``neurons`` needs ``neuron_id``; without it the
+        neurons are the ids that appear in ``edges``.
+
+        Raises
+        ------
+        ValueError
+            A missing or malformed column, naming it.
+        """
+        e = {str(c): edges[c].to_numpy() for c in edges.columns}
+        if "weight_mv" not in e and "weight" in e:
+            e["weight_mv"] = e.pop("weight")
+        for col in ("pre", "post", "weight_mv"):
+            if col not in e:
+                raise ValueError(f"the edge table has no column {col!r}")
+        if neurons is None:
+            n = {
+                "neuron_id": np.unique(
+                    np.concatenate(
+                        [_ids(e["pre"], "edge column 'pre'"), _ids(e["post"], "edge column 'post'")]
+                    )
+                )
+            }
+        else:
+            n = {str(c): neurons[c].to_numpy() for c in neurons.columns}
+            if "neuron_id" not in n:
+                raise ValueError("the neuron table has no column 'neuron_id'")
+        return cls(neurons=n, edges=e, meta=dict(meta or {}))
+
     # -------------------------------------------------------------------- I/O
     @classmethod
     def read(cls, path) -> "Connectome":
-        """Read an inference directory, an ``edges.csv``, a GraphML file or a truth file."""
-        from . import formats
+        """Read an inference directory, an ``edges.csv``, a GraphML file or a truth file.
 
-        return formats.read_connectome(path)
+        Raises
+        ------
+        ConnectomeFormatError
+            A missing, unreadable or inconsistent file, naming it.
+        """
+        return cls.from_parts(tables.read_parts(path))
+
+    @classmethod
+    def from_parts(cls, parts: "tables.Parts") -> "Connectome":
+        """The connectome of a reader's :class:`~connectome.graph.tables.Parts`.
+
+        Raises
+        ------
+        ConnectomeFormatError
+            Columns that do not make a connectome, naming the file.
+        """
+        if parts.graph is not None:
+            try:
+                return cls.from_networkx(parts.graph, meta=parts.meta)
+            except (ValueError, TypeError, KeyError) as exc:  # GraphML attributes of any type
+                raise ConnectomeFormatError(str(exc), parts.path) from None
+        try:
+            return cls(neurons=parts.neurons, edges=parts.edges, meta=parts.meta)
+        except ValueError as exc:
+            raise ConnectomeFormatError(str(exc), parts.path) from None
 
     def write_csv(self, out_dir) -> None:
         """Write ``neurons.csv`` and ``edges.csv`` into ``out_dir`` (see docs/formats.md)."""
-        from . import formats
-
-        formats.write_csv(self, out_dir)
+        tables.write_csv(self, out_dir)
 
     def write_graphml(self, path) -> None:
-        from . import formats
-
-        formats.write_graphml(self, path)
+        """Write a GraphML file (:func:`connectome.graph.tables.write_graphml`)."""
+        tables.write_graphml(self, path)
 
     def summary(self) -> dict:
         """Counts and simple statistics, JSON-serialisable."""
@@ -302,8 +400,19 @@ class Connectome:
             "synapses": m,
             "by_kind": self.counts_by_kind(),
             "density": m / (n * (n - 1)) if n > 1 else 0.0,
-            "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())} if m else {},
+            "weight_mv": {"min": float(w.min()), "median": float(np.median(w)), "max": float(w.max())}
+            if m
+            else {},
         }
+
+
+def require_pandas(what: str):
+    """The pandas module; ImportError naming ``what`` and how to install it when pandas is missing."""
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(f"{what} needs pandas, which is not installed (pip install pandas)") from None
+    return pandas
 
 
 def _py(v):

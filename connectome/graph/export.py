@@ -53,8 +53,17 @@ def _clean_attrs(d: dict, drop_nan: bool) -> None:
                 d[k] = None
 
 
-#: Columns that are counts or indices: written as integers when every value is whole (CSV reads them as floats).
-INTEGER_COLUMNS = {"row", "col", "n_spikes", "n_excitatory_out", "n_inhibitory_out", "n_spikes_used", "bidirectional"}
+#: Columns that are counts or indices: written as integers when every value is whole
+#: (CSV reads them as floats).
+INTEGER_COLUMNS = {
+    "row",
+    "col",
+    "n_spikes",
+    "n_excitatory_out",
+    "n_inhibitory_out",
+    "n_spikes_used",
+    "bidirectional",
+}
 
 
 def _integral_columns(cols: dict) -> dict:
@@ -63,8 +72,13 @@ def _integral_columns(cols: dict) -> dict:
     out = {}
     for k, v in cols.items():
         v = np.asarray(v)
-        if k in INTEGER_COLUMNS and v.dtype.kind == "f" and v.size and np.all(np.isfinite(v)) \
-                and np.all(v == np.round(v)):
+        if (
+            k in INTEGER_COLUMNS
+            and v.dtype.kind == "f"
+            and v.size
+            and np.all(np.isfinite(v))
+            and np.all(v == np.round(v))
+        ):
             v = v.astype(np.int64)
         out[k] = v
     return out
@@ -83,9 +97,12 @@ def export_graph(c: Connectome, path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
-        raise ConnectomeFormatError(f"cannot export to {suffix or 'a file without suffix'!r}: "
-                                    f"use {', '.join(EXPORT_FORMATS)}", path)
-    whole = Connectome(neurons=_integral_columns(c.neurons), edges=_integral_columns(c.edges), meta=dict(c.meta))
+        raise ConnectomeFormatError(
+            f"cannot export to {suffix or 'a file without suffix'!r}: use {', '.join(EXPORT_FORMATS)}", path
+        )
+    whole = Connectome(
+        neurons=_integral_columns(c.neurons), edges=_integral_columns(c.edges), meta=dict(c.meta)
+    )
     g = _clean(whole.to_networkx(), drop_nan=suffix != ".json")
     with atomic_path(path) as tmp:
         if suffix == ".graphml":

@@ -31,26 +31,121 @@ import numpy as np
 import scipy.sparse as sp
 
 #: Triad type names in the canonical order (index = census position).
-TRIAD_NAMES = ("003", "012", "102", "021D", "021U", "021C", "111D", "111U",
-               "030T", "030C", "201", "120D", "120U", "120C", "210", "300")
+TRIAD_NAMES = (
+    "003",
+    "012",
+    "102",
+    "021D",
+    "021U",
+    "021C",
+    "111D",
+    "111U",
+    "030T",
+    "030C",
+    "201",
+    "120D",
+    "120U",
+    "120C",
+    "210",
+    "300",
+)
 #: The 13 connected 3-node motifs (every neuron joined to the others through some edge).
 CONNECTED_MOTIFS = TRIAD_NAMES[3:]
 
 #: A representative edge set (pre, post) on neurons 0, 1, 2 of each triad type (for drawing).
 MOTIF_EDGES = {
-    "003": (), "012": ((0, 1),), "102": ((0, 1), (1, 0)), "021D": ((0, 1), (0, 2)), "021U": ((1, 0), (2, 0)),
-    "021C": ((1, 0), (0, 2)), "111D": ((0, 1), (1, 0), (2, 0)), "111U": ((0, 1), (1, 0), (0, 2)),
-    "030T": ((0, 1), (0, 2), (1, 2)), "030C": ((0, 1), (2, 0), (1, 2)), "201": ((0, 1), (1, 0), (0, 2), (2, 0)),
-    "120D": ((1, 0), (0, 2), (2, 0), (1, 2)), "120U": ((0, 1), (1, 0), (0, 2), (1, 2)),
-    "120C": ((0, 1), (1, 0), (2, 0), (1, 2)), "210": ((0, 1), (1, 0), (0, 2), (2, 0), (1, 2)),
+    "003": (),
+    "012": ((0, 1),),
+    "102": ((0, 1), (1, 0)),
+    "021D": ((0, 1), (0, 2)),
+    "021U": ((1, 0), (2, 0)),
+    "021C": ((1, 0), (0, 2)),
+    "111D": ((0, 1), (1, 0), (2, 0)),
+    "111U": ((0, 1), (1, 0), (0, 2)),
+    "030T": ((0, 1), (0, 2), (1, 2)),
+    "030C": ((0, 1), (2, 0), (1, 2)),
+    "201": ((0, 1), (1, 0), (0, 2), (2, 0)),
+    "120D": ((1, 0), (0, 2), (2, 0), (1, 2)),
+    "120U": ((0, 1), (1, 0), (0, 2), (1, 2)),
+    "120C": ((0, 1), (1, 0), (2, 0), (1, 2)),
+    "210": ((0, 1), (1, 0), (0, 2), (2, 0), (1, 2)),
     "300": ((0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)),
 }
 
 # tricode (6 bits: v→u 1, u→v 2, v→w 4, w→v 8, u→w 16, w→u 32) → census index; the
 # table of Batagelj & Mrvar (2001), as in networkx.algorithms.triads.TRICODES (1-based there)
-_TRICODES = np.array((1, 2, 2, 3, 2, 4, 6, 8, 2, 6, 5, 7, 3, 8, 7, 11, 2, 6, 4, 8, 5, 9, 9, 13, 6, 10, 9, 14, 7, 14,
-                      12, 15, 2, 5, 6, 7, 6, 9, 10, 14, 4, 9, 9, 12, 8, 13, 14, 15, 3, 7, 8, 11, 7, 12, 14, 15, 8,
-                      14, 13, 15, 11, 15, 15, 16), np.int64) - 1
+_TRICODES = (
+    np.array(
+        (
+            1,
+            2,
+            2,
+            3,
+            2,
+            4,
+            6,
+            8,
+            2,
+            6,
+            5,
+            7,
+            3,
+            8,
+            7,
+            11,
+            2,
+            6,
+            4,
+            8,
+            5,
+            9,
+            9,
+            13,
+            6,
+            10,
+            9,
+            14,
+            7,
+            14,
+            12,
+            15,
+            2,
+            5,
+            6,
+            7,
+            6,
+            9,
+            10,
+            14,
+            4,
+            9,
+            9,
+            12,
+            8,
+            13,
+            14,
+            15,
+            3,
+            7,
+            8,
+            11,
+            7,
+            12,
+            14,
+            15,
+            8,
+            14,
+            13,
+            15,
+            11,
+            15,
+            15,
+            16,
+        ),
+        np.int64,
+    )
+    - 1
+)
 
 
 def binary_csr(adj) -> sp.csr_matrix:
@@ -234,8 +329,9 @@ def degree_preserving_null(adj, seed=0, swaps_per_edge: float = 10.0):
     return out
 
 
-def motif_significance(adj, null_samples: int = 100, seed=0, swaps_per_edge: float = 10.0,
-                       extra=None) -> dict:
+def motif_significance(
+    adj, null_samples: int = 100, seed=0, swaps_per_edge: float = 10.0, extra=None
+) -> dict:
     """Triad census against a degree-preserving null: counts, null mean and SD, z-scores.
 
     Parameters
@@ -286,8 +382,16 @@ def motif_significance(adj, null_samples: int = 100, seed=0, swaps_per_edge: flo
         z = (values - mean) / sd if sd > 0 else None
         return mean, sd, z
 
-    out = {"counts": data, "null_mean": {}, "null_sd": {}, "z": {}, "null_samples": int(null_samples),
-           "swaps_per_edge": float(swaps_per_edge), "seed": seed if isinstance(seed, int) else None, "extra": {}}
+    out = {
+        "counts": data,
+        "null_mean": {},
+        "null_sd": {},
+        "z": {},
+        "null_samples": int(null_samples),
+        "swaps_per_edge": float(swaps_per_edge),
+        "seed": seed if isinstance(seed, int) else None,
+        "extra": {},
+    }
     for t, name in enumerate(TRIAD_NAMES):
         out["null_mean"][name], out["null_sd"][name], out["z"][name] = summarise(data[name], null[:, t])
     for e, name in enumerate(extra):

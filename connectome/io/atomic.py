@@ -28,8 +28,9 @@ from pathlib import Path
 from ..errors import OutputError
 
 #: files an inference folder holds (``connectome infer``)
-INFER_FILES = frozenset({"neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json",
-                         "report.html"})
+INFER_FILES = frozenset(
+    {"neurons.csv", "edges.csv", "connectivity.h5", "connectome.graphml", "summary.json", "report.html"}
+)
 #: JSON ``format`` values of the package's own JSON outputs
 JSON_FORMATS = frozenset({"connectome-run-manifest", "connectome-verify", "connectome-stage-state"})
 #: HDF5 / zarr root ``format`` attributes of the package's own binary outputs
@@ -129,23 +130,40 @@ def recognise(path) -> str | None:
             return "run"  # a run killed before it wrote its first manifest
         if (p / "inspect.json").is_file():
             doc = _json_doc(p / "inspect.json")
-            if doc is not None and "statistics" in doc and "figures" in doc and all(
-                    _is_tmp_name(q.name) or q.name == "inspect.json" or
-                    (q.is_file() and q.suffix in (".png", ".svg")) for q in p.iterdir()):
+            if (
+                doc is not None
+                and "statistics" in doc
+                and "figures" in doc
+                and all(
+                    _is_tmp_name(q.name)
+                    or q.name == "inspect.json"
+                    or (q.is_file() and q.suffix in (".png", ".svg"))
+                    for q in p.iterdir()
+                )
+            ):
                 return "figures"
             return None
         if (p / "summary.json").is_file() and not (p / "zarr.json").exists():
             doc = _json_doc(p / "summary.json")
-            if doc is not None and isinstance(doc.get("versions"), dict) and "connectome" in doc["versions"] \
-                    and "parameters" in doc and _dir_entries_ok(p, INFER_FILES):
+            if (
+                doc is not None
+                and isinstance(doc.get("versions"), dict)
+                and "connectome" in doc["versions"]
+                and "parameters" in doc
+                and _dir_entries_ok(p, INFER_FILES)
+            ):
                 return "infer"
             return None
         kind = _store_kind(_zarr_attrs(p))
-        if kind is not None and all(_is_tmp_name(q.name) or q.name in ("zarr.json", "summary.json", ".zattrs",
-                                                                         ".zgroup")
-                                    or (q.is_dir() and ((q / "zarr.json").exists() or (q / ".zgroup").exists()
-                                                        or (q / ".zarray").exists()))
-                                    for q in p.iterdir()):
+        if kind is not None and all(
+            _is_tmp_name(q.name)
+            or q.name in ("zarr.json", "summary.json", ".zattrs", ".zgroup")
+            or (
+                q.is_dir()
+                and ((q / "zarr.json").exists() or (q / ".zgroup").exists() or (q / ".zarray").exists())
+            )
+            for q in p.iterdir()
+        ):
             return kind
         return None
     suffix = p.suffix.lower()
@@ -239,10 +257,16 @@ def check_output(path, kind: str | tuple, inputs=(), *, folder: bool = False) ->
         elif recognise(path) not in kinds:
             if path.is_dir():
                 why = "a symlink to a folder" if path.is_symlink() else "a folder"
-                raise OutputError(f"output exists and is {why} connectome did not write (not a connectome "
-                                  f"{' or '.join(kinds)} output); remove it or choose another path", path)
-            raise OutputError(f"output exists and is a file connectome did not write (not a connectome "
-                              f"{' or '.join(kinds)} output); remove it or choose another path", path)
+                raise OutputError(
+                    f"output exists and is {why} connectome did not write (not a connectome "
+                    f"{' or '.join(kinds)} output); remove it or choose another path",
+                    path,
+                )
+            raise OutputError(
+                f"output exists and is a file connectome did not write (not a connectome "
+                f"{' or '.join(kinds)} output); remove it or choose another path",
+                path,
+            )
     _claimed.set(_claimed.get() + (target,))
     return path
 
@@ -299,7 +323,7 @@ def clean_stale_temporaries(path) -> int:
     for p in siblings:
         if not p.name.startswith(_tmp_prefix(path)):
             continue
-        owner = p.name[len(_tmp_prefix(path)):].rsplit("-", 2)
+        owner = p.name[len(_tmp_prefix(path)) :].rsplit("-", 2)
         if len(owner) == 3 and owner[0] == host and owner[1].isdigit() and not _pid_alive(int(owner[1])):
             _remove(p)
             n += 1
@@ -342,13 +366,19 @@ def atomic_path(path: str | os.PathLike, replace=None):
         _remove(tmp)
         raise
     if path.exists() or path.is_symlink():
-        ok = (recognise(path) is not None or _claimed_covers(path)
-              or (replace is not None and replace(path)))
-        if ok and path.is_dir() and not path.is_symlink() and _claimed_covers(path) and recognise(path) is None:
+        ok = recognise(path) is not None or _claimed_covers(path) or (replace is not None and replace(path))
+        if (
+            ok
+            and path.is_dir()
+            and not path.is_symlink()
+            and _claimed_covers(path)
+            and recognise(path) is None
+        ):
             ok = not any(path.iterdir())  # a claimed folder is replaced only while still empty
         if not ok:
             _remove(tmp)
-            raise OutputError("output exists and connectome did not write it; remove it or choose another path",
-                              path)
+            raise OutputError(
+                "output exists and connectome did not write it; remove it or choose another path", path
+            )
         _remove(path)
     os.replace(tmp, path)

@@ -50,7 +50,7 @@ def lzf_decompress(src, dst):
             ln = ctrl + 1
             if op + ln > n_out or ip + ln > n_in:
                 return -1
-            dst[op:op + ln] = src[ip:ip + ln]
+            dst[op : op + ln] = src[ip : ip + ln]
             ip += ln
             op += ln
         else:
@@ -69,7 +69,7 @@ def lzf_decompress(src, dst):
             if ref < 0 or op + ln > n_out:
                 return -1
             if op - ref >= ln:
-                dst[op:op + ln] = dst[ref:ref + ln]
+                dst[op : op + ln] = dst[ref : ref + ln]
             else:
                 for k in range(ln):  # overlaps its own output (a repeated run): byte by byte
                     dst[op + k] = dst[ref + k]
@@ -82,9 +82,9 @@ def _place_shuffled2(src, n, ccols, out, t0, t1, q0, q1, r_out, c_out):
     """:func:`place` for 2-byte elements, shuffled: a loop that vectorises (6× faster)."""
     w = q1 - q0
     for t in range(t0, t1):
-        dst = out[r_out + t - t0, c_out:c_out + w]
-        lo = src[t * ccols + q0:t * ccols + q1]
-        hi = src[n + t * ccols + q0:n + t * ccols + q1]
+        dst = out[r_out + t - t0, c_out : c_out + w]
+        lo = src[t * ccols + q0 : t * ccols + q1]
+        hi = src[n + t * ccols + q0 : n + t * ccols + q1]
         for q in range(w):
             dst[q] = np.uint16(lo[q]) | (np.uint16(hi[q]) << np.uint16(8))
 
@@ -116,7 +116,7 @@ def place(src, shuffled, ccols, out, t0, t1, q0, q1, r_out, c_out):
         for q in range(q0, q1):
             orow[c_out + q - q0] = zero
         for b in range(size):  # one byte plane at a time: contiguous reads
-            plane = src[b * n + t * ccols:b * n + t * ccols + ccols]
+            plane = src[b * n + t * ccols : b * n + t * ccols + ccols]
             shift = type(zero)(8 * b)
             for q in range(q0, q1):
                 orow[c_out + q - q0] |= type(zero)(plane[q]) << shift
@@ -180,7 +180,7 @@ class ChunkReader:
                 with self.lock:
                     if self.ds.id.get_chunk_info_by_coord((a, b)).byte_offset is None:
                         # never written: h5py returns the fill value
-                        out[r0 - t0:r1 - t0, q0 - c0:q1 - c0] = self.ds[r0:r1, q0:q1]
+                        out[r0 - t0 : r1 - t0, q0 - c0 : q1 - c0] = self.ds[r0:r1, q0:q1]
                         continue
                     mask, raw = self.ds.id.read_direct_chunk((a, b))
                 buf, shuffled = self._decode(raw, mask)

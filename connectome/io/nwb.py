@@ -16,7 +16,15 @@ import numpy as np
 from ..errors import RecordingError
 from .stores import Store, _attrs_to_dict, h5_missing_region, h5_size_problem, read_2d
 
-_UNIT_TO_MV = {"volts": 1e3, "volt": 1e3, "v": 1e3, "millivolts": 1.0, "mv": 1.0, "microvolts": 1e-3, "uv": 1e-3}
+_UNIT_TO_MV = {
+    "volts": 1e3,
+    "volt": 1e3,
+    "v": 1e3,
+    "millivolts": 1.0,
+    "mv": 1.0,
+    "microvolts": 1e-3,
+    "uv": 1e-3,
+}
 
 
 def is_nwb(path: Path) -> bool:
@@ -54,7 +62,6 @@ class NWBStore(Store):
     kind = "nwb"
 
     def __init__(self, path: Path):
-        import h5py
 
         self.path = Path(path)
         self._fh = None
@@ -70,8 +77,10 @@ class NWBStore(Store):
             raise
         except Exception as exc:  # an object h5py cannot read (damaged header, odd attribute type)
             self.close()
-            raise RecordingError(f"malformed NWB file ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
+            raise RecordingError(
+                f"malformed NWB file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                path,
+            ) from None
         except BaseException:
             self.close()
             raise
@@ -99,7 +108,9 @@ class NWBStore(Store):
                 continue
             where = f"/acquisition/{name}"
             if not isinstance(node, h5py.Group):
-                raise RecordingError(f"NWB {t} {where} is a dataset; a TimeSeries must be a group holding 'data'", path)
+                raise RecordingError(
+                    f"NWB {t} {where} is a dataset; a TimeSeries must be a group holding 'data'", path
+                )
             data = node.get("data")
             if not isinstance(data, h5py.Dataset):
                 raise RecordingError(f"NWB {t} {where} has no 'data' dataset", path)
@@ -108,31 +119,45 @@ class NWBStore(Store):
             self.series = [es[0]]
             ds = acq[es[0]]["data"]
             if ds.ndim != 2:
-                raise RecordingError(f"NWB ElectricalSeries /acquisition/{es[0]}/data has rank {ds.ndim} "
-                                     f"(shape {ds.shape}); expected 2: time × channels", path)
+                raise RecordingError(
+                    f"NWB ElectricalSeries /acquisition/{es[0]}/data has rank {ds.ndim} "
+                    f"(shape {ds.shape}); expected 2: time × channels",
+                    path,
+                )
             self.shape = tuple(ds.shape)
             self.chunks = ds.chunks
         elif cc:
             for n in cc:
                 d = acq[n]["data"]
                 if d.ndim != 1:
-                    raise RecordingError(f"NWB CurrentClampSeries /acquisition/{n}/data has rank {d.ndim} "
-                                         f"(shape {d.shape}); expected 1-D (one cell per series)", path)
+                    raise RecordingError(
+                        f"NWB CurrentClampSeries /acquisition/{n}/data has rank {d.ndim} "
+                        f"(shape {d.shape}); expected 1-D (one cell per series)",
+                        path,
+                    )
             lengths = {acq[n]["data"].shape[0] for n in cc}
             if len(lengths) != 1:
-                raise RecordingError("CurrentClampSeries of different lengths cannot be stacked as channels "
-                                     f"(lengths {sorted(lengths)})", path)
+                raise RecordingError(
+                    "CurrentClampSeries of different lengths cannot be stacked as channels "
+                    f"(lengths {sorted(lengths)})",
+                    path,
+                )
             dtypes = {acq[n]["data"].dtype for n in cc}
             if len(dtypes) != 1:
                 odd = next(n for n in cc if acq[n]["data"].dtype != acq[cc[0]]["data"].dtype)
-                raise RecordingError("CurrentClampSeries of different data types cannot be stacked as channels "
-                                     f"(/acquisition/{odd}/data is {acq[odd]['data'].dtype}, "
-                                     f"/acquisition/{cc[0]}/data is {acq[cc[0]]['data'].dtype})", path)
+                raise RecordingError(
+                    "CurrentClampSeries of different data types cannot be stacked as channels "
+                    f"(/acquisition/{odd}/data is {acq[odd]['data'].dtype}, "
+                    f"/acquisition/{cc[0]}/data is {acq[cc[0]]['data'].dtype})",
+                    path,
+                )
             self.series = cc
             self.shape = (lengths.pop(), len(cc))
             self.chunks = None
         else:
-            raise RecordingError("NWB file has no ElectricalSeries or CurrentClampSeries in /acquisition", path)
+            raise RecordingError(
+                "NWB file has no ElectricalSeries or CurrentClampSeries in /acquisition", path
+            )
         first = acq[self.series[0]]
         where = f"/acquisition/{self.series[0]}"
         ds = first["data"]
@@ -147,16 +172,26 @@ class NWBStore(Store):
             cv = first["channel_conversion"]
             if not isinstance(cv, h5py.Dataset) or cv.ndim != 1 or cv.shape[0] != self.shape[1]:
                 n_cv = cv.shape if isinstance(cv, h5py.Dataset) else "a group"
-                raise RecordingError(f"NWB {where}/channel_conversion has shape {n_cv} for {self.shape[1]} "
-                                     "channels (one factor per channel expected)", path)
+                raise RecordingError(
+                    f"NWB {where}/channel_conversion has shape {n_cv} for {self.shape[1]} "
+                    "channels (one factor per channel expected)",
+                    path,
+                )
             try:
                 cvv = np.asarray(cv[()], dtype=np.float64)
             except (TypeError, ValueError):
                 raise RecordingError(f"NWB {where}/channel_conversion is not numeric", path) from None
             scale = scale * cvv
         elif len(self.series) > 1:
-            scale = np.array([_num(acq[n]["data"].attrs.get("conversion", 1.0), f"/acquisition/{n}/data@conversion",
-                                   path) * _UNIT_TO_MV[unit] for n in self.series])
+            scale = np.array(
+                [
+                    _num(
+                        acq[n]["data"].attrs.get("conversion", 1.0), f"/acquisition/{n}/data@conversion", path
+                    )
+                    * _UNIT_TO_MV[unit]
+                    for n in self.series
+                ]
+            )
         rate = None
         self.rate_source = None
         if "starting_time" in first:
@@ -175,12 +210,21 @@ class NWBStore(Store):
             if ts.size > 1:
                 d = np.diff(ts)
                 if not np.all(np.isfinite(d)) or np.any(d <= 0):
-                    raise RecordingError(f"NWB {where}/timestamps do not strictly increase "
-                                         "(constant, repeated or non-finite times): no sampling rate", path)
+                    raise RecordingError(
+                        f"NWB {where}/timestamps do not strictly increase "
+                        "(constant, repeated or non-finite times): no sampling rate",
+                        path,
+                    )
                 rate = 1.0 / float(np.median(d))
                 self.rate_source = f"{where}/timestamps"
-        self.root_attrs = {"format": "cnea", "format_version": 1, "source_format": "nwb",
-                           **{k: v for k, v in _attrs_to_dict(fh.attrs).items() if k in ("session_start_time", "identifier")}}
+        self.root_attrs = {
+            "format": "cnea",
+            "format_version": 1,
+            "source_format": "nwb",
+            **{
+                k: v for k, v in _attrs_to_dict(fh.attrs).items() if k in ("session_start_time", "identifier")
+            },
+        }
         self.data_attrs = {"units": "mV", "scale": scale if np.ptp(scale) else float(scale[0]), "offset": off}
         if rate is not None:
             self.data_attrs["sampling_rate_hz"] = float(rate)
@@ -202,27 +246,40 @@ class NWBStore(Store):
         except Exception as exc:
             raise RecordingError(f"NWB {where}/electrodes cannot be read ({exc})", self.path) from None
         if idx.dtype.kind not in "iu":
-            raise RecordingError(f"NWB {where}/electrodes holds {idx.dtype} values, expected row indices", self.path)
+            raise RecordingError(
+                f"NWB {where}/electrodes holds {idx.dtype} values, expected row indices", self.path
+            )
         if idx.shape[0] != self.shape[1]:
             if idx.shape[0] == self.shape[0] and self.shape[0] != self.shape[1]:
                 raise RecordingError(
                     f"NWB {where}/data is {self.shape[0]} × {self.shape[1]} but {where}/electrodes has "
-                    f"{idx.shape[0]} entries: the data look channels × time; NWB data are time × channels", self.path)
-            raise RecordingError(f"NWB {where}/electrodes has {idx.shape[0]} entries but {where}/data has "
-                                 f"{self.shape[1]} channels", self.path)
+                    f"{idx.shape[0]} entries: the data look channels × time; NWB data are time × channels",
+                    self.path,
+                )
+            raise RecordingError(
+                f"NWB {where}/electrodes has {idx.shape[0]} entries but {where}/data has "
+                f"{self.shape[1]} channels",
+                self.path,
+            )
         out = {}
         cols = [c for c in ("x", "y") if c in table] or [c for c in ("rel_x", "rel_y") if c in table]
         for col in cols:
             colds = table[col]
             if not isinstance(colds, h5py.Dataset) or colds.ndim != 1:
-                raise RecordingError(f"NWB electrodes column /general/extracellular_ephys/electrodes/{col} "
-                                     "is not a 1-D dataset", self.path)
+                raise RecordingError(
+                    f"NWB electrodes column /general/extracellular_ephys/electrodes/{col} "
+                    "is not a 1-D dataset",
+                    self.path,
+                )
             n_rows = colds.shape[0]
             bad = (idx < 0) | (idx >= n_rows)
             if np.any(bad):
                 k = int(np.flatnonzero(bad)[0])
-                raise RecordingError(f"NWB {where}/electrodes[{k}] = {int(idx[k])} is out of range: the electrodes "
-                                     f"table has {n_rows} rows", self.path)
+                raise RecordingError(
+                    f"NWB {where}/electrodes[{k}] = {int(idx[k])} is out of range: the electrodes "
+                    f"table has {n_rows} rows",
+                    self.path,
+                )
             try:
                 out[col.removeprefix("rel_")] = np.asarray(colds[()], dtype=np.float64)[idx]
             except (TypeError, ValueError):

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RecordingError
-from .stores import Store, open_store
+from .dispatch import open_store
+from .stores import Store
 
 SUPPORTED_DTYPES = ("int16", "int32", "uint16", "float32", "float64")
 
@@ -92,17 +93,32 @@ class Recording:
         return (raw <= lim[0]) | (raw >= lim[1])
 
     # ---------------------------------------------------------------- access
-    def get_traces(self, start: int = 0, stop: int | None = None,
-                   channels: slice | None = None) -> np.ndarray:
+    def get_traces(
+        self, start: int = 0, stop: int | None = None, channels: slice | None = None
+    ) -> np.ndarray:
         """Samples ``start:stop`` of ``channels`` (a slice), float32 mV, shape (time, channels)."""
+        c0, c1, _ = (channels if channels is not None else slice(0, self.n_channels)).indices(self.n_channels)
+        return self.to_mv(self.get_raw(start, stop, channels), c0, c1)
+
+    def get_raw(self, start: int = 0, stop: int | None = None, channels: slice | None = None) -> np.ndarray:
+        """Samples ``start:stop`` of ``channels`` (a slice) as stored (e.g. int16 counts), time × channels.
+
+        mV = raw × :attr:`scale` + :attr:`offset` (:meth:`to_mv`); the dtype's
+        extremes mean saturated (:meth:`raw_limits`).
+        """
         stop = self.n_samples if stop is None else min(int(stop), self.n_samples)
         start = max(0, int(start))
         ch = channels if channels is not None else slice(0, self.n_channels)
         c0, c1, _ = ch.indices(self.n_channels)
-        raw = self.store.read(start, stop, c0, c1)
-        return self._to_mv(raw, c0, c1)
+        return self.store.read(start, stop, c0, c1)
 
-    def _to_mv(self, raw: np.ndarray, c0: int, c1: int) -> np.ndarray:
+    def to_mv(self, raw: np.ndarray, c0: int = 0, c1: int | None = None) -> np.ndarray:
+        """Raw samples of channels ``c0:c1`` (time × channels) as float32 mV: ``raw × scale + offset``.
+
+        The one conversion from stored values to millivolts (``get_traces``
+        uses it); ``raw`` is not modified.
+        """
+        c1 = self.n_channels if c1 is None else c1
         out = raw.astype(np.float32, copy=True)
         sc = self.scale[c0:c1] if self.scale.ndim else self.scale
         of = self.offset[c0:c1] if self.offset.ndim else self.offset
@@ -111,6 +127,8 @@ class Recording:
         if not (np.all(of == 0)):
             out += of.astype(np.float32)
         return out
+
+    _to_mv = to_mv  # former private name, kept for older callers
 
     def chunk_bounds(self, chunk_samples: int | None = None) -> list[tuple[int, int]]:
         """(start, stop) sample ranges that tile the recording, aligned to the file's chunks."""
@@ -126,7 +144,9 @@ class Recording:
 
         bounds = self.chunk_bounds(chunk_samples)
         blocks = [
-            da.from_delayed(dask.delayed(self.get_traces)(s, e), shape=(e - s, self.n_channels), dtype=np.float32)
+            da.from_delayed(
+                dask.delayed(self.get_traces)(s, e), shape=(e - s, self.n_channels), dtype=np.float32
+            )
             for s, e in bounds
         ]
         if not blocks:
@@ -166,7 +186,9 @@ def _as_channel_vector(value, n: int, name: str, path, n_samples: int | None = N
         return _as_channel_vector(arr[0], n, name, path)
     if arr.shape != (n,):
         if n_samples is not None and arr.shape == (n_samples,) and n_samples != n:
-            raise RecordingError(_orientation_message(n_samples, n, f"/data attribute {name}", arr.size), path)
+            raise RecordingError(
+                _orientation_message(n_samples, n, f"/data attribute {name}", arr.size), path
+            )
         raise RecordingError(f"/data attribute {name} has {arr.size} values for {n} channels", path)
     if not np.all(np.isfinite(arr)):
         raise RecordingError(f"/data attribute {name} has non-finite values", path)
@@ -174,8 +196,10 @@ def _as_channel_vector(value, n: int, name: str, path, n_samples: int | None = N
 
 
 def _orientation_message(n_samples: int, n_channels: int, what: str, n: int) -> str:
-    return (f"/data is {n_samples} × {n_channels} but {what} has {n} entries: the file looks channels × time; "
-            "the format is time × channels")
+    return (
+        f"/data is {n_samples} × {n_channels} but {what} has {n} entries: the file looks channels × time; "
+        "the format is time × channels"
+    )
 
 
 @dataclass(frozen=True)
@@ -244,15 +268,18 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
             continue
         arr = np.asarray(arr)
         if arr.dtype.kind not in "iuf" or arr.ndim > 1 and arr.size != max(arr.shape):
-            raise RecordingError(f"/channels/{name} is not a numeric vector (dtype {arr.dtype}, shape {arr.shape})",
-                                 path)
+            raise RecordingError(
+                f"/channels/{name} is not a numeric vector (dtype {arr.dtype}, shape {arr.shape})", path
+            )
         arr = arr.ravel()
         if arr.shape[0] != n_channels:
             if arr.shape[0] == n_samples and n_samples != n_channels:
-                raise RecordingError(_orientation_message(n_samples, n_channels, f"/channels/{name}", arr.shape[0]),
-                                     path)
-            raise RecordingError(f"/channels/{name} has {arr.shape[0]} entries but /data has {n_channels} channels",
-                                 path)
+                raise RecordingError(
+                    _orientation_message(n_samples, n_channels, f"/channels/{name}", arr.shape[0]), path
+                )
+            raise RecordingError(
+                f"/channels/{name} has {arr.shape[0]} entries but /data has {n_channels} channels", path
+            )
         tables[name] = arr
     for a, b in (("row", "col"), ("x_um", "y_um")):
         if (a in tables) != (b in tables):
@@ -266,7 +293,9 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
         except (TypeError, ValueError):
             raise RecordingError(f"root attribute pitch_um is not a number ({attr_pitch!r})", path) from None
         if not (math.isfinite(attr_pitch) and attr_pitch > 0):
-            raise RecordingError(f"root attribute pitch_um must be a positive number of µm, got {attr_pitch}", path)
+            raise RecordingError(
+                f"root attribute pitch_um must be a positive number of µm, got {attr_pitch}", path
+            )
 
     rows = cols = None
     parts = []
@@ -282,8 +311,11 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
                 raise RecordingError(f"/channels/{name} of channel {k} is {v[k]}, not a whole number", path)
             if v.min() < 0 or v.max() >= MAX_GRID_SIDE:
                 k = int(np.argmin(v) if v.min() < 0 else np.argmax(v))
-                raise RecordingError(f"/channels/{name} of channel {k} is {v[k]:.0f}; grid indices must be "
-                                     f"0 … {MAX_GRID_SIDE - 1}", path)
+                raise RecordingError(
+                    f"/channels/{name} of channel {k} is {v[k]:.0f}; grid indices must be "
+                    f"0 … {MAX_GRID_SIDE - 1}",
+                    path,
+                )
             rc.append(v.astype(np.int64))
         rows, cols = rc
         _check_distinct(rows, cols, "(row, col)", path)
@@ -310,18 +342,27 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
         gx, gy = (x - x0) / pitch, (y - y0) / pitch
         if max(gx.max(), gy.max()) >= MAX_GRID_SIDE:
             raise RecordingError(
-                f"{where} span {gy.max() + 1:.0f} × {gx.max() + 1:.0f} sites at the inferred {pitch:g} µm pitch; "
-                f"at most {MAX_GRID_SIDE} per side", path)
+                f"{where} span {gy.max() + 1:.0f} × {gx.max() + 1:.0f} sites at the inferred "
+                f"{pitch:g} µm pitch; "
+                f"at most {MAX_GRID_SIDE} per side",
+                path,
+            )
         off = np.maximum(np.abs(gx - np.round(gx)), np.abs(gy - np.round(gy)))
         if np.any(off > 0.25):
             k = int(np.argmax(off))
             raise RecordingError(
-                f"{where} are not on a square grid: channel {k} at ({x[k]:g}, {y[k]:g}) µm is {off[k]:.2f} pitch "
-                f"from the nearest node of the {pitch:g} µm grid from origin ({x0:g}, {y0:g}) µm", path)
+                f"{where} are not on a square grid: channel {k} at ({x[k]:g}, {y[k]:g}) µm is "
+                f"{off[k]:.2f} pitch "
+                f"from the nearest node of the {pitch:g} µm grid from origin ({x0:g}, {y0:g}) µm",
+                path,
+            )
         prow, pcol = np.round(gy).astype(np.int64), np.round(gx).astype(np.int64)
         if attr_pitch is not None and n_channels > 1 and abs(attr_pitch - pitch) > 0.01 * pitch:
-            warnings.warn(f"{path}: root attribute pitch_um = {attr_pitch:g} µm but the channel positions are "
-                          f"{pitch:g} µm apart; using {pitch:g} µm (from the positions)", stacklevel=3)
+            warnings.warn(
+                f"{path}: root attribute pitch_um = {attr_pitch:g} µm but the channel positions are "
+                f"{pitch:g} µm apart; using {pitch:g} µm (from the positions)",
+                stacklevel=3,
+            )
         elif attr_pitch is not None and n_channels > 1:
             psrc += " (agrees with attribute pitch_um)"
         if rows is None:
@@ -330,9 +371,11 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
             parts.append(f"rows/cols from {where}")
         elif not (np.array_equal(rows - rows.min(), prow) and np.array_equal(cols - cols.min(), pcol)):
             k = int(np.flatnonzero((rows - rows.min() != prow) | (cols - cols.min() != pcol))[0])
-            warnings.warn(f"{path}: /channels/row, col and {where} disagree (channel {k}: row {rows[k]}, col "
-                          f"{cols[k]} but position ({x[k]:g}, {y[k]:g}) µm); using /channels/row, col for the grid",
-                          stacklevel=3)
+            warnings.warn(
+                f"{path}: /channels/row, col and {where} disagree (channel {k}: row {rows[k]}, col "
+                f"{cols[k]} but position ({x[k]:g}, {y[k]:g}) µm); using /channels/row, col for the grid",
+                stacklevel=3,
+            )
         parts.append(f"positions from {where}")
         parts.append(psrc)
         return Geometry(rows, cols, x, y, float(pitch), (x0, y0), "; ".join(parts))
@@ -342,8 +385,10 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
     if rows is None:
         side = int(math.ceil(math.sqrt(n_channels)))
         if side > MAX_GRID_SIDE:
-            raise RecordingError(f"{n_channels} channels without a channel table do not fit a "
-                                 f"{MAX_GRID_SIDE}-per-side grid", path)
+            raise RecordingError(
+                f"{n_channels} channels without a channel table do not fit a {MAX_GRID_SIDE}-per-side grid",
+                path,
+            )
         idx = np.arange(n_channels, dtype=np.int64)
         rows, cols = idx // side, idx % side
         parts.append(f"no channel table: square raster {side} wide")
@@ -359,8 +404,11 @@ def _check_distinct(a: np.ndarray, b: np.ndarray, what: str, path) -> None:
         same = np.flatnonzero(np.all(pairs == dup, axis=1))
         more = f" and {len(same) - 2} more" if len(same) > 2 else ""
         raise RecordingError(
-            f"channels {same[0]} and {same[1]}{more} share the {what} site ({dup[0]:g}, {dup[1]:g}); every channel "
-            "must have its own site", path)
+            f"channels {same[0]} and {same[1]}{more} share the {what} site ({dup[0]:g}, {dup[1]:g}); "
+            f"every channel "
+            "must have its own site",
+            path,
+        )
 
 
 def _read_chunks(file_chunks, n_samples: int, n_channels: int, fs: float) -> tuple[int, int]:
@@ -369,8 +417,7 @@ def _read_chunks(file_chunks, n_samples: int, n_channels: int, fs: float) -> tup
     fc = max(1, fc)
     want = min(n_samples, max(MIN_CHUNK_SAMPLES, int(math.ceil(MIN_CHUNK_S * fs))))
     step = fc * max(1, -(-want // fc))
-    return (min(step, n_samples),
-            int(file_chunks[1]) if file_chunks and len(file_chunks) > 1 else n_channels)
+    return (min(step, n_samples), int(file_chunks[1]) if file_chunks and len(file_chunks) > 1 else n_channels)
 
 
 def open_recording(path: str | os.PathLike) -> Recording:
@@ -446,17 +493,23 @@ def _validated(store: Store) -> Recording:
         raise RecordingError(f"root attribute format is {fmt!r}, expected 'cnea'", p)
     if not getattr(store, "has_data", True):
         if store.optional("spikes/times_s") is not None:
-            raise RecordingError("spike-train-only recording (no /data); it has no membrane potentials to analyse", p)
+            raise RecordingError(
+                "spike-train-only recording (no /data); it has no membrane potentials to analyse", p
+            )
         raise RecordingError("missing /data (the samples × channels array)", p)
     if len(store.shape) != 2:
-        raise RecordingError(f"/data has rank {len(store.shape)} (shape {store.shape}); expected 2: samples × channels", p)
+        raise RecordingError(
+            f"/data has rank {len(store.shape)} (shape {store.shape}); expected 2: samples × channels", p
+        )
     n_samples, n_channels = (int(x) for x in store.shape)
     if n_samples == 0:
         raise RecordingError("/data has zero samples", p)
     if n_channels == 0:
         raise RecordingError("/data has zero channels", p)
     if store.dtype is None or store.dtype.name not in SUPPORTED_DTYPES:
-        raise RecordingError(f"unsupported /data dtype {store.dtype}; supported: {', '.join(SUPPORTED_DTYPES)}", p)
+        raise RecordingError(
+            f"unsupported /data dtype {store.dtype}; supported: {', '.join(SUPPORTED_DTYPES)}", p
+        )
     sr = store.data_attrs.get("sampling_rate_hz", store.root_attrs.get("sampling_rate_hz"))
     if sr is None:
         raise RecordingError("missing /data attribute sampling_rate_hz", p)
@@ -467,8 +520,11 @@ def _validated(store: Store) -> Recording:
     if not math.isfinite(sr) or sr <= 0:
         raise RecordingError(f"sampling_rate_hz must be positive, got {sr}", p)
     if not (MIN_SAMPLING_RATE_HZ <= sr <= MAX_SAMPLING_RATE_HZ):
-        raise RecordingError(f"sampling_rate_hz is {sr:g}; accepted: {MIN_SAMPLING_RATE_HZ:g} Hz to "
-                             f"{MAX_SAMPLING_RATE_HZ:g} Hz (membrane-potential recordings)", p)
+        raise RecordingError(
+            f"sampling_rate_hz is {sr:g}; accepted: {MIN_SAMPLING_RATE_HZ:g} Hz to "
+            f"{MAX_SAMPLING_RATE_HZ:g} Hz (membrane-potential recordings)",
+            p,
+        )
     units = store.data_attrs.get("units", "mV")
     if str(units) not in ("mV", "millivolts"):
         raise RecordingError(f"/data units are {units!r}; expected 'mV'", p)
@@ -478,14 +534,20 @@ def _validated(store: Store) -> Recording:
         if scale.ndim == 0:
             raise RecordingError("/data attribute scale is 0: every sample would read as the offset", p)
         zero = np.flatnonzero(scale == 0)
-        raise RecordingError(f"/data attribute scale is 0 on {zero.size} channel(s) (first: channel {zero[0]}): "
-                             "their samples would read as the offset", p)
+        raise RecordingError(
+            f"/data attribute scale is 0 on {zero.size} channel(s) (first: channel {zero[0]}): "
+            "their samples would read as the offset",
+            p,
+        )
 
     geo = read_geometry(store, n_channels, n_samples, p)
     if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
-        warnings.warn(f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
-                      "table to tell the orientation; read as time × channels, as the format says. A channels × "
-                      "time file must be transposed", stacklevel=2)
+        warnings.warn(
+            f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
+            "table to tell the orientation; read as time × channels, as the format says. A channels × "
+            "time file must be transposed",
+            stacklevel=2,
+        )
 
     sparse = store.data_attrs.get("sparse", False)
     if not isinstance(sparse, (bool, np.bool_, int, np.integer)) or sparse not in (0, 1):
@@ -504,19 +566,38 @@ def _validated(store: Store) -> Recording:
         except RecordingError:
             raise
         except Exception as exc:  # a damaged chunk index
-            raise RecordingError(f"cannot list the stored chunks of /data ({type(exc).__name__}: {exc})", p) from None
+            raise RecordingError(
+                f"cannot list the stored chunks of /data ({type(exc).__name__}: {exc})", p
+            ) from None
         if miss is not None:
             t0, t1, c0, c1, n_miss, n_total = miss
             raise RecordingError(
                 f"/data samples {t0}–{t1} (channels {c0}–{c1 - 1}) are missing from the file: {n_miss} of "
                 f"{n_total} chunks were deleted or never written (declare /data attribute sparse = true "
-                "if unwritten regions are meant to read as the fill value)", p)
+                "if unwritten regions are meant to read as the fill value)",
+                p,
+            )
 
     file_chunks = tuple(int(c) for c in store.chunks) if store.chunks else None
     chunks = _read_chunks(file_chunks, n_samples, n_channels, sr)
     attrs = {**store.root_attrs}
-    return Recording(store=store, path=p, sampling_rate_hz=sr, n_samples=n_samples, n_channels=n_channels,
-                     dtype=np.dtype(store.dtype), chunks=chunks,
-                     scale=scale, offset=offset, rows=geo.rows, cols=geo.cols, x_um=geo.x_um, y_um=geo.y_um,
-                     attrs=attrs, pitch_um=geo.pitch_um, origin_um=geo.origin_um, geometry_source=geo.source,
-                     file_chunks=file_chunks)
+    return Recording(
+        store=store,
+        path=p,
+        sampling_rate_hz=sr,
+        n_samples=n_samples,
+        n_channels=n_channels,
+        dtype=np.dtype(store.dtype),
+        chunks=chunks,
+        scale=scale,
+        offset=offset,
+        rows=geo.rows,
+        cols=geo.cols,
+        x_um=geo.x_um,
+        y_um=geo.y_um,
+        attrs=attrs,
+        pitch_um=geo.pitch_um,
+        origin_um=geo.origin_um,
+        geometry_source=geo.source,
+        file_chunks=file_chunks,
+    )

@@ -76,12 +76,15 @@ def check_space(path, planned_bytes: int, what: str = "temporary") -> None:
     >>> check_space(".", 1 << 62)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    connectome.errors.EnvironmentFault: ...: not enough disk space for the temporary ...
+    connectome.errors.EnvironmentFault: ...: not enough disk space for the temporary...
     """
     free = free_bytes(path)
     if planned_bytes > free:
-        raise EnvironmentFault(f"not enough disk space for the {what}: it needs {_human(planned_bytes)}, "
-                               f"{_human(free)} free (set {ENV} to a larger disk)", path)
+        raise EnvironmentFault(
+            f"not enough disk space for the {what}: it needs {_human(planned_bytes)}, "
+            f"{_human(free)} free (set {ENV} to a larger disk)",
+            path,
+        )
 
 
 def _human(n: float) -> str:
@@ -110,9 +113,21 @@ def _owner(folder: Path):
         return None
 
 
+#: the start of every scratch folder's name made by the package (``make_scratch`` prefixes)
+SCRATCH_PREFIX = "connectome-"
+
+
 def clean_stale(root) -> list[Path]:
-    """Remove scratch folders under ``root`` whose owner process on this host is no longer running."""
+    """Remove scratch folders under ``root`` whose owner process on this host is no longer running.
+
+    Only folders that are this package's scratch folders are candidates: those
+    with an owner file, and — in a folder that is not ``.connectome-tmp``
+    (the system temp folder, ``$CONNECTOME_TMPDIR``) — only those whose name
+    starts with :data:`SCRATCH_PREFIX`. Anything else in a shared temp
+    folder is never touched.
+    """
     root = Path(root)
+    dedicated = root.name == SCRATCH_NAME
     removed = []
     try:
         entries = list(root.iterdir())
@@ -122,6 +137,8 @@ def clean_stale(root) -> list[Path]:
     for d in entries:
         if not d.is_dir() or d.is_symlink():
             continue
+        if not dedicated and not d.name.startswith(SCRATCH_PREFIX):
+            continue  # not ours: another program's (or user's) folder in a shared temp folder
         owner = _owner(d)
         if owner is None:
             # an owner file is written right after the folder: one without it older than a minute is stale

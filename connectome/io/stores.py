@@ -138,7 +138,9 @@ def h5_missing_region(ds):
         if n >= total:
             return None
         present = set()
-        ds.id.chunk_iter(lambda info: present.add(tuple(int(o) // c for o, c in zip(info.chunk_offset, chunks))))
+        ds.id.chunk_iter(
+            lambda info: present.add(tuple(int(o) // c for o, c in zip(info.chunk_offset, chunks)))
+        )
         return _region(_first_missing(grid, present), shape, chunks, total - len(present), total)
     if layout == h5py.h5d.CONTIGUOUS and plist.get_external_count() == 0:
         if ds.id.get_offset() is None:
@@ -156,8 +158,10 @@ def h5_size_problem(ds, file_size: int) -> str | None:
     off = ds.id.get_offset()
     need = int(np.prod(ds.shape, dtype=object)) * ds.dtype.itemsize
     if off is not None and off + need > file_size:
-        return (f"/{ds.name.lstrip('/')} declares {ds.shape[0]} samples ({need} bytes) but the file holds "
-                f"only {max(0, file_size - off)} bytes of it")
+        return (
+            f"/{ds.name.lstrip('/')} declares {ds.shape[0]} samples ({need} bytes) but the file holds "
+            f"only {max(0, file_size - off)} bytes of it"
+        )
     return None
 
 
@@ -210,7 +214,9 @@ class HDF5Store(Store):
         except OSError as exc:
             msg = str(exc)
             if "truncated" in msg.lower():
-                raise RecordingError("truncated HDF5 file (the file is shorter than its header says)", path) from None
+                raise RecordingError(
+                    "truncated HDF5 file (the file is shorter than its header says)", path
+                ) from None
             raise RecordingError(f"cannot open as HDF5 ({msg.splitlines()[0]})", path) from None
         try:
             self.root_attrs = _attrs_to_dict(fh.attrs)
@@ -225,8 +231,11 @@ class HDF5Store(Store):
                 self.shape, self.dtype, self.chunks, self.data_attrs = (), None, None, {}
         except Exception as exc:  # unreadable attributes or a damaged object header
             self.close()
-            raise RecordingError(f"cannot read the HDF5 metadata ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
+            raise RecordingError(
+                f"cannot read the HDF5 metadata ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''})",
+                path,
+            ) from None
 
     def _file(self):
         import h5py
@@ -294,8 +303,9 @@ class ZarrStore(Store):
         except KeyError:
             self.has_data = False
         except Exception as exc:  # damaged data/zarr.json: bad dtype, shape, codecs or format
-            raise RecordingError(f"/data has unreadable zarr metadata (data/zarr.json: {type(exc).__name__}: "
-                                 f"{exc})", path) from None
+            raise RecordingError(
+                f"/data has unreadable zarr metadata (data/zarr.json: {type(exc).__name__}: {exc})", path
+            ) from None
         if self.has_data:
             self.shape = tuple(arr.shape)
             self.dtype = np.dtype(arr.dtype)
@@ -358,25 +368,3 @@ class ZarrStore(Store):
             return node[...]
         except Exception as exc:
             raise RecordingError(f"cannot read /{name} ({exc})", self.path) from None
-
-
-def open_store(path: str | os.PathLike) -> Store:
-    """Open ``path`` with the store its content (not only its name) calls for."""
-    p = Path(path)
-    if not p.exists():
-        raise RecordingError("no such file or directory", p)
-    if p.is_dir():
-        if (p / "zarr.json").exists():
-            return ZarrStore(p)
-        if (p / ".zgroup").exists():
-            raise RecordingError("zarr v2 stores are not supported; convert to zarr v3", p)
-        raise RecordingError("a directory that is not a zarr v3 store (no zarr.json)", p)
-    if p.stat().st_size == 0:
-        raise RecordingError("empty file (0 bytes)", p)
-    if not _is_hdf5(p):
-        raise RecordingError("not an HDF5 file and not a zarr store", p)
-    from .nwb import is_nwb, NWBStore
-
-    if is_nwb(p):
-        return NWBStore(p)
-    return HDF5Store(p)

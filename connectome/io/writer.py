@@ -31,8 +31,9 @@ def recording_format(path: str | os.PathLike) -> str:
 
 
 class _Writer:
-    def __init__(self, tmp: Path, fmt: str, n_samples: int, n_channels: int, dtype, chunks,
-                 compression: str = "lzf"):
+    def __init__(
+        self, tmp: Path, fmt: str, n_samples: int, n_channels: int, dtype, chunks, compression: str = "lzf"
+    ):
         self.tmp, self.fmt = tmp, fmt
         self.n_samples, self.n_channels = n_samples, n_channels
         self.dtype = np.dtype(dtype)
@@ -44,9 +45,14 @@ class _Writer:
             self._fh = h5py.File(tmp, "w")
             self._root = self._fh
             self._data = self._fh.create_dataset(
-                "data", shape=(n_samples, n_channels), dtype=self.dtype, chunks=chunks,
+                "data",
+                shape=(n_samples, n_channels),
+                dtype=self.dtype,
+                chunks=chunks,
                 compression=None if compression == "none" else compression,
-                shuffle=compression != "none", track_times=False)
+                shuffle=compression != "none",
+                track_times=False,
+            )
         else:
             import zarr
 
@@ -55,8 +61,12 @@ class _Writer:
             # every chunk is stored, even one equal to the fill value: a missing
             # chunk then always means deleted or never written (docs/formats.md)
             self._data = self._root.create_array(
-                "data", shape=(n_samples, n_channels), dtype=self.dtype, chunks=chunks,
-                config={"write_empty_chunks": True})
+                "data",
+                shape=(n_samples, n_channels),
+                dtype=self.dtype,
+                chunks=chunks,
+                config={"write_empty_chunks": True},
+            )
 
     # -- attributes and tables ------------------------------------------------
     def set_root_attrs(self, **attrs):
@@ -72,8 +82,9 @@ class _Writer:
         else:
             parent, _, leaf = name.rpartition("/")
             grp = self._root.require_group(parent) if parent else self._root
-            arr = grp.create_array(leaf, shape=value.shape, dtype=value.dtype,
-                                   chunks=value.shape if value.size else None)
+            arr = grp.create_array(
+                leaf, shape=value.shape, dtype=value.dtype, chunks=value.shape if value.size else None
+            )
             if value.size:
                 arr[...] = value
 
@@ -109,11 +120,24 @@ def _clean(attrs: dict) -> dict:
 
 
 @contextlib.contextmanager
-def create_recording(path, *, n_samples: int, n_channels: int, sampling_rate_hz: float,
-                     dtype="int16", scale=1.0, offset=0.0, rows=None, cols=None,
-                     x_um=None, y_um=None, attrs: dict | None = None,
-                     chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
-                     chunk_channels: int = DEFAULT_CHUNK_CHANNELS, compression: str = "lzf"):
+def create_recording(
+    path,
+    *,
+    n_samples: int,
+    n_channels: int,
+    sampling_rate_hz: float,
+    dtype="int16",
+    scale=1.0,
+    offset=0.0,
+    rows=None,
+    cols=None,
+    x_um=None,
+    y_um=None,
+    attrs: dict | None = None,
+    chunk_samples: int = DEFAULT_CHUNK_SAMPLES,
+    chunk_channels: int = DEFAULT_CHUNK_CHANNELS,
+    compression: str = "lzf",
+):
     """Create a CNEA recording and yield a writer for its samples.
 
     The writer's :meth:`write(start, block)` stores raw values (physical mV =
@@ -139,9 +163,12 @@ def create_recording(path, *, n_samples: int, n_channels: int, sampling_rate_hz:
             root = {"format": "cnea", "format_version": 1}
             root.update(attrs or {})
             w.set_root_attrs(**root)
-            w.set_data_attrs(sampling_rate_hz=float(sampling_rate_hz), units="mV",
-                             scale=np.asarray(scale, dtype=np.float64),
-                             offset=np.asarray(offset, dtype=np.float64))
+            w.set_data_attrs(
+                sampling_rate_hz=float(sampling_rate_hz),
+                units="mV",
+                scale=np.asarray(scale, dtype=np.float64),
+                offset=np.asarray(offset, dtype=np.float64),
+            )
             if rows is not None:
                 w.write_array("channels/row", np.asarray(rows, dtype=np.int32))
             if cols is not None:

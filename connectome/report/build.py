@@ -4,7 +4,7 @@ Everything read here is already on disk: ``infer/`` (summary.json,
 neurons.csv, edges.csv), programming maps (``*.map.h5`` / ``*.map.zarr`` and
 their ``*.summary.json``), verify reports (``*.verify.json``) and, for the
 per-edge drill-down, the recording named in summary.json (read one file chunk
-at a time by :func:`connectome.graph.traces.spike_triggered_windows`).
+at a time by :func:`connectome.spikes.triggered.spike_triggered_windows`).
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
     if max_traces <= 0 or not edges:
         return {"status": "not computed (--max-traces 0)" if max_traces <= 0 else "no accepted edges", "traces": {}}
     from ..graph.connectome import Connectome
-    from ..graph.traces import _params, detect_spikes, resolve_recording, spike_triggered_windows
+    from ..traces import inference_params, neuron_spike_train, resolve_recording, spike_triggered_windows
     from ..io import open_recording
 
     try:
@@ -253,7 +253,7 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
         rec = open_recording(rec_path)
     except ConnectomeError as exc:
         return {"status": f"recording not available: {exc}", "traces": {}}
-    p = _params(con)
+    p = inference_params(con)
     col = {h: i for i, h in enumerate(edges_header)}
     order = sorted(range(len(edges)), key=lambda i: (-(edges[i][col["score"]] or 0.0), i))[:max_traces]
     nid = list(con.neuron_id)
@@ -269,7 +269,7 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
     for k, i in enumerate(order):
         pre, post = int(edges[i][col["pre"]]), int(edges[i][col["post"]])
         if pre not in spikes:
-            spikes[pre] = detect_spikes(rec, chans[pre], p)
+            spikes[pre] = neuron_spike_train(rec, chans[pre], p)
         a = ap[post]
         somatic = math.isfinite(a) and a > 0
         w = spike_triggered_windows(rec, spikes[pre], chans[post][0], window_ms=window, baseline_ms=p.baseline_ms,

@@ -6,7 +6,7 @@ sub-threshold fluctuations that carry PSPs. Detection:
 
 1. high-pass by subtracting a centred moving average (``hp_window_ms``),
    which removes drift and slow membrane fluctuations cheaply (a running
-   sum, not an IIR filter: see :mod:`connectome.spikes._kernels`);
+   sum, not an IIR filter: see :mod:`connectome.spikes.kernels`);
 2. threshold at ``k`` robust SDs of that trace (MAD on a strided subsample);
 3. keep the largest sample within the refractory period after each
    crossing: refractoriness and peak alignment in one scan;
@@ -14,7 +14,7 @@ sub-threshold fluctuations that carry PSPs. Detection:
 
 Samples that are saturated or not finite are reported and never detected
 (they are held at the last good value before filtering, see
-:func:`connectome.spikes._kernels.prepare_block`).
+:func:`connectome.spikes.kernels.prepare_block`).
 """
 
 from __future__ import annotations
@@ -26,14 +26,23 @@ _MAD = 1.4826
 
 def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
     """Per-column robust SD (1.4826 × MAD) of a 2-D array from every ``stride``-th row (all rows if few)."""
-    from ._kernels import nan_median_mad_rows
+    from .kernels import nan_median_mad_rows
 
     _, mad = nan_median_mad_rows(x[::stride] if x.shape[0] > 20 * stride else x)
     return (_MAD * mad).astype(np.float32)
 
 
-def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory_ms: float = 2.0,
-                 hp_window_ms: float = 10.0, valid: slice = slice(None), bad_bins=None, scratch=None):
+def detect_block(
+    x: np.ndarray,
+    fs: float,
+    *,
+    threshold: float = 6.0,
+    refractory_ms: float = 2.0,
+    hp_window_ms: float = 10.0,
+    valid: slice = slice(None),
+    bad_bins=None,
+    scratch=None,
+):
     """Detect AP peaks in ``x`` (time × channels, mV, already cleaned).
 
     Parameters
@@ -74,7 +83,7 @@ def detect_block(x: np.ndarray, fs: float, *, threshold: float = 6.0, refractory
     >>> list(zip(r.tolist(), c.tolist()))
     [(2005, 1)]
     """
-    from ._kernels import highpass_boxcar, scan_peaks
+    from .kernels import highpass_boxcar, scan_peaks
 
     n = x.shape[0]
     x = np.ascontiguousarray(x, dtype=np.float32)

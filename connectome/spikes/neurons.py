@@ -40,7 +40,7 @@ class Neurons:
         return len(self.channels)
 
     def spikes(self, k: int) -> np.ndarray:
-        return self.spike_sample[self.spike_ptr[k]:self.spike_ptr[k + 1]]
+        return self.spike_sample[self.spike_ptr[k] : self.spike_ptr[k + 1]]
 
     def counts(self) -> np.ndarray:
         return np.diff(self.spike_ptr)
@@ -92,9 +92,23 @@ def drop_copies(t: np.ndarray, tol: int) -> np.ndarray:
     return t[keep]
 
 
-def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs: float,
-                   min_spikes: int = 10, min_snr: float = 8.0, radius: float = 3.0,
-                   window_ms: float = 0.2, fraction: float = 0.7) -> Neurons:
+def merge_channels(
+    channel,
+    sample,
+    amp,
+    noise_mv,
+    rows,
+    cols,
+    x_um,
+    y_um,
+    *,
+    fs: float,
+    min_spikes: int = 10,
+    min_snr: float = 8.0,
+    radius: float = 3.0,
+    window_ms: float = 0.2,
+    fraction: float = 0.7,
+) -> Neurons:
     """Group channels into neurons (see module docstring).
 
     Parameters
@@ -117,7 +131,7 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
     count = np.diff(ptr)
     med_amp = np.zeros(n_ch)
     for c in np.flatnonzero(count):
-        med_amp[c] = np.median(amp[ptr[c]:ptr[c + 1]])
+        med_amp[c] = np.median(amp[ptr[c] : ptr[c + 1]])
     snr = med_amp / np.maximum(noise_mv, 1e-9)
     coupled = np.flatnonzero((count >= min_spikes) & (snr >= min_snr))
     tol = max(1, int(round(window_ms * 1e-3 * fs)))
@@ -134,7 +148,7 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
         raise ValueError("channels share a grid site; geometry must be validated (open_recording) first")
     rad = int(np.floor(radius))
     for c in coupled:
-        tc = sample[ptr[c]:ptr[c + 1]]
+        tc = sample[ptr[c] : ptr[c + 1]]
         for dr in range(-rad, rad + 1):
             for dc in range(-rad, rad + 1):
                 if (dr, dc) <= (0, 0) or dr * dr + dc * dc > radius * radius:
@@ -142,7 +156,7 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
                 d = pos.get((int(rows[c]) + dr, int(cols[c]) + dc))
                 if d is None:
                     continue
-                td = sample[ptr[d]:ptr[d + 1]]
+                td = sample[ptr[d] : ptr[d + 1]]
                 k = coincidence(tc, td, tol) if tc.size <= td.size else coincidence(td, tc, tol)
                 if k >= fraction * min(tc.size, td.size):
                     ra, rb = find(int(c)), find(d)
@@ -158,7 +172,7 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
     members.sort(key=lambda m: int(m[0]))
     trains, best, xs, ys, amps = [], [], [], [], []
     for m in members:
-        t = np.sort(np.concatenate([sample[ptr[c]:ptr[c + 1]] for c in m]))
+        t = np.sort(np.concatenate([sample[ptr[c] : ptr[c + 1]] for c in m]))
         if len(m) > 1:
             t = drop_copies(t, tol)
         trains.append(t)
@@ -168,6 +182,12 @@ def merge_channels(channel, sample, amp, noise_mv, rows, cols, x_um, y_um, *, fs
         ys.append(float(np.average(y_um[m], weights=w)))
         amps.append(med_amp[m[0]])
     sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
-    return Neurons(channels=members, best_channel=np.array(best, dtype=np.int64), spike_ptr=sptr,
-                   spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
-                   x_um=np.array(xs), y_um=np.array(ys), ap_amp_mv=np.array(amps))
+    return Neurons(
+        channels=members,
+        best_channel=np.array(best, dtype=np.int64),
+        spike_ptr=sptr,
+        spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
+        x_um=np.array(xs),
+        y_um=np.array(ys),
+        ap_amp_mv=np.array(amps),
+    )

@@ -26,14 +26,21 @@ def hf_noise_mv(x: np.ndarray) -> np.ndarray:
     """
     if x.shape[0] < 3:
         return np.zeros(x.shape[1], np.float32)
-    step = max(1, x.shape[0] // 2500)          # medians of ≥ 2,500 differences suffice
+    step = max(1, x.shape[0] // 2500)  # medians of ≥ 2,500 differences suffice
     d = (x[1::step] - x[:-1:step]) if step > 1 else np.diff(x, axis=0)
     med = np.median(d, axis=0)
     return (_MAD_TO_SIGMA * np.median(np.abs(d - med), axis=0) / np.sqrt(2.0)).astype(np.float32)
 
 
-def channel_glance(x: np.ndarray, *, raw: np.ndarray | None = None, raw_limits=None,
-                   ap_snr: float = 8.0, min_ap_mv: float = 0.5, artefact_samples: int = 500) -> dict:
+def channel_glance(
+    x: np.ndarray,
+    *,
+    raw: np.ndarray | None = None,
+    raw_limits=None,
+    ap_snr: float = 8.0,
+    min_ap_mv: float = 0.5,
+    artefact_samples: int = 500,
+) -> dict:
     """Per-channel statistics of a block ``x`` (time × channels, mV).
 
     Parameters
@@ -95,6 +102,12 @@ def channel_glance(x: np.ndarray, *, raw: np.ndarray | None = None, raw_limits=N
     else:
         saturated = np.zeros(x.shape[1])
     coupled = (~flat) & (peak > np.maximum(ap_snr * np.maximum(noise, 1e-6), min_ap_mv)) & (saturated < 0.01)
-    return {"noise_mv": noise, "std_mv": std.astype(np.float32), "peak_mv": peak.astype(np.float32),
-            "flat": flat, "saturated_frac": np.asarray(saturated, np.float32),
-            "nonfinite_frac": np.asarray(nonfinite_frac, np.float32), "coupled": coupled}
+    return {
+        "noise_mv": noise,
+        "std_mv": std.astype(np.float32),
+        "peak_mv": peak.astype(np.float32),
+        "flat": flat,
+        "saturated_frac": np.asarray(saturated, np.float32),
+        "nonfinite_frac": np.asarray(nonfinite_frac, np.float32),
+        "coupled": coupled,
+    }

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data" / "sample.h5"
 SAMPLE_TRUTH = ROOT / "sample_data" / "sample.truth.h5"
@@ -32,4 +31,3 @@ def sample_truth():
 @pytest.fixture(scope="session")
 def sample_recording():
     return SAMPLE
-

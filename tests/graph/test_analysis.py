@@ -7,11 +7,20 @@ import numpy as np
 import pytest
 
 from connectome.graph import Connectome
-from connectome.graph.analysis import (adjacency, average_clustering, clustering_coefficients,
-                                       connection_probability_by_distance, degree_statistics, ei_balance,
-                                       graph_statistics, kind_codes, neuron_types, reciprocity, transitivity,
-                                       weight_statistics)
-
+from connectome.graph.analysis import (
+    adjacency,
+    average_clustering,
+    clustering_coefficients,
+    connection_probability_by_distance,
+    degree_statistics,
+    ei_balance,
+    graph_statistics,
+    kind_codes,
+    neuron_types,
+    reciprocity,
+    transitivity,
+    weight_statistics,
+)
 
 
 def ring(n=6, mutual=()):
@@ -77,10 +86,13 @@ def test_ei_balance_and_types():
 
 def test_connection_probability_by_distance_counts_exactly():
     # neurons at x = 0, 10, 20, 100 µm; edges 0→1 (10 µm), 1→0 (10), 0→3 (100)
-    c = Connectome(neurons={"neuron_id": [0, 1, 2, 3], "x_um": [0.0, 10.0, 20.0, 100.0], "y_um": [0.0] * 4},
-                   edges={"pre": [0, 1, 0], "post": [1, 0, 3], "weight_mv": [1.0, 1.0, 1.0]})
+    c = Connectome(
+        neurons={"neuron_id": [0, 1, 2, 3], "x_um": [0.0, 10.0, 20.0, 100.0], "y_um": [0.0] * 4},
+        edges={"pre": [0, 1, 0], "post": [1, 0, 3], "weight_mv": [1.0, 1.0, 1.0]},
+    )
     r = connection_probability_by_distance(c, bin_um=50)
-    # unordered distances 10, 20, 100, 10, 90, 80 µm, each an ordered pair twice → [0, 50): 6, [50, 100): 4, [100, 150): 2
+    # unordered distances 10, 20, 100, 10, 90, 80 µm, each an ordered pair twice
+    # → [0, 50): 6, [50, 100): 4, [100, 150): 2
     assert r["pairs"] == [6, 4, 2] and r["connected"] == [2, 0, 1]
     assert r["probability"] == pytest.approx([1 / 3, 0.0, 0.5])
     assert r["median_distance_connected_um"] == 10.0
@@ -95,8 +107,10 @@ def test_statistics_are_deterministic_and_strict_json():
     n = 50
     pre, post = rng.integers(0, n, 200), rng.integers(0, n, 200)
     keep = pre != post
-    c = Connectome(neurons={"neuron_id": np.arange(n), "x_um": rng.uniform(0, 300, n), "y_um": rng.uniform(0, 300, n)},
-                   edges={"pre": pre[keep], "post": post[keep], "weight_mv": rng.normal(0, 1, keep.sum())})
+    c = Connectome(
+        neurons={"neuron_id": np.arange(n), "x_um": rng.uniform(0, 300, n), "y_um": rng.uniform(0, 300, n)},
+        edges={"pre": pre[keep], "post": post[keep], "weight_mv": rng.normal(0, 1, keep.sum())},
+    )
     a = graph_statistics(c, seed=2, null_samples=20)
     b = graph_statistics(c, seed=2, null_samples=20)
     assert json.dumps(a, sort_keys=True, allow_nan=False) == json.dumps(b, sort_keys=True, allow_nan=False)
@@ -104,7 +118,11 @@ def test_statistics_are_deterministic_and_strict_json():
 
 
 def test_empty_and_tiny_connectomes():
-    for c in (Connectome(), Connectome(neurons={"neuron_id": [4]}), Connectome(neurons={"neuron_id": [0, 1]})):
+    for c in (
+        Connectome(),
+        Connectome(neurons={"neuron_id": [4]}),
+        Connectome(neurons={"neuron_id": [0, 1]}),
+    ):
         s = graph_statistics(c, null_samples=10)
         json.dumps(s, allow_nan=False)
         assert s["synapses"] == 0 and s["motifs"]["null_samples"] == 0

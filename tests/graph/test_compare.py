@@ -15,10 +15,20 @@ def random_connectome(n=60, m=300, seed=0, id_offset=0):
     pre, post = key // n, key % n
     exc = rng.random(n) < 0.8
     w = np.where(exc[pre], 1.0, -1.0) * rng.lognormal(0, 0.5, m)
-    return Connectome(neurons={"neuron_id": np.arange(n) + id_offset, "x_um": rng.uniform(0, 500, n),
-                               "y_um": rng.uniform(0, 500, n)},
-                      edges={"pre": pre + id_offset, "post": post + id_offset, "weight_mv": w,
-                             "kind": np.where(w > 0, 1, 2), "delay_ms": rng.uniform(0.5, 3, m)})
+    return Connectome(
+        neurons={
+            "neuron_id": np.arange(n) + id_offset,
+            "x_um": rng.uniform(0, 500, n),
+            "y_um": rng.uniform(0, 500, n),
+        },
+        edges={
+            "pre": pre + id_offset,
+            "post": post + id_offset,
+            "weight_mv": w,
+            "kind": np.where(w > 0, 1, 2),
+            "delay_ms": rng.uniform(0.5, 3, m),
+        },
+    )
 
 
 def test_truth_against_itself_is_perfect(sample_truth):
@@ -59,10 +69,15 @@ def test_extra_edges_flipped_signs_and_kinds():
     w = b.edges["weight_mv"].copy()
     w[:10] *= -1
     kind = np.where(w > 0, 1, 2)
-    a = Connectome(neurons=dict(b.neurons),
-                   edges={"pre": np.r_[b.edges["pre"], [p for p, _ in new]],
-                          "post": np.r_[b.edges["post"], [q for _, q in new]],
-                          "weight_mv": np.r_[w, np.ones(20)], "kind": np.r_[kind, np.ones(20, int)]})
+    a = Connectome(
+        neurons=dict(b.neurons),
+        edges={
+            "pre": np.r_[b.edges["pre"], [p for p, _ in new]],
+            "post": np.r_[b.edges["post"], [q for _, q in new]],
+            "weight_mv": np.r_[w, np.ones(20)],
+            "kind": np.r_[kind, np.ones(20, int)],
+        },
+    )
     r = compare_connectomes(a, b)
     assert r["edges"]["precision"] == m / (m + 20) and r["edges"]["recall"] == 1.0
     assert r["matched"]["sign_agreement"] == (m - 10) / m
@@ -82,15 +97,21 @@ def test_matching_by_position_when_ids_differ():
 
 
 def test_matching_by_channels():
-    a = Connectome(neurons={"neuron_id": [0, 1, 2], "channels": ["5", "7;8", "30"]},
-                   edges={"pre": [0, 1], "post": [1, 2], "weight_mv": [1.0, -1.0]})
-    b = Connectome(neurons={"neuron_id": [10, 11], "channels": ["8;9;7", "5"]},
-                   edges={"pre": [11], "post": [10], "weight_mv": [0.8]})
+    a = Connectome(
+        neurons={"neuron_id": [0, 1, 2], "channels": ["5", "7;8", "30"]},
+        edges={"pre": [0, 1], "post": [1, 2], "weight_mv": [1.0, -1.0]},
+    )
+    b = Connectome(
+        neurons={"neuron_id": [10, 11], "channels": ["8;9;7", "5"]},
+        edges={"pre": [11], "post": [10], "weight_mv": [0.8]},
+    )
     m = match_neurons(a, b)
     assert m.method == "channels" and m.b_id.tolist() == [11, 10, -1]
     r = compare_connectomes(a, b)
     # 0→1 maps to 11→10 (in B); 1→2 has an unmatched neuron: a pair B cannot hold
-    assert r["edges"]["true_positives"] == 1 and r["edges"]["precision"] == 0.5 and r["edges"]["recall"] == 1.0
+    assert (
+        r["edges"]["true_positives"] == 1 and r["edges"]["precision"] == 0.5 and r["edges"]["recall"] == 1.0
+    )
     assert r["matching"]["a_neurons_unmatched"] == 1
     with pytest.raises(ValueError, match="channels"):
         match_neurons(Connectome.from_edges([0], [1], weight_mv=[1.0]), b, "channels")

@@ -28,8 +28,10 @@ def test_round_trip(sample_dir, tmp_path, suffix):
 
 
 def test_nan_is_null_in_json_and_absent_in_graphml(tmp_path):
-    c = Connectome(neurons={"neuron_id": [0, 1], "rate_hz": [1.5, float("nan")]},
-                   edges={"pre": [0], "post": [1], "weight_mv": [0.4]})
+    c = Connectome(
+        neurons={"neuron_id": [0, 1], "rate_hz": [1.5, float("nan")]},
+        edges={"pre": [0], "post": [1], "weight_mv": [0.4]},
+    )
     doc = json.loads(export_graph(c, tmp_path / "g.json").read_text())
     assert {n["id"]: n["rate_hz"] for n in doc["nodes"]} == {0: 1.5, 1: None}
     g = nx.read_graphml(export_graph(c, tmp_path / "g.graphml"))

@@ -3,9 +3,16 @@
 import numpy as np
 
 from connectome.graph import Connectome
-from connectome.graph.figures import (neuron_order, plot_adjacency, plot_distance, plot_grid, plot_pair,
-                                      plot_weights, save_figure)
-from connectome.graph.traces import pair_traces
+from connectome.graph.figures import (
+    neuron_order,
+    plot_adjacency,
+    plot_distance,
+    plot_grid,
+    plot_pair,
+    plot_weights,
+    save_figure,
+)
+from connectome.traces import pair_traces
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -39,22 +46,39 @@ def test_larger_graph_and_degenerate_inputs(tmp_path):
     pre, post = rng.integers(0, n, m), rng.integers(0, n, m)
     keep = pre != post
     kind = rng.choice([1, 2, 3], keep.sum(), p=[0.7, 0.25, 0.05])
-    big = Connectome(neurons={"neuron_id": np.arange(n), "x_um": rng.uniform(0, 1000, n),
-                              "y_um": rng.uniform(0, 1000, n)},
-                     edges={"pre": pre[keep], "post": post[keep], "kind": kind,
-                            "weight_mv": np.where(kind == 2, -1, 1) * rng.lognormal(0, 0.5, keep.sum())})
+    big = Connectome(
+        neurons={"neuron_id": np.arange(n), "x_um": rng.uniform(0, 1000, n), "y_um": rng.uniform(0, 1000, n)},
+        edges={
+            "pre": pre[keep],
+            "post": post[keep],
+            "kind": kind,
+            "weight_mv": np.where(kind == 2, -1, 1) * rng.lognormal(0, 0.5, keep.sum()),
+        },
+    )
     # above max_dense the adjacency is drawn as points; above max_arrows synapses are lines
     paths = save_figure(plot_adjacency(big, max_dense=100), tmp_path, "adjacency", dpi=80)
     paths += save_figure(plot_grid(big, max_arrows=100), tmp_path, "grid", dpi=80)
     # no edges, no positions: the figures say so instead of failing
     empty = Connectome(neurons={"neuron_id": [0, 1, 2]})
-    for name, plot in (("grid_empty", plot_grid), ("weights_empty", plot_weights), ("distance_empty", plot_distance),
-                       ("adjacency_empty", plot_adjacency)):
+    for name, plot in (
+        ("grid_empty", plot_grid),
+        ("weights_empty", plot_weights),
+        ("distance_empty", plot_distance),
+        ("adjacency_empty", plot_adjacency),
+    ):
         paths += save_figure(plot(empty), tmp_path, name, formats=("png",))
-    check_figure_files(paths, ["adjacency", "grid", "grid_empty", "weights_empty", "distance_empty", "adjacency_empty"])
+    check_figure_files(
+        paths, ["adjacency", "grid", "grid_empty", "weights_empty", "distance_empty", "adjacency_empty"]
+    )
 
 
 def test_order_is_type_then_position():
-    c = Connectome(neurons={"neuron_id": [0, 1, 2, 3], "type": ["inhibitory", "excitatory", "unknown", "excitatory"],
-                            "x_um": [0, 50, 0, 10], "y_um": [0, 20, 0, 20]})
+    c = Connectome(
+        neurons={
+            "neuron_id": [0, 1, 2, 3],
+            "type": ["inhibitory", "excitatory", "unknown", "excitatory"],
+            "x_um": [0, 50, 0, 10],
+            "y_um": [0, 20, 0, 20],
+        }
+    )
     assert c.neuron_id[neuron_order(c)].tolist() == [3, 1, 0, 2]

@@ -20,9 +20,16 @@ from connectome.graph.formats import read_connectome
 
 def _truth(path, **replace):
     """A valid 3-neuron truth file; ``replace`` maps dataset names to new values (None: delete)."""
-    cols = {"neurons/id": np.arange(3), "neurons/x_um": np.zeros(3), "neurons/is_excitatory": np.ones(3, bool),
-            "edges/pre": np.array([0, 1]), "edges/post": np.array([1, 2]), "edges/weight_mv": np.array([0.5, -0.2]),
-            "edges/delay_ms": np.array([1.0, 2.0]), "edges/kind": np.array([1, 2])}
+    cols = {
+        "neurons/id": np.arange(3),
+        "neurons/x_um": np.zeros(3),
+        "neurons/is_excitatory": np.ones(3, bool),
+        "edges/pre": np.array([0, 1]),
+        "edges/post": np.array([1, 2]),
+        "edges/weight_mv": np.array([0.5, -0.2]),
+        "edges/delay_ms": np.array([1.0, 2.0]),
+        "edges/kind": np.array([1, 2]),
+    }
     cols.update(replace)
     with h5py.File(path, "w") as fh:
         for k, v in cols.items():
@@ -55,25 +62,28 @@ def test_valid_truth_reads(tmp_path):
     assert c.edges["kind"].tolist() == [1, 2]
 
 
-@pytest.mark.parametrize("replace, fragment", [
-    ({"neurons/id": "group"}, "/neurons/id is a group"),
-    ({"edges/weight_mv": "group"}, "/edges/weight_mv is a group"),
-    ({"neurons/id": None}, "no /neurons/id"),
-    ({"edges/weight_mv": None}, "no /edges/weight_mv"),
-    ({"edges/pre": None}, "no /edges/pre"),
-    ({"neurons/id": np.asarray(3.0)}, "expected one dimension"),
-    ({"neurons/id": np.zeros((3, 2))}, "expected one dimension"),
-    ({"edges/pre": np.array([b"x", b"y"])}, "expected numbers"),
-    ({"edges/weight_mv": np.array([b"x", b"y"])}, "expected numbers"),
-    ({"neurons/x_um": np.zeros(2)}, "neuron column 'x_um' has 2 rows, expected 3"),
-    ({"edges/delay_ms": np.zeros(4)}, "edge column 'delay_ms' has 4 rows"),
-    ({"neurons/id": np.array([0.0, np.nan, 2.0])}, "integer neuron ids"),
-    ({"edges/post": np.array([1.0, np.nan])}, "integer neuron ids"),
-    ({"edges/post": np.array([1, -1])}, "unknown neuron"),
-    ({"edges/kind": np.array([1, 4])}, "unknown edge kind code 4"),
-    ({"edges/kind": np.array([1.0, 2.5])}, "whole numbers"),
-    ({"neurons/id": np.zeros(0, int), "neurons/x_um": None, "neurons/is_excitatory": None}, "no neurons"),
-])
+@pytest.mark.parametrize(
+    "replace, fragment",
+    [
+        ({"neurons/id": "group"}, "/neurons/id is a group"),
+        ({"edges/weight_mv": "group"}, "/edges/weight_mv is a group"),
+        ({"neurons/id": None}, "no /neurons/id"),
+        ({"edges/weight_mv": None}, "no /edges/weight_mv"),
+        ({"edges/pre": None}, "no /edges/pre"),
+        ({"neurons/id": np.asarray(3.0)}, "expected one dimension"),
+        ({"neurons/id": np.zeros((3, 2))}, "expected one dimension"),
+        ({"edges/pre": np.array([b"x", b"y"])}, "expected numbers"),
+        ({"edges/weight_mv": np.array([b"x", b"y"])}, "expected numbers"),
+        ({"neurons/x_um": np.zeros(2)}, "neuron column 'x_um' has 2 rows, expected 3"),
+        ({"edges/delay_ms": np.zeros(4)}, "edge column 'delay_ms' has 4 rows"),
+        ({"neurons/id": np.array([0.0, np.nan, 2.0])}, "integer neuron ids"),
+        ({"edges/post": np.array([1.0, np.nan])}, "integer neuron ids"),
+        ({"edges/post": np.array([1, -1])}, "unknown neuron"),
+        ({"edges/kind": np.array([1, 4])}, "unknown edge kind code 4"),
+        ({"edges/kind": np.array([1.0, 2.5])}, "whole numbers"),
+        ({"neurons/id": np.zeros(0, int), "neurons/x_um": None, "neurons/is_excitatory": None}, "no neurons"),
+    ],
+)
 def test_bad_truth_is_a_clean_error(tmp_path, capsys, replace, fragment):
     _assert_clean(_truth(tmp_path / "t.truth.h5", **replace), capsys, fragment)
 
@@ -89,7 +99,9 @@ def test_damaged_truth_file(tmp_path, capsys):
 
 
 def _csv_dir(d):
-    Connectome.from_edges([0, 1], [1, 2], weight_mv=[0.5, -0.2], kind=["excitatory", "inhibitory"]).write_csv(d)
+    Connectome.from_edges([0, 1], [1, 2], weight_mv=[0.5, -0.2], kind=["excitatory", "inhibitory"]).write_csv(
+        d
+    )
     return d
 
 
@@ -154,7 +166,9 @@ def test_graphml_duplicate_ids_after_conversion(tmp_path, capsys):
 
 def test_graphml_weight_text(tmp_path, capsys):
     p = tmp_path / "g.graphml"
-    p.write_text(GRAPHML.format(a="0").replace('attr.type="double"', 'attr.type="string"').replace("0.5", "abc"))
+    p.write_text(
+        GRAPHML.format(a="0").replace('attr.type="double"', 'attr.type="string"').replace("0.5", "abc")
+    )
     _assert_clean(p, capsys, "weight_mv")
 
 

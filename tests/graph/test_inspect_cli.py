@@ -16,20 +16,47 @@ def _run(capsys, *args):
 def test_inspect_text_json_figures_and_export(sample_dir, sample_recording, tmp_path, capsys):
     rc, text, err = _run(capsys, "inspect", sample_dir, "--null-samples", "20")
     assert rc == 0, err
-    for head in ("neurons        10", "synapses       8", "reciprocity", "clustering", "motifs", "in-degree",
-                 "weights", "distance", "E/I"):
+    for head in (
+        "neurons        10",
+        "synapses       8",
+        "reciprocity",
+        "clustering",
+        "motifs",
+        "in-degree",
+        "weights",
+        "distance",
+        "E/I",
+    ):
         assert head in text, head
     rc, text, err = _run(capsys, "inspect", sample_dir, "--json", "--null-samples", "20", "--seed", "4")
     doc = json.loads(text)
     s = doc["statistics"]
     assert rc == 0 and s["neurons"] == 10 and s["synapses"] == 8 and s["motifs"]["seed"] == 4
     figs = tmp_path / "figs"
-    rc, text, err = _run(capsys, "inspect", sample_dir, "--figures", figs, "--pair", 3, 4, "--recording",
-                         sample_recording, "--null-samples", "10", "--export", tmp_path / "g.json", "-q")
+    rc, text, err = _run(
+        capsys,
+        "inspect",
+        sample_dir,
+        "--figures",
+        figs,
+        "--pair",
+        3,
+        4,
+        "--recording",
+        sample_recording,
+        "--null-samples",
+        "10",
+        "--export",
+        tmp_path / "g.json",
+        "-q",
+    )
     assert rc == 0, err
     pngs, svgs = sorted(figs.glob("*.png")), sorted(figs.glob("*.svg"))
-    assert [p.stem for p in pngs] == [p.stem for p in svgs] == \
-        ["adjacency", "degrees", "distance", "grid", "motifs", "pair_3_4", "weights"]
+    assert (
+        [p.stem for p in pngs]
+        == [p.stem for p in svgs]
+        == ["adjacency", "degrees", "distance", "grid", "motifs", "pair_3_4", "weights"]
+    )
     for p in pngs:
         assert p.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and p.stat().st_size > 10_000, p
     for p in svgs:
@@ -66,7 +93,9 @@ def test_compare_truth_with_itself_and_with_inference(sample_dir, sample_truth, 
     assert rc == 0, err
     assert "precision      1.000   recall 1.000   F1 1.000   Jaccard 1.000" in text
     assert "by channels" in text
-    rc, text, err = _run(capsys, "compare", sample_dir, sample_truth, "--json", "--export", tmp_path / "a.gexf")
+    rc, text, err = _run(
+        capsys, "compare", sample_dir, sample_truth, "--json", "--export", tmp_path / "a.gexf"
+    )
     r = json.loads(text)
     assert rc == 0 and r["matching"]["method"] == "channels" and r["b"]["truth"]
     assert r["edges"]["true_positives"] + r["edges"]["false_positives"] == r["a"]["pairs"] == 8

@@ -5,8 +5,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from connectome.graph.motifs import (MOTIF_EDGES, TRIAD_NAMES, binary_csr, degree_preserving_null,
-                                     motif_significance, triad_census)
+from connectome.graph.motifs import (
+    MOTIF_EDGES,
+    TRIAD_NAMES,
+    binary_csr,
+    degree_preserving_null,
+    motif_significance,
+    triad_census,
+)
 
 
 def _adj(n, edges):

@@ -1,4 +1,7 @@
-"""Spike-triggered traces of a pair, read back from the recording (connectome/graph/traces.py)."""
+"""Spike-triggered traces of a pair, read back from the recording.
+
+Code: connectome/traces.py and connectome/spikes/triggered.py.
+"""
 
 import dataclasses
 import json
@@ -10,8 +13,8 @@ import pytest
 
 from connectome.errors import ConfigError, ConnectomeFormatError
 from connectome.graph import Connectome
-from connectome.graph.traces import pair_traces, resolve_recording, spike_triggered_windows
 from connectome.io import open_recording
+from connectome.traces import pair_traces, resolve_recording, spike_triggered_windows
 
 
 def test_pair_traces_reproduce_the_inference(sample_dir):
@@ -96,4 +99,3 @@ def test_recording_found_from_another_directory(sample_dir, tmp_path, monkeypatc
     monkeypatch.chdir(tmp_path)
     c = Connectome.read(sample_dir)
     assert resolve_recording(sample_dir, c) == Path(summary["input"]["abs_path"])
-

@@ -52,14 +52,29 @@ CASES = {
     "not an HDF5 file": (_not_hdf5, "not an HDF5 file"),
     "empty file": (_empty_file, "empty file"),
     "missing /data": (lambda t: _h5(t / "nodata.h5"), "missing /data"),
-    "missing rate": (lambda t: _h5(t / "norate.h5", data=np.zeros((100, 4)), rate=None), "missing /data attribute sampling_rate_hz"),
-    "bad rate": (lambda t: _h5(t / "badrate.h5", data=np.zeros((100, 4)), rate=-5.0), "sampling_rate_hz must be positive"),
+    "missing rate": (
+        lambda t: _h5(t / "norate.h5", data=np.zeros((100, 4)), rate=None),
+        "missing /data attribute sampling_rate_hz",
+    ),
+    "bad rate": (
+        lambda t: _h5(t / "badrate.h5", data=np.zeros((100, 4)), rate=-5.0),
+        "sampling_rate_hz must be positive",
+    ),
     "wrong rank": (lambda t: _h5(t / "rank.h5", data=np.zeros(100)), "has rank 1"),
     "zero samples": (lambda t: _h5(t / "zero.h5", data=np.zeros((0, 4))), "zero samples"),
-    "channel table": (lambda t: _h5(t / "table.h5", data=np.zeros((100, 4)), rows=np.arange(5)), "has 5 entries but /data has 4 channels"),
-    "dtype": (lambda t: _h5(t / "dtype.h5", data=np.zeros((100, 4)), dtype=np.complex64), "unsupported /data dtype complex64"),
+    "channel table": (
+        lambda t: _h5(t / "table.h5", data=np.zeros((100, 4)), rows=np.arange(5)),
+        "has 5 entries but /data has 4 channels",
+    ),
+    "dtype": (
+        lambda t: _h5(t / "dtype.h5", data=np.zeros((100, 4)), dtype=np.complex64),
+        "unsupported /data dtype complex64",
+    ),
     "truncated": (_truncated, "truncated"),
-    "wrong format": (lambda t: _h5(t / "other.h5", data=np.zeros((100, 4)), attrs={"format": "nix"}), "format is 'nix'"),
+    "wrong format": (
+        lambda t: _h5(t / "other.h5", data=np.zeros((100, 4)), attrs={"format": "nix"}),
+        "format is 'nix'",
+    ),
     "missing path": (lambda t: t / "does-not-exist.h5", "no such file"),
     "directory": (lambda t: t, "not a zarr v3 store"),
 }
@@ -97,8 +112,15 @@ def test_info_json_and_glance(tmp_path, capsys):
     raw[12_000:12_020, 4] += 3000  # an action potential on channel 4
     raw[:, 7] = 0  # flat channel
     path = tmp_path / "g.h5"
-    with create_recording(path, n_samples=30_000, n_channels=9, sampling_rate_hz=1e4, scale=0.005,
-                          rows=np.arange(9) // 3, cols=np.arange(9) % 3) as w:
+    with create_recording(
+        path,
+        n_samples=30_000,
+        n_channels=9,
+        sampling_rate_hz=1e4,
+        scale=0.005,
+        rows=np.arange(9) // 3,
+        cols=np.arange(9) % 3,
+    ) as w:
         w.write(0, raw.astype(np.int16))
     assert main(["info", "--json", "--windows", "3", str(path)]) == 0
     s = json.loads(capsys.readouterr().out)

@@ -27,21 +27,33 @@ def h5(tmp_path_factory):
     with h5py.File(path, "w") as g:
         g.create_dataset("gzip_shuffle_f32", data=x, chunks=(100, 16), compression="gzip", shuffle=True)
         g.create_dataset("lzf_i32", data=(x * 100).astype(np.int32), chunks=(128, 10), compression="lzf")
-        g.create_dataset("lzf_shuffle_i16", data=(x * 1000).astype(np.int16), chunks=(64, 37), compression="lzf",
-                         shuffle=True)
+        g.create_dataset(
+            "lzf_shuffle_i16",
+            data=(x * 1000).astype(np.int16),
+            chunks=(64, 37),
+            compression="lzf",
+            shuffle=True,
+        )
         # random bytes do not compress: the optional LZF filter is skipped for those chunks
-        g.create_dataset("incompressible", data=rng.integers(-2**15, 2**15, (300, 20), dtype=np.int16),
-                         chunks=(100, 20), compression="lzf")
-        e = g.create_dataset("unallocated", shape=(300, 20), dtype="i2", chunks=(100, 10), compression="gzip",
-                             fillvalue=7)
+        g.create_dataset(
+            "incompressible",
+            data=rng.integers(-(2**15), 2**15, (300, 20), dtype=np.int16),
+            chunks=(100, 20),
+            compression="lzf",
+        )
+        e = g.create_dataset(
+            "unallocated", shape=(300, 20), dtype="i2", chunks=(100, 10), compression="gzip", fillvalue=7
+        )
         e[0:100, 0:10] = 3
         g.create_dataset("fletcher", data=x, chunks=(100, 16), compression="gzip", fletcher32=True)
         g.create_dataset("plain", data=x, chunks=(100, 16))
     return path
 
 
-@pytest.mark.parametrize("name", ["gzip_shuffle_f32", "lzf_i32", "lzf_shuffle_i16", "incompressible",
-                                  "unallocated", "fletcher", "plain"])
+@pytest.mark.parametrize(
+    "name",
+    ["gzip_shuffle_f32", "lzf_i32", "lzf_shuffle_i16", "incompressible", "unallocated", "fletcher", "plain"],
+)
 def test_same_as_h5py(h5, name):
     with h5py.File(h5, "r") as g:
         ds = g[name]

@@ -12,11 +12,22 @@ def _write(path, n_samples=25_000, n_channels=6, chunk_samples=10_000, seed=0):
     raw = rng.integers(-2000, 2000, size=(n_samples, n_channels), dtype=np.int16)
     scale = np.linspace(0.005, 0.01, n_channels)
     rows, cols = np.arange(n_channels) // 3, np.arange(n_channels) % 3
-    with create_recording(path, n_samples=n_samples, n_channels=n_channels, sampling_rate_hz=10_000.0,
-                          scale=scale, offset=-1.5, rows=rows, cols=cols, x_um=cols * 20.0, y_um=rows * 20.0,
-                          attrs={"device": "test-array", "pitch_um": 20.0}, chunk_samples=chunk_samples) as w:
+    with create_recording(
+        path,
+        n_samples=n_samples,
+        n_channels=n_channels,
+        sampling_rate_hz=10_000.0,
+        scale=scale,
+        offset=-1.5,
+        rows=rows,
+        cols=cols,
+        x_um=cols * 20.0,
+        y_um=rows * 20.0,
+        attrs={"device": "test-array", "pitch_um": 20.0},
+        chunk_samples=chunk_samples,
+    ) as w:
         for s in range(0, n_samples, 7_000):  # blocks not aligned to chunks on purpose
-            w.write(s, raw[s:s + 7_000])
+            w.write(s, raw[s : s + 7_000])
     return raw, scale
 
 
@@ -35,7 +46,9 @@ def test_round_trip(tmp_path, suffix):
     np.testing.assert_array_equal(rec.cols, np.arange(6) % 3)
     expected = raw.astype(np.float64) * scale - 1.5
     np.testing.assert_allclose(rec.get_traces(9_990, 10_010), expected[9_990:10_010], rtol=1e-6, atol=1e-5)
-    np.testing.assert_allclose(rec.get_traces(0, 50, channels=slice(2, 4)), expected[:50, 2:4], rtol=1e-6, atol=1e-5)
+    np.testing.assert_allclose(
+        rec.get_traces(0, 50, channels=slice(2, 4)), expected[:50, 2:4], rtol=1e-6, atol=1e-5
+    )
     np.testing.assert_allclose(rec.to_dask().compute(), expected, rtol=1e-6, atol=1e-5)
     assert rec.nbytes_on_disk() > 0
 

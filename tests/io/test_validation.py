@@ -15,8 +15,18 @@ from connectome.io import create_recording, open_recording
 from connectome.io.recording import infer_pitch
 
 
-def _h5(path, data=None, *, rate=10_000.0, attrs=None, data_attrs=None, channels=None, chunks=None,
-        shape=None, dtype=np.int16):
+def _h5(
+    path,
+    data=None,
+    *,
+    rate=10_000.0,
+    attrs=None,
+    data_attrs=None,
+    channels=None,
+    chunks=None,
+    shape=None,
+    dtype=np.int16,
+):
     with h5py.File(path, "w") as fh:
         fh.attrs["format"] = "cnea"
         for k, v in (attrs or {}).items():
@@ -56,8 +66,9 @@ def _cli(path, capsys, *args):
 # ------------------------------------------------------------------ missing chunks
 def _zarr(tmp_path, n_samples=30_000, n_channels=4):
     path = tmp_path / "rec.zarr"
-    with create_recording(path, n_samples=n_samples, n_channels=n_channels, sampling_rate_hz=10_000.0,
-                          chunk_samples=10_000) as w:
+    with create_recording(
+        path, n_samples=n_samples, n_channels=n_channels, sampling_rate_hz=10_000.0, chunk_samples=10_000
+    ) as w:
         w.write(0, np.ones((n_samples, n_channels), np.int16))
     return path
 
@@ -74,8 +85,9 @@ def test_zarr_with_a_deleted_chunk_is_refused_with_its_sample_range(tmp_path, ca
 
 def test_zarr_writer_stores_chunks_equal_to_the_fill_value(tmp_path):
     path = tmp_path / "zeros.zarr"
-    with create_recording(path, n_samples=20_000, n_channels=2, sampling_rate_hz=10_000.0,
-                          chunk_samples=10_000) as w:
+    with create_recording(
+        path, n_samples=20_000, n_channels=2, sampling_rate_hz=10_000.0, chunk_samples=10_000
+    ) as w:
         w.write(0, np.zeros((20_000, 2), np.int16))  # all fill value
     rec = open_recording(path)  # not mistaken for missing chunks
     assert rec.get_traces(0, 10).sum() == 0
@@ -126,7 +138,9 @@ def test_contiguous_dataset_never_written_or_beyond_the_file(tmp_path):
 # ------------------------------------------------------------------ geometry
 def test_nwb_style_positions_give_pitch_and_origin(tmp_path):
     r, c = np.divmod(np.arange(64), 8)
-    path = _h5(tmp_path / "g.h5", np.zeros((2000, 64)), channels={"x_um": 100 + 17.5 * c, "y_um": 200 + 17.5 * r})
+    path = _h5(
+        tmp_path / "g.h5", np.zeros((2000, 64)), channels={"x_um": 100 + 17.5 * c, "y_um": 200 + 17.5 * r}
+    )
     rec = open_recording(path)
     assert rec.pitch_um == pytest.approx(17.5)
     assert rec.origin_um == (100.0, 200.0)
@@ -146,23 +160,48 @@ def test_infer_pitch_tolerates_missing_sites_and_jitter():
     assert infer_pitch(x, y) == pytest.approx(30.0, rel=0.01)
 
 
-@pytest.mark.parametrize("case,channels,attrs,words", [
-    ("nan position", {"x_um": [0.0, 20.0, np.nan, 20.0], "y_um": [0.0, 0.0, 20.0, 20.0]}, {},
-     ["/channels/x_um of channel 2 is not finite"]),
-    ("duplicate position", {"x_um": [0.0, 20.0, 20.0, 0.0], "y_um": [0.0, 0.0, 0.0, 20.0]}, {},
-     ["channels 1 and 2 share"]),
-    ("all at one position", {"x_um": [5.0] * 4, "y_um": [5.0] * 4}, {}, ["channels 0 and 1 and 2 more share"]),
-    ("duplicate row/col", {"row": [0, 0, 1, 1], "col": [0, 1, 1, 1]}, {}, ["share the (row, col) site"]),
-    ("row 2^40", {"row": [0, 0, 1, 2 ** 40], "col": [0, 1, 0, 1]}, {}, ["grid indices must be 0 … 4095"]),
-    ("negative row", {"row": [0, -1, 1, 1], "col": [0, 1, 0, 1]}, {}, ["channel 1 is -1"]),
-    ("fractional row", {"row": [0, 0.5, 1, 1], "col": [0, 1, 0, 1]}, {}, ["not a whole number"]),
-    ("huge span", {"x_um": [0.0, 20.0, 0.0, 20.0 * 2 ** 40], "y_um": [0.0, 0.0, 20.0, 20.0]}, {},
-     ["at most 4096 per side"]),
-    ("pitch zero", {}, {"pitch_um": 0.0}, ["pitch_um must be a positive number"]),
-    ("pitch nan", {}, {"pitch_um": np.nan}, ["pitch_um must be a positive number"]),
-    ("off grid", {"x_um": [0.0, 20.0, 0.0, 29.0], "y_um": [0.0, 0.0, 20.0, 20.0]}, {}, ["not on a square grid"]),
-    ("half a pair", {"x_um": [0.0, 20.0, 0.0, 20.0]}, {}, ["/channels/y_um is missing"]),
-])
+@pytest.mark.parametrize(
+    "case,channels,attrs,words",
+    [
+        (
+            "nan position",
+            {"x_um": [0.0, 20.0, np.nan, 20.0], "y_um": [0.0, 0.0, 20.0, 20.0]},
+            {},
+            ["/channels/x_um of channel 2 is not finite"],
+        ),
+        (
+            "duplicate position",
+            {"x_um": [0.0, 20.0, 20.0, 0.0], "y_um": [0.0, 0.0, 0.0, 20.0]},
+            {},
+            ["channels 1 and 2 share"],
+        ),
+        (
+            "all at one position",
+            {"x_um": [5.0] * 4, "y_um": [5.0] * 4},
+            {},
+            ["channels 0 and 1 and 2 more share"],
+        ),
+        ("duplicate row/col", {"row": [0, 0, 1, 1], "col": [0, 1, 1, 1]}, {}, ["share the (row, col) site"]),
+        ("row 2^40", {"row": [0, 0, 1, 2**40], "col": [0, 1, 0, 1]}, {}, ["grid indices must be 0 … 4095"]),
+        ("negative row", {"row": [0, -1, 1, 1], "col": [0, 1, 0, 1]}, {}, ["channel 1 is -1"]),
+        ("fractional row", {"row": [0, 0.5, 1, 1], "col": [0, 1, 0, 1]}, {}, ["not a whole number"]),
+        (
+            "huge span",
+            {"x_um": [0.0, 20.0, 0.0, 20.0 * 2**40], "y_um": [0.0, 0.0, 20.0, 20.0]},
+            {},
+            ["at most 4096 per side"],
+        ),
+        ("pitch zero", {}, {"pitch_um": 0.0}, ["pitch_um must be a positive number"]),
+        ("pitch nan", {}, {"pitch_um": np.nan}, ["pitch_um must be a positive number"]),
+        (
+            "off grid",
+            {"x_um": [0.0, 20.0, 0.0, 29.0], "y_um": [0.0, 0.0, 20.0, 20.0]},
+            {},
+            ["not on a square grid"],
+        ),
+        ("half a pair", {"x_um": [0.0, 20.0, 0.0, 20.0]}, {}, ["/channels/y_um is missing"]),
+    ],
+)
 def test_bad_geometry_is_refused(tmp_path, capsys, case, channels, attrs, words):
     path = _h5(tmp_path / "geo.h5", np.zeros((2000, 4)), channels=channels, attrs=attrs)
     _refused(path, *words)
@@ -172,8 +211,12 @@ def test_bad_geometry_is_refused(tmp_path, capsys, case, channels, attrs, words)
 
 def test_pitch_attribute_disagreeing_with_positions_warns_and_uses_positions(tmp_path):
     r, c, x, y = _grid(4, 17.5)
-    path = _h5(tmp_path / "p.h5", np.zeros((2000, 16)), channels={"x_um": x, "y_um": y}, attrs={"pitch_um": 20.0})
-    with pytest.warns(UserWarning, match=r"pitch_um = 20 µm but the channel positions are 17.5 µm apart; using 17.5"):
+    path = _h5(
+        tmp_path / "p.h5", np.zeros((2000, 16)), channels={"x_um": x, "y_um": y}, attrs={"pitch_um": 20.0}
+    )
+    with pytest.warns(
+        UserWarning, match=r"pitch_um = 20 µm but the channel positions are 17.5 µm apart; using 17.5"
+    ):
         rec = open_recording(path)
     assert rec.pitch_um == pytest.approx(17.5)
 
@@ -204,8 +247,10 @@ def test_channels_by_time_is_refused(tmp_path):
     _refused(path, "the file looks channels × time")
 
 
-@pytest.mark.parametrize("scale,words", [(0.0, ["scale is 0"]), (np.array([1.0, 0.0, 1.0, 1.0]), ["channel 1"]),
-                                         (np.nan, ["not finite"])])
+@pytest.mark.parametrize(
+    "scale,words",
+    [(0.0, ["scale is 0"]), (np.array([1.0, 0.0, 1.0, 1.0]), ["channel 1"]), (np.nan, ["not finite"])],
+)
 def test_zero_or_nan_scale_is_refused(tmp_path, scale, words):
     path = _h5(tmp_path / "s.h5", np.zeros((2000, 4)), data_attrs={"scale": scale})
     _refused(path, *words)
@@ -233,8 +278,19 @@ def test_read_chunks_have_a_minimum_duration(tmp_path):
 
 
 # ------------------------------------------------------------------ NWB
-def _nwb(path, *, series="ElectricalSeries", data=None, as_dataset=False, no_data=False, conv=None,
-         electrodes=None, n_table=None, timestamps=None, positions=None):
+def _nwb(
+    path,
+    *,
+    series="ElectricalSeries",
+    data=None,
+    as_dataset=False,
+    no_data=False,
+    conv=None,
+    electrodes=None,
+    n_table=None,
+    timestamps=None,
+    positions=None,
+):
     data = np.zeros((2000, 4), np.int16) if data is None else data
     with h5py.File(path, "w") as fh:
         fh.attrs["nwb_version"] = "2.7.0"
@@ -272,7 +328,9 @@ def _nwb(path, *, series="ElectricalSeries", data=None, as_dataset=False, no_dat
 
 def test_nwb_8x8_at_17_5_um_reads_as_8x8(tmp_path):
     r, c = np.divmod(np.arange(64), 8)
-    path = _nwb(tmp_path / "a.nwb", data=np.zeros((2000, 64), np.int16), positions=(100 + 17.5 * c, 200 + 17.5 * r))
+    path = _nwb(
+        tmp_path / "a.nwb", data=np.zeros((2000, 64), np.int16), positions=(100 + 17.5 * c, 200 + 17.5 * r)
+    )
     rec = open_recording(path)
     assert rec.pitch_um == pytest.approx(17.5) and rec.origin_um == (100.0, 200.0)
     assert (rec.rows.max() + 1, rec.cols.max() + 1) == (8, 8)
@@ -280,17 +338,22 @@ def test_nwb_8x8_at_17_5_um_reads_as_8x8(tmp_path):
     assert "electrodes" in rec.geometry_source
 
 
-@pytest.mark.parametrize("kw,words", [
-    ({"no_data": True}, ["/acquisition/es has no 'data' dataset"]),
-    ({"as_dataset": True}, ["/acquisition/es is a dataset"]),
-    ({"conv": np.ones(3)}, ["/acquisition/es/channel_conversion has shape (3,) for 4 channels"]),
-    ({"electrodes": np.array([0, 1, 2, 9])}, ["/acquisition/es/electrodes[3] = 9 is out of range"]),
-    ({"electrodes": np.array([0, 1, 2])}, ["/acquisition/es/electrodes has 3 entries"]),
-    ({"timestamps": np.zeros(2000)}, ["/acquisition/es/timestamps do not strictly increase"]),
-    ({"series": "CurrentClampSeries"}, ["/acquisition/es/data has rank 2"]),
-    ({"data": np.zeros((4, 3000), np.int16), "electrodes": np.arange(4)},
-     ["the data look channels × time"]),
-])
+@pytest.mark.parametrize(
+    "kw,words",
+    [
+        ({"no_data": True}, ["/acquisition/es has no 'data' dataset"]),
+        ({"as_dataset": True}, ["/acquisition/es is a dataset"]),
+        ({"conv": np.ones(3)}, ["/acquisition/es/channel_conversion has shape (3,) for 4 channels"]),
+        ({"electrodes": np.array([0, 1, 2, 9])}, ["/acquisition/es/electrodes[3] = 9 is out of range"]),
+        ({"electrodes": np.array([0, 1, 2])}, ["/acquisition/es/electrodes has 3 entries"]),
+        ({"timestamps": np.zeros(2000)}, ["/acquisition/es/timestamps do not strictly increase"]),
+        ({"series": "CurrentClampSeries"}, ["/acquisition/es/data has rank 2"]),
+        (
+            {"data": np.zeros((4, 3000), np.int16), "electrodes": np.arange(4)},
+            ["the data look channels × time"],
+        ),
+    ],
+)
 def test_malformed_nwb_names_the_object(tmp_path, capsys, kw, words):
     path = _nwb(tmp_path / "bad.nwb", **kw)
     _refused(path, *words)
@@ -306,8 +369,24 @@ def test_nwb_timestamps_give_the_rate(tmp_path):
 # ------------------------------------------------------------------ saturation
 def test_info_and_infer_agree_on_saturation(tmp_path, capsys):
     out = tmp_path / "x.h5"
-    assert main(["simulate", "--neurons", "20", "--grid", "8x8", "--duration", "5", "--seed", "1",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--neurons",
+                "20",
+                "--grid",
+                "8x8",
+                "--duration",
+                "5",
+                "--seed",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     rec = open_recording(out)
     # infer's pass 1 masks by Recording.raw_limits: count what it would mask, chunk by chunk
@@ -342,12 +421,21 @@ def test_merge_refuses_channels_sharing_a_site():
     smp = np.tile(t, 2)
     amp = np.full(ch.size, 50.0, np.float32)
     with pytest.raises(ValueError, match="share a grid site"):
-        merge_channels(ch, smp, amp, np.ones(2), np.zeros(2, int), np.zeros(2, int), np.zeros(2), np.zeros(2),
-                       fs=10_000.0)
+        merge_channels(
+            ch,
+            smp,
+            amp,
+            np.ones(2),
+            np.zeros(2, int),
+            np.zeros(2, int),
+            np.zeros(2),
+            np.zeros(2),
+            fs=10_000.0,
+        )
 
 
 def test_sample_at_another_pitch_and_origin_gives_the_same_neurons(tmp_path):
-    """Positions only, 17.5 µm pitch, origin (100, 200) µm, no pitch_um: the grid and the merges are unchanged."""
+    """Positions only, 17.5 µm pitch, origin (100, 200) µm, no pitch_um: same grid, same merges."""
     from connectome.infer.run import infer_connectome
 
     path = tmp_path / "s175.h5"
