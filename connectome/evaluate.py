@@ -335,14 +335,19 @@ _IDEAL_CACHE: dict = {}
 
 
 def recording_of(truth_path) -> Path | None:
-    """The recording a truth file describes, if it sits beside it under its recorded name."""
+    """The recording a truth file describes, if it sits beside it: ``<stem>.h5``/``.zarr``/``.nwb``
+    for ``<stem>.truth.h5``, or the name the truth file records."""
     import h5py
 
     truth_path = Path(truth_path)
+    stem = truth_path.name[:-len(".truth.h5")] if truth_path.name.endswith(".truth.h5") else truth_path.stem
+    names = [stem + ext for ext in (".h5", ".zarr", ".nwb")]
     with h5py.File(truth_path, "r") as fh:
-        name = str(fh.attrs.get("recording", ""))
-    cand = truth_path.with_name(name) if name else None
-    return cand if cand is not None and cand.exists() else None
+        names.append(str(fh.attrs.get("recording", "")))
+    for name in names:
+        if name and truth_path.with_name(name).exists():
+            return truth_path.with_name(name)
+    return None
 
 
 def cached_ideal_sta_z(t: Truth, truth_path, recording) -> np.ndarray:
@@ -467,6 +472,9 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
             res["weight_ratio_median_mean_psp"] = float(np.median(np.abs(e_w[hit][good])
                                                                   / (np.abs(t.weight_mv[ti][good]) * rf[good])))
             res["release_factor_median"] = float(np.median(rf[good]))
+            if good.sum() >= 3:
+                res["weight_pearson_r_mean_psp"] = float(np.corrcoef(e_w[hit][good],
+                                                                     t.weight_mv[ti][good] * rf[good])[0, 1])
     # ranking of every tested pair
     cpath = infer_dir / "connectivity.h5"
     if cpath.exists():
