@@ -6,8 +6,14 @@ would, and scores the output against the ``.truth.h5`` file, which the
 pipeline never reads (:mod:`connectome.evaluate`). Prints a Markdown table;
 ``--json FILE`` keeps every number.
 
-    python benchmarks/accuracy.py            # all scenarios (≈ 15 min on 2 cores)
+    python benchmarks/accuracy.py            # all scenarios (≈ 15 min on 2 cores, inputs cached)
     python benchmarks/accuracy.py --quick    # the small ones (≈ 2 min)
+    python benchmarks/accuracy.py --hh       # the two Hodgkin–Huxley networks only
+    python benchmarks/accuracy.py --quick --hh --joint   # … each also with joint_refit=true
+
+Two simulators: the point-process PSP model (``connectome simulate``) and the
+conductance-based Hodgkin–Huxley network (``connectome simulate --model hh``,
+docs/simulator.md); generating each 300-s HH recording takes ≈ 20 min once.
 """
 
 from __future__ import annotations
@@ -30,6 +36,15 @@ SCENARIOS = {
              param=["burst_interval_s=[6.0, 4.0]", "burst_depol_mv_range=[3.0, 10.0]", "common_groups=0.15"]), True),
     "400 neurons, 32×32, 120 s": (dict(neurons=400, grid="32x32", duration=120, seed=5), False),
     "2,000 neurons, 64×64, 60 s": (dict(neurons=2000, grid="64x64", duration=60, seed=0), False),
+}
+#: Hodgkin–Huxley networks (``--model hh``): A with default parameters; B larger, burstier, noisier,
+#: channels stored in shuffled order.
+HH_SCENARIOS = {
+    "HH A: 120 neurons, 16×16, 300 s": (dict(model="hh", neurons=120, grid="16x16", duration=300, seed=1), False),
+    "HH B: 150 neurons, 16×16, 300 s, burstier, noisier, shuffled": (
+        dict(model="hh", neurons=150, grid="16x16", duration=300, seed=2,
+             param=["burstiness=1.2", "noise_ua_cm2=[0.35, 0.7, 0.55, 1.1]", "noise_uv_median=45.0",
+                    "shuffle_channels=true"]), False),
 }
 
 
@@ -54,7 +69,9 @@ def score(name: str, opts: dict, infer_params=()) -> dict:
         m = run_measured(cmd)
         r = evaluate(out, rec.with_name(rec.stem + ".truth.h5"))
     bins = r.pop("recall_by_psp_mv")
-    row = {"scenario": name, **r, "wall_s": m["wall_s"], "rss_mb": m["rss_mb"]}
+    r["fp_disynaptic"] = r.get("false_positive_causes", {}).get("disynaptic", {}).get("count")
+    row = {"scenario": name + (" · " + " ".join(infer_params) if infer_params else ""), **r,
+           "wall_s": m["wall_s"], "rss_mb": m["rss_mb"]}
     for k, b in bins.items():
         row[f"recall {k} mV"] = "–" if b["recall"] is None else f"{b['recall']:.2f} ({b['true']})"
     print(f"{name}: precision {r['precision']:.3f}, recall(detectable) {r['recall_detectable']:.3f}",
@@ -70,20 +87,39 @@ COLUMNS = [("scenario", "scenario"), ("neurons_recovered_fraction", "neurons fou
            ("roc_auc", "ROC AUC"), ("kind_correct", "kind correct"),
            ("median_latency_error_ms", "latency err (ms)"), ("weight_pearson_r", "weight r"),
            ("wall_s", "infer wall (s)")]
+#: The issue-13 scores (second table): electrical synapses, weight scale, MCC, explained false positives.
+COLUMNS_13 = [("scenario", "scenario"), ("precision", "precision"), ("recall_detectable", "recall (ideal z ≥ 5)"),
+              ("recall_detectable_analytic", "recall (analytic SNR ≥ 5)"), ("mcc", "MCC"),
+              ("kind_correct_incl_electrical", "kind (incl. electrical)"), ("electrical_recall", "electrical recall"),
+              ("electrical_kind_precision", "electrical kind-precision"), ("weight_pearson_r", "weight r"),
+              ("weight_ratio_median_all", "est/true weight"), ("weight_ratio_median_mean_psp", "est/mean-PSP weight"),
+              ("weight_pearson_r_mean_psp", "weight r (mean PSP)"),
+              ("median_latency_error_ms", "latency err (ms)"), ("false_positives", "FP"), ("fp_disynaptic", "FP disynaptic")]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="only the small scenarios")
+    ap.add_argument("--hh", action="store_true", help="the Hodgkin–Huxley networks only (with --quick: "
+                    "the small point-process scenarios and the HH networks)")
+    ap.add_argument("--joint", action="store_true", help="each scenario also with joint_refit=true")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args()
+    if args.hh and args.quick:
+        todo = {k: v for k, v in SCENARIOS.items() if v[1]} | HH_SCENARIOS
+    elif args.hh:
+        todo = HH_SCENARIOS
+    else:
+        todo = {k: v for k, v in (SCENARIOS | HH_SCENARIOS).items() if v[1] or not args.quick}
+    variants = [(), ("joint_refit=true",)] if args.joint else [()]
     rows = []
-    for name, (opts, quick) in SCENARIOS.items():
-        if args.quick and not quick:
-            continue
-        rows.append(score(name, opts))
+    for name, (opts, _quick) in todo.items():
+        for params in variants:
+            rows.append(score(name, opts, params))
     print(f"\nMachine: {machine()}\n")
     print(table(rows, COLUMNS))
+    print()
+    print(table(rows, COLUMNS_13))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, default=float))
     return 0
