@@ -78,8 +78,8 @@ def format_summary(s: dict, path=None) -> str:
 @click.command("compile")
 @click.argument("source", type=click.Path())
 @click.option("--technology", "-t", default=None,
-              help="flash | mram | pcm | rram (a shipped preset) [default: rram]; "
-                   "may be omitted when --technology-file names a base.")
+              help="A shipped preset, any case: flash (also nand), mram (stt-mram), pcm (pram), "
+                   "rram (reram) [default: rram]; may be omitted when --technology-file names a base.")
 @click.option("--technology-file", type=click.Path(), default=None,
               help="TOML overriding preset values (same tables, only the keys to change; 'base = \"rram\"').")
 @click.option("--crossbar", default=None, help="Tile size ROWSxCOLS, e.g. 256x256 [default: the technology's].")

@@ -45,7 +45,7 @@ def format_imprint(s: dict, out) -> str:
 
 @click.command("imprint")
 @click.argument("recording", type=click.Path())
-@click.option("--technology", "-t", default=None, help="rram | pcm (a shipped preset) [default: rram].")
+@click.option("--technology", "-t", default=None, help="rram (also reram) | pcm (pram), any case [default: rram].")
 @click.option("--technology-file", type=click.Path(), default=None, help="TOML overriding preset values.")
 @click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
 @click.option("--reference", type=click.Path(), default=None,

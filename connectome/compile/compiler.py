@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..devices import known_technologies, load_technology
+from ..devices import canonical_technology, load_technology
 from ..errors import ConfigError, ConnectomeFormatError, TechnologyError
 from ..io.progmap import FORMAT, FORMAT_VERSION, ProgrammingMap
 from . import mapping, placement, report, schedule, tiling
@@ -120,11 +120,14 @@ class CompileOptions:
                 raise ConfigError("compile option technology: no technology and no technology_file given")
         elif not isinstance(self.technology, str):
             bad("technology", "must be a technology name")
-        elif self.technology_file is None:
-            known = known_technologies()
-            if self.technology.strip().lower() not in known:
-                raise ConfigError(f"compile option technology: unknown technology {self.technology!r}; "
-                                  f"known technologies: {', '.join(known)}")
+        else:
+            try:
+                canon = canonical_technology(self.technology)
+            except TechnologyError as exc:
+                if self.technology_file is None:
+                    raise ConfigError(f"compile option technology: {exc.reason}") from None
+            else:
+                object.__setattr__(self, "technology", canon)
         if self.technology_file is not None and not isinstance(self.technology_file, (str, Path)):
             bad("technology_file", "must be a path")
         integer("rows", 1, MAX_CROSSBAR)

@@ -48,6 +48,8 @@ Examples
 (40.0, 1024)
 >>> sorted(known_technologies())
 ['flash', 'mram', 'pcm', 'rram']
+>>> canonical_technology("PRAM"), canonical_technology("stt-mram"), canonical_technology("NAND")
+('pcm', 'mram', 'flash')
 """
 
 from __future__ import annotations
@@ -156,9 +158,43 @@ _NOISE_MODELS = ("relative", "pcm", "binary", "vt")
 
 
 def known_technologies() -> list[str]:
-    """Names of the shipped presets."""
+    """Canonical names of the shipped presets."""
     pkg = resources.files("connectome.devices") / "presets"
     return sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".toml"))
+
+
+#: Names users write for the shipped technologies → the canonical preset name (case-insensitive; ``_`` = ``-``).
+ALIASES: dict[str, str] = {
+    "pcm": "pcm", "pram": "pcm", "phase-change": "pcm", "pcram": "pcm",
+    "rram": "rram", "reram": "rram",
+    "mram": "mram", "stt-mram": "mram", "sttmram": "mram",
+    "flash": "flash", "nand": "flash", "nand-flash": "flash",
+}
+
+
+def accepted_names() -> str:
+    """The accepted technology names, grouped by preset: ``"flash (nand, …), mram (stt-mram, …), …"``."""
+    out = []
+    for name in known_technologies():
+        alt = [a for a, c in ALIASES.items() if c == name and a != name]
+        out.append(f"{name} ({', '.join(alt)})" if alt else name)
+    return ", ".join(out)
+
+
+def canonical_technology(name: str, path=None) -> str:
+    """The preset name for ``name`` or one of its :data:`ALIASES` (case-insensitive).
+
+    Raises
+    ------
+    TechnologyError
+        An unknown name; the message lists every accepted name.
+    """
+    key = str(name).strip().lower().replace("_", "-")
+    known = known_technologies()
+    canon = ALIASES.get(key, key)
+    if canon not in known:
+        raise TechnologyError(f"unknown technology {name!r}; accepted names: {accepted_names()}", path)
+    return canon
 
 
 def _read_toml(path, what: str) -> dict:
@@ -172,10 +208,7 @@ def _read_toml(path, what: str) -> dict:
 
 
 def _preset_dict(name: str) -> dict:
-    known = known_technologies()
-    key = str(name).strip().lower()
-    if key not in known:
-        raise TechnologyError(f"unknown technology {name!r}; known technologies: {', '.join(known)}")
+    key = canonical_technology(name)
     with (resources.files("connectome.devices") / "presets" / f"{key}.toml").open("rb") as fh:
         return tomllib.load(fh)
 
@@ -255,7 +288,9 @@ def load_technology(name: str | None = None, override_file=None) -> Technology:
     Parameters
     ----------
     name : str, optional
-        A shipped preset (:func:`known_technologies`). May be omitted when the
+        A shipped preset (:func:`known_technologies`) or one of its
+        :data:`ALIASES` (``pram``, ``reram``, ``stt-mram``, ``nand``, any
+        case). May be omitted when the
         override file names its ``base``.
     override_file : path, optional
         TOML with the preset's tables and only the keys to change.
@@ -273,12 +308,13 @@ def load_technology(name: str | None = None, override_file=None) -> Technology:
         if name is None and base is None:
             raise TechnologyError("technology file has no 'base' preset and no --technology was given",
                                   override_file)
-        if name is not None and base is not None and str(name).strip().lower() != str(base).strip().lower():
+        if name is not None and base is not None and \
+                canonical_technology(name) != canonical_technology(base, override_file):
             raise TechnologyError(f"technology file is based on {base!r} but --technology is {name!r}; "
                                   "give one of them", override_file)
         name = name if name is not None else base
     if name is None:
-        raise TechnologyError(f"no technology given; known technologies: {', '.join(known_technologies())}")
+        raise TechnologyError(f"no technology given; accepted names: {accepted_names()}")
     d = _preset_dict(name)
     source = f"preset:{d['name']}"
     if over:

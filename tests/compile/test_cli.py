@@ -65,7 +65,7 @@ def test_options_reach_the_map(tmp_path, capsys, infer_dir):
 
 
 BAD = {
-    "unknown technology": (["-t", "unobtainium"], "known technologies: flash, mram, pcm, rram"),
+    "unknown technology": (["-t", "unobtainium"], "accepted names: flash (nand"),
     "crossbar too big": (["-t", "rram", "--crossbar", "4096x4096"], "exceeds the rram limit of 1024x1024"),
     "crossbar syntax": (["-t", "rram", "--crossbar", "big"], "--crossbar expects ROWSxCOLS"),
     "too many layers": (["-t", "mram", "--layers", "8"], "8 layers exceed the mram limit of 1"),
