@@ -56,13 +56,7 @@ def clustered_edges(n_neurons: int, n_synapses: int, column_size: int = 100, p_l
         size = np.minimum(column_size, n_neurons - t * column_size)
         post = t * column_size + (rng.random(m) * size).astype(np.int64)
         keys = np.unique(np.concatenate([keys, (pre * n_neurons + post)[pre != post]]))
-    keys = keys[np.sort(rng.permutation(len(keys))[:n_synapses])]
-    pre, post = keys // n_neurons, keys % n_neurons
-    ids = rng.permutation(n_neurons)
-    exc = rng.random(n_neurons) < 0.8
-    mag = rng.lognormal(np.log(0.5), 0.8, len(pre))
-    return {"pre": ids[pre], "post": ids[post], "kind": np.where(exc[pre], 1, 2).astype(np.int8),
-            "weight_mv": np.where(exc[pre], mag, -2.0 * mag), "delay_ms": 0.5 + rng.gamma(2.0, 0.5, len(pre))}
+    return _dale_edges(keys, n_neurons, n_synapses, rng)
 
 
 def spatial_edges(n_neurons: int, n_synapses: int, seed: int = 0):
@@ -82,6 +76,12 @@ def spatial_edges(n_neurons: int, n_synapses: int, seed: int = 0):
         pre = rng.integers(0, n_neurons, m)
         _, post = tree.query(xy[pre] + rng.normal(0, sigma, (m, 2)))
         keys = np.unique(np.concatenate([keys, (pre * n_neurons + post)[pre != post]]))
+    return _dale_edges(keys, n_neurons, n_synapses, rng)
+
+
+def _dale_edges(keys, n_neurons: int, n_synapses: int, rng) -> dict:
+    """Edge columns from distinct pair keys (pre · N + post): ``n_synapses`` of them, ids shuffled,
+    80 % excitatory presynaptic neurons (Dale's law), lognormal |w| (inhibitory 2× stronger)."""
     keys = keys[np.sort(rng.permutation(len(keys))[:n_synapses])]
     pre, post = keys // n_neurons, keys % n_neurons
     ids = rng.permutation(n_neurons)
