@@ -210,7 +210,8 @@ class SpikeInterfaceStore(Store):
             "channel_ids": ";".join(str(i) for i in self.channel_ids),
         }
         if n_seg > 1:
-            self.root_attrs["series"] = f"segment {seg} of {n_seg}"
+            self.root_attrs["segment"] = seg
+            self.root_attrs["series_note"] = f"segment {seg} of {n_seg}"
         t0 = None
         try:
             if recording.has_time_vector(segment_index=seg):

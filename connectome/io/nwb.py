@@ -316,7 +316,10 @@ class NWBStore(Store):
             self._parse_es(fh, es)
         else:
             self._parse_cc(fh, cc)
-        self.root_attrs["series"] = self.series_note
+        self.root_attrs["series"] = self.series_path
+        self.root_attrs["series_note"] = self.series_note
+        if self.segment_request is not None:
+            self.root_attrs["segment"] = int(self.segment_request)
         self.data_attrs = {"units": "mV", "scale": self._scale, "offset": self._offset}
         if self.rate is not None:
             self.data_attrs["sampling_rate_hz"] = float(self.rate)
@@ -369,6 +372,7 @@ class NWBStore(Store):
             self.series_note = f"{s.name} ({s.rate or 0:g} Hz, {s.n_channels} channels)"
         where = s.where
         self.series = [where]
+        self.series_path = where
         ds = fh[where]["data"]
         if ds.ndim not in (1, 2):
             raise RecordingError(
@@ -519,6 +523,7 @@ class NWBStore(Store):
                 pos += s.n
             self._pieces.append(pieces)
         self._cc = True
+        self.series_path = ";".join(s.where for s in sers) if self.series_request else ""
         self.series = [s.where for e in electrodes for s in by_el[e]]
         self.shape = (t1 - t0, len(electrodes))
         self.chunks = None

@@ -97,8 +97,8 @@ def test_highest_rate_series_by_default_and_series_picks(tmp_path):
     path = _write(nwb, tmp_path / "two.nwb")
     rec = open_recording(path)
     assert rec.sampling_rate_hz == 30000.0 and rec.n_samples == 3000
-    assert rec.attrs["series"].startswith("ElectricalSeriesRaw")
-    assert "ElectricalSeriesLFP" in rec.attrs["series"]
+    assert rec.attrs["series"] == "/acquisition/ElectricalSeriesRaw"
+    assert "highest rate" in rec.attrs["series_note"] and "ElectricalSeriesLFP" in rec.attrs["series_note"]
     np.testing.assert_allclose(rec.get_traces(0, 100), raw[:100] * 1e-3, rtol=1e-6)
     lf = open_recording(path, series="ElectricalSeriesLFP")
     assert lf.sampling_rate_hz == 2500.0
