@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import click
@@ -198,7 +199,9 @@ def export_nwb(source, nwb_path, *, append: bool = False, recording=None, progre
     spikes = neuron_spike_times(con, rec, progress=progress)
     nwb_path = Path(nwb_path)
     source_is_nwb = rec.attrs.get("source_format") == "nwb"
-    with atomic_path(nwb_path) as tmp:
+    with atomic_path(nwb_path, replace=lambda _p: append) as tmp, warnings.catch_warnings():
+        # the temporary name does not end in .nwb; pynwb warns about that
+        warnings.filterwarnings("ignore", message="The file path provided", category=UserWarning)
         if append:
             shutil.copyfile(nwb_path, tmp)
             with pynwb.NWBHDF5IO(os.fspath(tmp), "a") as io:
