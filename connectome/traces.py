@@ -284,7 +284,11 @@ def pair_traces(
     pre_ch = _channels(con, pre, source)
     post_ch = _channels(con, post, source)[0]
     p = inference_params(con)
-    rec = open_recording(resolve_recording(source, con, recording))
+    given = (con.meta.get("summary") or {}).get("input") or {}  # the series/segment infer read
+    rec = open_recording(
+        resolve_recording(source, con, recording),
+        **{k: given[k] for k in ("series", "segment") if given.get(k) not in (None, "")},
+    )
     top = max(pre_ch + [post_ch])
     if top >= rec.n_channels:
         raise ConnectomeFormatError(

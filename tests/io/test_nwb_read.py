@@ -223,3 +223,47 @@ def test_reader_is_lazy_and_chunked(tmp_path):
         assert fh["acquisition/es/data"].chunks == (5000, 16)
     assert rec.file_chunks == (5000, 16)
     np.testing.assert_allclose(rec.get_traces(12345, 12400), data[12345:12400] * 1e-3, rtol=1e-6)
+
+
+def _two_series(tmp_path):
+    nwb = _nwbfile()
+    reg = _array(nwb, n=16, side=4, pitch=20.0, origin=(0.0, 0.0))
+    for name, rate, n in (("ElectricalSeriesRaw", 20000.0, 20000), ("ElectricalSeriesLFP", 2000.0, 2000)):
+        nwb.add_acquisition(
+            pynwb.ecephys.ElectricalSeries(
+                name=name, data=_data(n, 16), electrodes=reg, rate=rate, conversion=1e-6
+            )
+        )
+    return _write(nwb, tmp_path / "two.nwb")
+
+
+def test_series_option_on_the_command_line(tmp_path, capsys):
+    path = _two_series(tmp_path)
+    assert main(["info", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sampling_rate_hz"] == 20000.0
+    assert main(["info", str(path), "--series", "ElectricalSeriesLFP", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sampling_rate_hz"] == 2000.0
+    assert main(["info", str(path)]) == 0
+    assert "highest rate of 2 ElectricalSeries" in capsys.readouterr().out
+    assert main(["info", str(path), "--series", "nope"]) == 2
+    assert "no voltage series named 'nope'" in capsys.readouterr().err
+    out = tmp_path / "inf"
+    assert main(["infer", str(path), "--series", "ElectricalSeriesLFP", "--out", str(out), "--quiet"]) == 0
+    s = json.loads((out / "summary.json").read_text())["input"]
+    assert s["series"] == "/acquisition/ElectricalSeriesLFP" and s["sampling_rate_hz"] == 2000.0
+    assert s["identifier"] == "cult-003"
+
+
+def test_series_in_pipeline_toml(tmp_path, capsys):
+    path = _two_series(tmp_path)
+    toml = tmp_path / "p.toml"
+    toml.write_text(
+        f'[run]\ninputs = ["{path.name}"]\noutput = "out"\nstages = ["infer"]\n'
+        'series = "ElectricalSeriesLFP"\n'
+    )
+    assert main(["run", str(toml), "--quiet", "--no-report"]) == 0
+    s = json.loads((tmp_path / "out" / "two" / "infer" / "summary.json").read_text())["input"]
+    assert s["series"] == "/acquisition/ElectricalSeriesLFP"
+    toml.write_text(f'[run]\ninputs = ["{path.name}"]\noutput = "out2"\nstages = ["infer"]\nseries = 3\n')
+    assert main(["run", str(toml), "--quiet", "--no-report"]) == 2
+    assert "[run] series must be a series name" in capsys.readouterr().err
