@@ -100,6 +100,12 @@ def test_empty_edges_csv_has_the_schema_of_a_full_one(sample_dir, tmp_path):
     assert list(e_empty.columns) == list(e_full.columns)
     both = pd.concat([e_empty, e_full], ignore_index=True)
     assert both.dtypes.to_dict() == e_full.dtypes.to_dict()
+    # plain pandas, with the documented dtypes (a CSV carries none)
+    from connectome.graph.tables import EDGE_SCHEMA
+
+    dt = {k: str if v is object else v for k, v in EDGE_SCHEMA.items()}
+    a, b = pd.read_csv(tmp_path / "edges.csv", dtype=dt), pd.read_csv(sample_dir / "edges.csv", dtype=dt)
+    assert pd.concat([a, b], ignore_index=True).dtypes.to_dict() == b.dtypes.to_dict()
     # a connectome with no neurons at all
     Connectome(neurons={"neuron_id": np.zeros(0, np.int64)}, edges={}).write_csv(tmp_path / "none")
     n_header = (sample_dir / "neurons.csv").read_text().splitlines()[0]

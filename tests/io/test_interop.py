@@ -136,3 +136,41 @@ def test_convert_refuses_bad_input_cleanly(tmp_path, capsys):
     assert not (tmp_path / "o.h5").exists()
     assert main(["convert", str(bad), "--format", "nosuchformat", "--out", str(tmp_path / "o.h5")]) == 2
     assert "unknown recording format 'nosuchformat'" in capsys.readouterr().err
+
+
+def test_readme_lab_data_examples_run(generated, tmp_path, monkeypatch):
+    """The two README examples, on an NWB file pynwb writes and a stand-in for the MaxWell reader."""
+    import warnings
+    from pathlib import Path
+
+    pynwb = pytest.importorskip("pynwb")
+    se = pytest.importorskip("spikeinterface.extractors")
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("### Lab data", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2 and all(len(b.strip().splitlines()) <= 2 for b in blocks[:1])
+    nwb = pynwb.NWBFile(
+        session_description="s",
+        identifier="s",
+        session_start_time=datetime.datetime.now(datetime.timezone.utc),
+    )
+    dev = nwb.create_device("probe")
+    grp = nwb.create_electrode_group("probe", description="g", location="none", device=dev)
+    for x, y in generated.get_channel_locations():
+        nwb.add_electrode(group=grp, location="none", rel_x=float(x), rel_y=float(y))
+    reg = nwb.create_electrode_table_region(list(range(16)), "all")
+    nwb.add_acquisition(
+        pynwb.ecephys.ElectricalSeries(
+            name="ElectricalSeries", data=generated.get_traces(), electrodes=reg, rate=FS, conversion=1e-6
+        )
+    )
+    with pynwb.NWBHDF5IO(str(tmp_path / "session.nwb"), "w") as io:
+        io.write(nwb)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(se, "read_maxwell", lambda path: generated)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for code in blocks:
+            ns = {"connectome": connectome}
+            exec(compile(code, "README.md", "exec"), ns)
+            assert isinstance(ns["con"], connectome.Connectome)
