@@ -21,8 +21,8 @@ from ._common import check_input, open_kwargs, parse_params, progress_bar, recor
               help="Any other inference parameter (see docs/inference.md), repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @recording_options
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet, series, segment,
-              rec_format):
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet,
+              series, segment, rec_format):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,

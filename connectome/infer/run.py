@@ -35,8 +35,8 @@ from .stats import pair_statistics, residual_curves
 
 log = logging.getLogger("connectome.infer")
 #: recording attributes copied into summary.json's "input" (session metadata, which series and source)
-_SESSION_ATTRS = ("identifier", "session_start_time", "session_description", "series", "series_note", "segment",
-                  "source_format", "start_time_s")
+_SESSION_ATTRS = ("identifier", "session_start_time", "session_description", "series", "series_note",
+                  "segment", "source_format", "start_time_s")
 
 
 class InferResult:
@@ -67,7 +67,7 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     timings = {}
     t0 = time.perf_counter()
     rec = path if isinstance(path, Recording) else open_recording(path)  # a Recording keeps its series/format
-    fp = getattr(rec.store, "fingerprint", None)  # stores not backed by one file (SpikeInterface) hash samples
+    fp = getattr(rec.store, "fingerprint", None)  # a store not backed by one file hashes samples
     fingerprint = fp() if fp else file_fingerprint(rec.path)
     timings["open_s"] = time.perf_counter() - t0
     work = make_scratch("connectome-infer-", folder=tmp_dir,  # docs/outputs.md: where temporaries live

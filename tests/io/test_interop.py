@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import shutil
+import subprocess
 
 import h5py
 import numpy as np
@@ -125,6 +127,11 @@ def test_convert_cli(generated, tmp_path, capsys, suffix):
     if suffix == ".h5":
         with h5py.File(out) as fh:
             assert fh["data"].compression == "gzip"  # readable without the LZF plugin
+        if shutil.which("h5dump"):
+            r = subprocess.run(
+                ["h5dump", "-d", "/data", "-s", "0,0", "-c", "2,2", str(out)], capture_output=True, text=True
+            )
+            assert r.returncode == 0 and 'DATASET "/data"' in r.stdout, r.stderr
 
 
 def test_convert_refuses_bad_input_cleanly(tmp_path, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import shutil
+import subprocess
 from pathlib import Path
 
 import h5py
@@ -107,6 +108,9 @@ def test_export_to_a_new_nwb_file_round_trips(inferred, tmp_path, capsys):
         # electrodes carry the array positions
         el = f.electrodes.to_dataframe()
         assert len(el) == 16 and {"rel_x", "rel_y"} <= set(el.columns)
+    if shutil.which("h5dump"):
+        r = subprocess.run(["h5dump", "-H", str(dst)], capture_output=True, text=True)
+        assert r.returncode == 0 and "synapses" in r.stdout, r.stderr
     # an existing file is not replaced without --append
     assert main(["export", str(out), "--nwb", str(dst)]) == 2
     assert "--append" in capsys.readouterr().err
