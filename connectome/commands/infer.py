@@ -45,6 +45,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
             opened = open_recording(recording, **open_kwargs(series, segment, rec_format))
+            if "others:" in str(opened.attrs.get("series_note", "")):  # several series: say which was read
+                click.echo(f"connectome: reading series {opened.attrs['series_note']}", err=True)
             res = infer_recording(opened, out_dir, p, progress=bar)
     for w in caught:
         if issubclass(w.category, UserWarning):

@@ -248,6 +248,8 @@ def test_series_option_on_the_command_line(tmp_path, capsys):
     assert main(["info", str(path), "--series", "nope"]) == 2
     assert "no voltage series named 'nope'" in capsys.readouterr().err
     out = tmp_path / "inf"
+    assert main(["infer", str(path), "--out", str(tmp_path / "raw"), "--quiet"]) == 0
+    assert "reading series ElectricalSeriesRaw (20000 Hz" in capsys.readouterr().err
     assert main(["infer", str(path), "--series", "ElectricalSeriesLFP", "--out", str(out), "--quiet"]) == 0
     s = json.loads((out / "summary.json").read_text())["input"]
     assert s["series"] == "/acquisition/ElectricalSeriesLFP" and s["sampling_rate_hz"] == 2000.0
