@@ -35,7 +35,7 @@ import click
 import numpy as np
 
 from ..errors import ConfigError, ConnectomeFormatError
-from ._common import open_kwargs, progress_bar
+from ._common import progress_bar
 
 
 def _require_pynwb():
@@ -190,12 +190,12 @@ def export_nwb(source, nwb_path, *, append: bool = False, recording=None, progre
     from ..graph.formats import read_connectome
     from ..io import open_recording
     from ..io.atomic import atomic_path
-    from ..traces import resolve_recording
+    from ..traces import recording_keywords, resolve_recording
 
     con = read_connectome(source)
     rec_path = resolve_recording(source, con, recording)
     given = ((con.meta.get("summary") or {}).get("input")) or {}
-    rec = open_recording(rec_path, **open_kwargs(given.get("series") or None, given.get("segment")))
+    rec = open_recording(rec_path, **recording_keywords(con))
     spikes = neuron_spike_times(con, rec, progress=progress)
     nwb_path = Path(nwb_path)
     source_is_nwb = rec.attrs.get("source_format") == "nwb"

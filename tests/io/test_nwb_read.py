@@ -269,3 +269,14 @@ def test_series_in_pipeline_toml(tmp_path, capsys):
     toml.write_text(f'[run]\ninputs = ["{path.name}"]\noutput = "out2"\nstages = ["infer"]\nseries = 3\n')
     assert main(["run", str(toml), "--quiet", "--no-report"]) == 2
     assert "[run] series must be a series name" in capsys.readouterr().err
+
+
+def test_series_option_on_imprint(tmp_path, capsys):
+    path = _two_series(tmp_path)
+    assert main(["imprint", str(path), "--series", "nope", "--out", str(tmp_path / "m.h5"), "--quiet"]) == 2
+    assert "no voltage series named 'nope'" in capsys.readouterr().err
+    assert not (tmp_path / "m.h5").exists()
+    assert (
+        main(["imprint", str(path), "--series", "ElectricalSeriesLFP", "--out", str(tmp_path / "m.h5")]) == 0
+    )
+    assert (tmp_path / "m.h5").exists()
