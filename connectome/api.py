@@ -38,7 +38,7 @@ from .io.atomic import atomic_path
 from .io.progmap import ProgrammingMap, write_map
 from .io.scratch import make_scratch, release
 from .io.writer import create_recording
-from .spikes.neurons import Neurons, clean_spikes, merge_channels
+from .spikes.neurons import Neurons, find_neurons
 from .verify import verify_map
 from .verify.report import format_report
 
@@ -188,25 +188,7 @@ def detect_spikes(recording, params=None, progress=None) -> SpikeTable:
         p1 = run_pass1(rec, p, work, progress)
     finally:
         release(work)
-    ch, smp, amp = clean_spikes(
-        p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction, rec.n_channels
-    )
-    noise = np.median(p1.noise_mv, axis=0)
-    neurons = merge_channels(
-        ch,
-        smp,
-        amp,
-        noise,
-        rec.rows,
-        rec.cols,
-        rec.x_um,
-        rec.y_um,
-        fs=rec.sampling_rate_hz,
-        min_spikes=p.min_spikes,
-        radius=p.merge_radius_pitches,
-        window_ms=p.merge_window_ms,
-        fraction=p.merge_fraction,
-    )
+    ch, smp, amp, _, neurons = find_neurons(p1, rec, p)
     return SpikeTable(
         channel=ch,
         sample=smp,
