@@ -37,8 +37,8 @@ LAYERS = [
     ["compile"],
     ["verify"],
     ["report"],
-    ["pipeline"],
     ["api"],
+    ["pipeline"],
     ["commands"],
     ["cli"],
 ]

@@ -77,12 +77,10 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     (MAP, readable by map-info), the raw crossbar as MAP.imprint.h5. With
     --reference the summary scores the imprint against that connectome.
     """
-    from ..errors import ConfigError, check_known_keys
-    from ..verify.imprint import ImprintParams, imprint_recording
-    from ..compile import parse_crossbar
-
     from pathlib import Path
 
+    from .. import api
+    from ..compile import parse_crossbar
     from ..io.atomic import check_output
     from ..io.progmap import check_map_path, summary_path
     from ..verify.imprint import side_path
@@ -97,17 +95,6 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     check_output(side_path(out), "imprint", inputs=inputs)
     if summary_path(out).parent != Path(out):
         check_output(summary_path(out), "json", inputs=inputs)
-    d = parse_params(params)
-    check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
-                     "imprint parameter")
-    if "window_ms" in d:
-        if not (isinstance(d["window_ms"], list) and len(d["window_ms"]) == 2):
-            raise ConfigError("window_ms expects two numbers, e.g. window_ms=[1.0, 8.0]")
-        d["window_ms"] = tuple(float(x) for x in d["window_ms"])
-    try:
-        p = ImprintParams(**d, seed=seed, max_duration_s=max_duration_s)
-    except TypeError as exc:
-        raise ConfigError(f"bad imprint parameter: {exc}") from None
     dev = {}
     if nl is not None:
         dev.update(nl_ltp=abs(nl), nl_ltd=abs(nl))
@@ -117,14 +104,12 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
         dev["nl_ltd"] = abs(nl_ltd)
     if c2c_sigma is not None:
         dev["c2c_sigma"] = c2c_sigma
-    if technology is None and technology_file is None:
-        technology = "rram"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
-            s = imprint_recording(recording, out, technology=technology, technology_file=technology_file,
-                                  device_overrides=dev, params=p, reference=reference, rows=rows, cols=cols,
-                                  layers=layers, progress=bar)
+            s = api.imprint(recording, out, technology=technology, technology_file=technology_file,
+                            params=parse_params(params), device=dev, reference=reference, rows=rows, cols=cols,
+                            layers=layers, seed=seed, max_duration_s=max_duration_s, progress=bar)
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)

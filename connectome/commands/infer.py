@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import click
 
@@ -27,7 +28,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     weight and delay), connectome.graphml and summary.json. The recording is
     streamed in chunks; memory does not grow with its length.
     """
-    from ..infer import InferParams, infer_recording
+    from .. import api
+    from ..infer import InferParams
     from ..io.atomic import check_output
 
     d = parse_params(params)
@@ -41,7 +43,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
-            res = infer_recording(recording, out_dir, p, progress=bar)
+            res = api.infer(recording, p, progress=bar, tmp_dir=Path(out_dir).resolve().parent)
+            res.write(out_dir)
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import click
@@ -54,7 +53,6 @@ def report_cmd(source, out, max_traces):
     """
     from ..report import recording_data, render_recording, write_report
     from ..report.build import DEFAULT_MAX_TRACES
-
     from ._common import check_input
 
     check_input(source, "output folder")

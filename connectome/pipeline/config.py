@@ -334,11 +334,11 @@ def stage_key(*parts) -> str:
 
 #: the packages (below ``connectome/``) whose code decides each stage's outputs; a stage's key
 #: digests their source files, so any change to them (an upgrade, a patch) makes the stage run again
-STAGE_CODE = {
-    "infer": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph"),
-    "compile": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile"),
-    "verify": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile", "verify",
-               "simulate"),
+STAGE_CODE = {  # api.py: the runner calls each stage through the Python API
+    "infer": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph"),
+    "compile": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph", "devices", "compile"),
+    "verify": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph", "devices", "compile",
+               "verify", "simulate"),
 }
 _CODE_SUFFIXES = (".py", ".toml")
 

@@ -252,42 +252,32 @@ def _outputs(stage: str, target, file_dir: Path) -> list[Path]:
 
 
 def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, file_dir: Path, progress) -> dict:
+    """Run one stage through the Python API (:mod:`connectome.api`) and write its outputs; its result summary."""
+    from .. import api
+
     if stage == "infer":
         import warnings
 
-        from ..infer import InferParams, infer_recording
-
-        p = InferParams.from_dict({"workers": cfg.threads, **cfg.infer})
+        params = {"workers": cfg.threads, **cfg.infer}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts
-            res = infer_recording(path, infer_dir, p, progress=progress)
-        s = res.summary
+            inference = api.infer(path, params, progress=progress, tmp_dir=infer_dir.resolve().parent)
+        inference.write(infer_dir)
+        s = inference.summary
         return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
     if stage == "compile":
-        from ..compile import CompileOptions, compile_connectome, source_files
-        from ..devices import load_technology
-        from ..graph.formats import read_connectome
-        from ..io.progmap import write_map
-
-        copts = CompileOptions(**target.options)
-        tech = load_technology(copts.technology, copts.technology_file)
-        con = read_connectome(infer_dir)
-        pm = compile_connectome(con, copts, tech=tech, source_path=infer_dir, source_files=source_files(infer_dir))
-        write_map(pm, file_dir / target.map_name())
-        s = pm.summary
-        return {k: s[k] for k in ("tiles", "tiles_lower_bound", "groups", "cells", "synapses", "programming_time_s",
-                                  "programming_energy_uj") if k in s}
+        pm = api.compile(infer_dir, target.options)
+        pm.save(file_dir / target.map_name(), timings=False)  # no wall-clock values: a re-run writes the same bytes
+        keys = ("tiles", "tiles_lower_bound", "groups", "cells", "synapses", "programming_time_s",
+                "programming_energy_uj")
+        return {k: pm.summary[k] for k in keys if k in pm.summary}
     if stage == "verify":
-        try:
-            from ..verify import verify_map
-        except ImportError:
-            raise ConfigError("stage 'verify' is not available in this installation") from None
         v = dict(cfg.verify)
-        report = verify_map(file_dir / target.map_name(), infer_dir,
-                            after_s=parse_duration_s(v.pop("after", 0)), seed=v.pop("seed", 0), **v)
-        _write_json(file_dir / f"{target.name}.verify.json", report)
-        return {k: report[k] for k in ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
-                if k in report}
+        report = api.verify(file_dir / target.map_name(), infer_dir, after_s=parse_duration_s(v.pop("after", 0)),
+                            seed=v.pop("seed", 0), **v)
+        report.write(file_dir / f"{target.name}.verify.json")
+        keys = ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
+        return {k: report[k] for k in keys if k in report}
     raise ValueError(stage)
 
 
