@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field, fields
@@ -62,6 +63,8 @@ __all__ = [
     "simulate",
     "Simulation",
 ]
+
+log = logging.getLogger("connectome.api")
 
 
 # ------------------------------------------------------------------ helpers
@@ -192,6 +195,7 @@ def detect_spikes(recording, params=None, progress=None) -> SpikeTable:
     finally:
         release(work)
     ch, smp, amp, _, neurons = find_neurons(p1, rec, p)
+    log.info("detect_spikes: %s: %d spikes, %d neurons", rec.path, ch.size, neurons.n)
     return SpikeTable(
         channel=ch,
         sample=smp,
@@ -285,7 +289,22 @@ def infer(
     rec = _recording(source)
     if tmp_dir is not None:
         Path(tmp_dir).mkdir(parents=True, exist_ok=True)
-    return Inference(infer_connectome(rec.path, p, progress, tmp_dir=tmp_dir))
+    result = Inference(infer_connectome(rec.path, p, progress, tmp_dir=tmp_dir))
+    _log_inference(result, rec.path)
+    return result
+
+
+def _log_inference(result: Inference, source) -> None:
+    s = result.summary
+    t = s.get("timings", {})
+    log.info(
+        "infer: %s: %s neurons, %s synapses %s (pass 1 %.1f s, neurons %.1f s, pass 2 %.1f s, statistics %.1f s)",
+        source,
+        s.get("neurons"),
+        s.get("synapses"),
+        s.get("by_kind"),
+        *(t.get(k, float("nan")) for k in ("pass1_s", "neurons_s", "pass2_s", "stats_s")),
+    )
 
 
 def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, progress, tmp_dir) -> Inference:
@@ -408,6 +427,9 @@ def compile(connectome, options=None, *, progress=None, **overrides) -> Compiled
         source_files=source_files(path) if path else None,
         progress=progress,
     )
+    sm = pm.summary
+    log.info("compile: %s: %s synapses → %s tiles (lower bound %s), %s cells", opts.technology or tech.name,
+             sm.get("synapses"), sm.get("tiles"), sm.get("tiles_lower_bound"), sm.get("cells"))
     return CompiledMap(**{f.name: getattr(pm, f.name) for f in fields(ProgrammingMap)})
 
 
@@ -441,7 +463,7 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
     map_in_memory = isinstance(programming_map, ProgrammingMap)
     con_in_memory = not isinstance(connectome, (str, os.PathLike))
     if not (map_in_memory or con_in_memory):
-        return VerifyReport(verify_map(programming_map, connectome, **options))
+        return _logged(VerifyReport(verify_map(programming_map, connectome, **options)))
     if not map_in_memory and not isinstance(programming_map, (str, os.PathLike)):
         raise ConfigError(
             f"expected a ProgrammingMap or the path of a map, got {type(programming_map).__name__}"
@@ -466,6 +488,12 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
         report["map"]["path"] = "<in memory>"
     if con_in_memory:
         report["connectome"]["path"] = "<in memory>"
+    return _logged(report)
+
+
+def _logged(report: VerifyReport) -> VerifyReport:
+    log.info("verify: pearson %s, spearman %s, sign flips %s, synapses lost %s", report.get("pearson"),
+             report.get("spearman"), report.get("sign_flips"), report.get("synapses_lost"))
     return report
 
 

@@ -7,21 +7,23 @@ from pathlib import Path
 
 import click
 
-from ._common import check_input, parse_params, progress_bar
+from ._common import check_input, echo_json, json_option, out_option, parse_params, progress_bar, quiet_option
 
 
 @click.command("infer")
 @click.argument("recording", type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(), help="Output directory: new, empty or an earlier infer output "
-              "(replaced atomically; anything else is refused).")
-@click.option("--q", "q_threshold", type=float, default=None, help="Benjamini–Hochberg level (default 0.01).")
+@out_option("Output directory: new, empty or an earlier infer output (replaced atomically; anything else is "
+            "refused).", required=True, dest="out_dir")
+@click.option("--q-threshold", "--q", "q_threshold", type=float, default=None,
+              help="Benjamini–Hochberg level (default 0.01; --q is the older name).")
 @click.option("--min-pre-spikes", type=int, default=None, help="Fewest presynaptic spikes for a pair to be tested.")
 @click.option("--workers", type=int, default=None, help="Threads for the chunked passes (default 2).")
 @click.option("--chunk-s", type=float, default=None, help="Seconds of recording per chunk (default 1).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Any other inference parameter (see docs/inference.md), repeatable.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet):
+@json_option("Print the summary (summary.json's counts) as JSON on stdout.")
+@quiet_option()
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, as_json, quiet):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,
@@ -49,6 +51,12 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)
     s = res.summary
+    if quiet:
+        return
+    if as_json:
+        echo_json({"out": str(out_dir), **{key: s[key] for key in ("neurons", "synapses", "by_kind",
+                                                                  "excitatory_eventful", "input") if key in s}})
+        return
     k = s["by_kind"]
     click.echo(f"{recording}: {s['neurons']} neurons, {s['synapses']} synapses "
                f"({k['excitatory']} excitatory [{s['excitatory_eventful']} eventful], {k['inhibitory']} inhibitory, "

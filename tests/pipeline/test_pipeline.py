@@ -198,7 +198,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path, recordings):
 
 
 def test_demo_pipeline_cli(tmp_path, capsys):
-    rc = main(["run", str(REPO / "pipelines" / "demo.toml"), "--out", str(tmp_path / "demo"), "--quiet"])
+    rc = main(["run", str(REPO / "pipelines" / "demo.toml"), "--out", str(tmp_path / "demo")])
     assert rc == 0
     out = capsys.readouterr().out
     assert "1 of 1 recording(s) done" in out and "10 neurons, 8 synapses" in out
