@@ -59,7 +59,9 @@ def check_input(path, what: str = "input"):
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ConnectomeError(f"symlink loop: the {what} path is a symbolic link that resolves to itself", path) from None
+            raise ConnectomeError(
+                f"symlink loop: the {what} path is a symbolic link that resolves to itself", path
+            ) from None
         if exc.errno == errno.ENOENT:
             why = ("a symbolic link to nothing (its target does not exist)" if os.path.islink(path)
                    else "no such file or directory")

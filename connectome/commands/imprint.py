@@ -19,7 +19,8 @@ def format_imprint(s: dict, out) -> str:
     d = s["device"]
     lines = [
         f"map             {out}  (+ {s['side_file']}: N×N conductances, z, weights, pulse counts)",
-        f"crossbar        {s['neurons']}×{s['neurons']} {s['technology']} cells, {s['imprinted_seconds']:g} s imprinted, "
+        f"crossbar        {s['neurons']}×{s['neurons']} {s['technology']} cells, "
+        f"{s['imprinted_seconds']:g} s imprinted, "
         f"{s['pulses_per_cell_mean']:g} write pulses per cell on average",
         f"device          NL_LTP {d['nl_ltp']:g}, NL_LTD {d['nl_ltd']:g}, {d['pulses_ltp']}/{d['pulses_ltd']} pulses, "
         f"c2c σ {100 * d['c2c_sigma']:g} % of the window, {d['g_min_us']:g}–{d['g_max_us']:g} µS",
@@ -30,10 +31,12 @@ def format_imprint(s: dict, out) -> str:
     c = s.get("comparison")
     if c:
         lines += [
-            f"reference       {c['reference']} ({c['reference_kind']}): {c['neurons_matched']} of {c['neurons']} neurons "
+            f"reference       {c['reference']} ({c['reference_kind']}): {c['neurons_matched']} of {c['neurons']} "
+            "neurons "
             f"matched, {c['pairs_scored']} pairs scored, {c['reference_synapses_scored']} synapses",
             f"ranking         AUC {_f(c['auc'])} (excitatory {_f(c['auc_excitatory'])}, inhibitory "
-            f"{_f(c['auc_inhibitory'])}" + (f", detectable {_f(c.get('auc_detectable'))}" if "auc_detectable" in c else "")
+            f"{_f(c['auc_inhibitory'])}"
+            + (f", detectable {_f(c.get('auc_detectable'))}" if "auc_detectable" in c else "")
             + f"); recall at matched count {_f(c['recall_at_matched_count'])}",
             f"rank corr.      Spearman {_f(c['spearman_synapses'])} over synapses, {_f(c['spearman_all_pairs'])} over "
             f"all pairs ({c['spearman_all_pairs_basis']})",

@@ -176,8 +176,8 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
             _drop_recorded_outputs(state_file, file_dir, outputs)
             result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
             sums = output_sha256(file_dir, outputs)
-            _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path), "outputs": sums,
-                                     "result": result})
+            _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path),
+                                     "outputs": sums, "result": result})
             seconds = time.perf_counter() - t
             entry["stages"][label] = {"status": "ran", "seconds": round(seconds, 3), "key": key,
                                       "outputs": sums, "result": result}

@@ -244,8 +244,8 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
     if max_traces <= 0 or not edges:
         return {"status": "not computed (--max-traces 0)" if max_traces <= 0 else "no accepted edges", "traces": {}}
     from ..graph.connectome import Connectome
-    from ..traces import inference_params, neuron_spike_train, resolve_recording, spike_triggered_windows
     from ..io import open_recording
+    from ..traces import inference_params, neuron_spike_train, resolve_recording, spike_triggered_windows
 
     try:
         con = Connectome.read(infer)

@@ -206,11 +206,16 @@ class SpikeCandidates(Protocol):
 class NeuronParams(Protocol):
     """The parameters :func:`find_neurons` reads (``connectome.infer.InferParams`` has them all)."""
 
-    min_ap_fraction: float
-    min_spikes: int
-    merge_radius_pitches: float
-    merge_window_ms: float
-    merge_fraction: float
+    @property
+    def min_ap_fraction(self) -> float: ...
+    @property
+    def min_spikes(self) -> int: ...
+    @property
+    def merge_radius_pitches(self) -> float: ...
+    @property
+    def merge_window_ms(self) -> float: ...
+    @property
+    def merge_fraction(self) -> float: ...
 
 
 class FoundNeurons(NamedTuple):
