@@ -25,6 +25,7 @@ import os
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -480,6 +481,7 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
         con_path = connectome
         if con_in_memory:  # GraphML keeps every float exactly (CSV rounds to 7 digits)
             con_path = work / "connectome.graphml"
+            assert con is not None
             con.write_graphml(con_path)
         report = VerifyReport(verify_map(map_path, con_path, **options))
     finally:
@@ -649,6 +651,8 @@ def simulate(out, params=None, *, model: str = "psp", progress=None, **overrides
     model : ``"psp"`` or ``"hh"``
         The PSP-kernel simulator or the conductance-based Hodgkin–Huxley network.
     """
+    cls: Any
+    run: Any
     if model == "psp":
         from .simulate import SimParams as cls
         from .simulate import simulate as run

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -237,7 +238,8 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
             # fainter the more lines there are, so that density (not overdraw) shows
             ax.add_collection(
                 LineCollection(
-                    segs, colors=cols, linewidths=0.4, alpha=min(0.35, 8 / np.sqrt(len(sel))), zorder=1
+                    segs,  # type: ignore[arg-type]  # an (n, 2, 2) array is a sequence of segments
+                    colors=cols, linewidths=0.4, alpha=min(0.35, 8 / np.sqrt(len(sel))), zorder=1,
                 )
             )
     for t in _TYPE_ORDER:
@@ -355,7 +357,7 @@ def plot_distance(c: Connectome, bin_um: float | None = None, kinds=None):
         curves += [
             (k, k, KIND_COLOURS[k]) for k in ("excitatory", "inhibitory") if np.any(c.kind_names() == k)
         ]
-    ref = None
+    ref: dict[str, Any] = {}
     for t, (label, kd, colour) in enumerate(curves):
         r = connection_probability_by_distance(c, bin_um, kd)
         if r is None:

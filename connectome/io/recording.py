@@ -13,6 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -297,8 +298,9 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
                 f"root attribute pitch_um must be a positive number of µm, got {attr_pitch}", path
             )
 
-    rows = cols = None
-    parts = []
+    rows: Any = None  # int64 arrays once known
+    cols: Any = None
+    parts: list[str] = []
     if "row" in tables:
         rc = []
         for name in ("row", "col"):

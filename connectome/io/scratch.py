@@ -131,7 +131,7 @@ def clean_stale(root) -> list[Path]:
     """
     root = Path(root)
     dedicated = root.name == SCRATCH_NAME
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(root.iterdir())
     except OSError:

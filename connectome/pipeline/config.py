@@ -120,6 +120,7 @@ class PipelineConfig:
             d.pop("workers", None)  # threads change speed, not results
             return d
         if stage == "compile":
+            assert target is not None, "the compile stage needs its target"
             return {"name": target.name, "format": target.format, **target.options}
         if stage == "verify":
             return dict(self.verify)

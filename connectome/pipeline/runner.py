@@ -23,6 +23,7 @@ import socket
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..errors import ConfigError, ConnectomeError, EnvironmentFault
@@ -140,7 +141,8 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
 
     path, file_dir = Path(path), Path(file_dir)
     say = log or (lambda msg: None)
-    entry = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {}, "error": None}
+    entry: dict[str, Any] = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {},
+                             "error": None}
     t_file = time.perf_counter()
     stage_name = "ingest"
     try:
@@ -156,7 +158,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
         file_dir.mkdir(parents=True, exist_ok=True)
         _clean_stale(file_dir)
         infer_dir = file_dir / "infer"
-        keys = {}  # stage label → key; a stage's key includes its upstream's
+        keys: dict[str, str] = {}  # stage label → key; a stage's key includes its upstream's
         for stage_name, target in _plan(cfg):
             label = stage_name if target is None else f"{stage_name}:{target.name}"
             upstream = {"infer": None, "compile": keys.get("infer"),
@@ -276,8 +278,8 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
         report = api.verify(file_dir / target.map_name(), infer_dir, after_s=parse_duration_s(v.pop("after", 0)),
                             seed=v.pop("seed", 0), **v)
         report.write(file_dir / f"{target.name}.verify.json")
-        keys = ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
-        return {k: report[k] for k in keys if k in report}
+        scores = ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
+        return {k: report[k] for k in scores if k in report}
     raise ValueError(stage)
 
 

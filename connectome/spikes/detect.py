@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -162,7 +163,7 @@ def detect_block(
     from .kernels import highpass_boxcar, scan_peaks
 
     p = params or DetectParams()
-    overrides = {k: v for k, v in (("threshold", threshold), ("refractory_ms", refractory_ms),
+    overrides: dict[str, Any] = {k: v for k, v in (("threshold", threshold), ("refractory_ms", refractory_ms),
                                    ("hp_window_ms", hp_window_ms)) if v is not None}
     if overrides:
         p = dataclasses.replace(p, **overrides)
