@@ -40,7 +40,7 @@ def test_every_writer_takes_out_quiet_and_json(verb):
 def test_same_names_for_the_same_things():
     # a flag's short form means the same thing in every command that has it
     meaning = {}
-    for verb, cmd in cli.commands.items():
+    for cmd in cli.commands.values():
         for p in cmd.params:
             for opt in p.opts:
                 if len(opt) == 2:  # -x

@@ -14,8 +14,8 @@ import pytest
 
 from connectome.cli import main
 from connectome.errors import ConfigError, EnvironmentFault
-from connectome.pipeline import config_from_dict, load_config, run_pipeline
 from connectome.io.checksum import sha256_file
+from connectome.pipeline import config_from_dict, load_config, run_pipeline
 from connectome.pipeline.runner import MANIFEST
 from connectome.simulate import SimParams, simulate
 

@@ -15,6 +15,7 @@ from connectome.errors import EXIT_BAD_INPUT, OutputError
 from connectome.io.atomic import recognise
 from connectome.report import batch_data, recording_data, render_batch, render_recording, write_report
 
+
 class _R:
     def __init__(self, code, output):
         self.exit_code, self.output = code, output
