@@ -76,7 +76,8 @@ def test_module_examples_run(name, monkeypatch):
 def test_examples_are_found():
     found = _modules_with_examples()
     assert len(found) >= 30
-    assert {"connectome", "connectome.spikes.neurons", "connectome.spikes.detect", "connectome.io.scratch"} <= set(found)
+    wanted = {"connectome", "connectome.spikes.neurons", "connectome.spikes.detect", "connectome.io.scratch"}
+    assert wanted <= set(found)
 
 
 def test_import_is_lazy_and_names_are_listed():
