@@ -515,8 +515,8 @@ def _h5_reason(exc: BaseException) -> str:
     return msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
 
 
-def _validated(store: Store) -> Recording:
-    p = store.path
+def _data_shape(store: Store, p) -> tuple[int, int]:
+    """``(n_samples, n_channels)`` of /data, after the format attribute, rank, size and dtype checks."""
     fmt = store.root_attrs.get("format")
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", "replace")
@@ -541,6 +541,11 @@ def _validated(store: Store) -> Recording:
         raise RecordingError(
             f"unsupported /data dtype {store.dtype}; supported: {', '.join(SUPPORTED_DTYPES)}", p
         )
+    return n_samples, n_channels
+
+
+def _sampling_rate(store: Store, p) -> float:
+    """The sampling rate (Hz), from /data's attributes or the root's, within the accepted range."""
     sr = store.data_attrs.get("sampling_rate_hz", store.root_attrs.get("sampling_rate_hz"))
     if sr is None:
         raise RecordingError("missing /data attribute sampling_rate_hz", p)
@@ -556,6 +561,11 @@ def _validated(store: Store) -> Recording:
             f"{MAX_SAMPLING_RATE_HZ:g} Hz (membrane-potential recordings)",
             p,
         )
+    return sr
+
+
+def _scale_offset(store: Store, n_channels: int, n_samples: int, p) -> tuple[np.ndarray, np.ndarray]:
+    """The units check and the mV conversion (scale, offset: scalars or one per channel; no zero scale)."""
     units = store.data_attrs.get("units", "mV")
     if str(units) not in ("mV", "millivolts"):
         raise RecordingError(f"/data units are {units!r}; expected 'mV'", p)
@@ -570,16 +580,11 @@ def _validated(store: Store) -> Recording:
             "their samples would read as the offset",
             p,
         )
+    return scale, offset
 
-    geo = read_geometry(store, n_channels, n_samples, p)
-    if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
-        warnings.warn(
-            f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
-            "table to tell the orientation; read as time × channels, as the format says. A channels × "
-            "time file must be transposed",
-            stacklevel=2,
-        )
 
+def _check_stored(store: Store, p) -> None:
+    """/data is whole on disk: the file is as long as it says and (unless ``sparse``) no chunk is missing."""
     sparse = store.data_attrs.get("sparse", False)
     if not isinstance(sparse, (bool, np.bool_, int, np.integer)) or sparse not in (0, 1):
         raise RecordingError(f"/data attribute sparse must be true or false, got {sparse!r}", p)
@@ -608,6 +613,24 @@ def _validated(store: Store) -> Recording:
                 "if unwritten regions are meant to read as the fill value)",
                 p,
             )
+
+
+def _validated(store: Store) -> Recording:
+    """The :class:`Recording` of an opened store, once every rule of docs/formats.md is checked."""
+    p = store.path
+    n_samples, n_channels = _data_shape(store, p)
+    sr = _sampling_rate(store, p)
+    scale, offset = _scale_offset(store, n_channels, n_samples, p)
+    geo = read_geometry(store, n_channels, n_samples, p)
+    if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
+        warnings.warn(
+            f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
+            "table to tell the orientation; read as time × channels, as the format says. A channels × "
+            "time file must be transposed",
+            stacklevel=2,
+        )
+
+    _check_stored(store, p)
 
     file_chunks = tuple(int(c) for c in store.chunks) if store.chunks else None
     chunks = _read_chunks(file_chunks, n_samples, n_channels, sr)
