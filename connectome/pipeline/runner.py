@@ -137,8 +137,6 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     per stage ``ran`` | ``skipped`` with seconds, key and output checksums,
     and ``error`` (one line) and ``failed_stage`` when it failed.
     """
-    from ..io.checksum import file_fingerprint
-
     path, file_dir = Path(path), Path(file_dir)
     say = log or (lambda msg: None)
     entry: dict[str, Any] = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {},
@@ -146,18 +144,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     t_file = time.perf_counter()
     stage_name = "ingest"
     try:
-        if not path.exists():
-            raise ConfigError("no such recording", path)
-        entry["fingerprint"] = fingerprint = file_fingerprint(path)
-        from ..io import open_recording
-
-        rec = open_recording(path)  # the contract's checks, before any stage runs
-        entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
-                              "sampling_rate_hz": rec.sampling_rate_hz}
-        getattr(rec.store, "close", lambda: None)()
-        file_dir.mkdir(parents=True, exist_ok=True)
-        _clean_stale(file_dir)
-        infer_dir = file_dir / "infer"
+        fingerprint = _ingest(path, file_dir, entry)
         keys: dict[str, str] = {}  # stage label → key; a stage's key includes its upstream's
         for stage_name, target in _plan(cfg):
             label = stage_name if target is None else f"{stage_name}:{target.name}"
@@ -165,25 +152,8 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
                         "verify": keys.get(f"compile:{label.partition(':')[2]}")}[stage_name]
             key = keys[label] = stage_key(label, fingerprint, cfg.stage_params(stage_name, target), upstream,
                                           __version__, code_digest(stage_name))
-            outputs = _outputs(stage_name, target, file_dir)
-            state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
-            t = time.perf_counter()
-            state = _state_ok(state_file, key, file_dir, outputs)
-            if state is not None:
-                entry["stages"][label] = {"status": "skipped", "seconds": 0.0, "key": key,
-                                          "outputs": state["outputs"], "result": state.get("result", {})}
-                say(f"{label}: up to date, skipped")
-                continue
-            stage_name = label
-            _drop_recorded_outputs(state_file, file_dir, outputs)
-            result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
-            sums = output_sha256(file_dir, outputs)
-            _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path),
-                                     "outputs": sums, "result": result})
-            seconds = time.perf_counter() - t
-            entry["stages"][label] = {"status": "ran", "seconds": round(seconds, 3), "key": key,
-                                      "outputs": sums, "result": result}
-            say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
+            stage_name = label  # named in the manifest if it fails
+            entry["stages"][label] = _run_or_skip(label, target, key, path, file_dir, cfg, progress, say)
         entry["status"] = "done"
     except EnvironmentFault:
         raise  # the machine failed, not this file: stop the run (exit status 4)
@@ -212,6 +182,45 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     if entry["error"]:
         say(f"FAILED in {entry['failed_stage']}: {entry['error']}")
     return entry
+
+
+def _ingest(path: Path, file_dir: Path, entry: dict) -> str:
+    """Check the recording (the format's rules, before any stage runs) and prepare its folder; its fingerprint."""
+    from ..io import open_recording
+    from ..io.checksum import file_fingerprint
+
+    if not path.exists():
+        raise ConfigError("no such recording", path)
+    entry["fingerprint"] = fingerprint = file_fingerprint(path)
+    rec = open_recording(path)
+    entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
+                          "sampling_rate_hz": rec.sampling_rate_hz}
+    getattr(rec.store, "close", lambda: None)()
+    file_dir.mkdir(parents=True, exist_ok=True)
+    _clean_stale(file_dir)
+    return fingerprint
+
+
+def _run_or_skip(label: str, target, key: str, path: Path, file_dir: Path, cfg: PipelineConfig, progress,
+                 say) -> dict:
+    """One stage of one recording: skipped if its state record matches and its outputs are intact, else run."""
+    stage = label.partition(":")[0]
+    outputs = _outputs(stage, target, file_dir)
+    state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
+    t = time.perf_counter()
+    state = _state_ok(state_file, key, file_dir, outputs)
+    if state is not None:
+        say(f"{label}: up to date, skipped")
+        return {"status": "skipped", "seconds": 0.0, "key": key, "outputs": state["outputs"],
+                "result": state.get("result", {})}
+    _drop_recorded_outputs(state_file, file_dir, outputs)
+    result = _run_stage(stage, path, file_dir / "infer", target, cfg, file_dir, progress)
+    sums = output_sha256(file_dir, outputs)
+    _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path),
+                             "outputs": sums, "result": result})
+    seconds = time.perf_counter() - t
+    say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
+    return {"status": "ran", "seconds": round(seconds, 3), "key": key, "outputs": sums, "result": result}
 
 
 def _environment_fault(exc: Exception, file_dir: Path) -> EnvironmentFault | None:
