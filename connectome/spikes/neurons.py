@@ -136,6 +136,36 @@ def merge_channels(
     snr = med_amp / np.maximum(noise_mv, 1e-9)
     coupled = np.flatnonzero((count >= min_spikes) & (snr >= min_snr))
     tol = max(1, int(round(window_ms * 1e-3 * fs)))
+    members = _channel_groups(coupled, sample, ptr, rows, cols, snr, tol, radius, fraction)
+    trains, best, xs, ys, amps = [], [], [], [], []
+    for m in members:
+        t = np.sort(np.concatenate([sample[ptr[c] : ptr[c + 1]] for c in m]))
+        if len(m) > 1:
+            t = drop_copies(t, tol)
+        trains.append(t)
+        best.append(m[0])
+        w = med_amp[m]
+        xs.append(float(np.average(x_um[m], weights=w)))
+        ys.append(float(np.average(y_um[m], weights=w)))
+        amps.append(med_amp[m[0]])
+    sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
+    return Neurons(
+        channels=members,
+        best_channel=np.array(best, dtype=np.int64),
+        spike_ptr=sptr,
+        spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
+        x_um=np.array(xs),
+        y_um=np.array(ys),
+        ap_amp_mv=np.array(amps),
+    )
+
+
+def _channel_groups(coupled, sample, ptr, rows, cols, snr, tol: int, radius: float, fraction: float) -> list:
+    """Coupled channels merged by the coincidence rule (union–find): one int64 array per neuron.
+
+    Each group lists its channels best SNR first; groups are ordered by their
+    best channel.
+    """
     parent = {int(c): int(c) for c in coupled}
 
     def find(u):
@@ -171,27 +201,7 @@ def merge_channels(
         g = sorted(g, key=lambda c: (-snr[c], c))
         members.append(np.array(g, dtype=np.int64))
     members.sort(key=lambda m: int(m[0]))
-    trains, best, xs, ys, amps = [], [], [], [], []
-    for m in members:
-        t = np.sort(np.concatenate([sample[ptr[c] : ptr[c + 1]] for c in m]))
-        if len(m) > 1:
-            t = drop_copies(t, tol)
-        trains.append(t)
-        best.append(m[0])
-        w = med_amp[m]
-        xs.append(float(np.average(x_um[m], weights=w)))
-        ys.append(float(np.average(y_um[m], weights=w)))
-        amps.append(med_amp[m[0]])
-    sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
-    return Neurons(
-        channels=members,
-        best_channel=np.array(best, dtype=np.int64),
-        spike_ptr=sptr,
-        spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
-        x_um=np.array(xs),
-        y_um=np.array(ys),
-        ap_amp_mv=np.array(amps),
-    )
+    return members
 
 
 class SpikeCandidates(Protocol):
