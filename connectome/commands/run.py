@@ -60,8 +60,6 @@ def run_cmd(config, files, output, workers, scheduler, quiet, as_json, no_report
             if b is not None:
                 b.close()
     failed = [f for f in m["files"] if f["status"] == "failed"]
-    for f in failed:
-        click.echo(f"  FAILED  {_rel(f['input'])} ({f.get('failed_stage', '?')}): {f['error']}", err=True)
     page = None
     if not no_report:
         from ..errors import ConnectomeError
@@ -73,7 +71,9 @@ def run_cmd(config, files, output, workers, scheduler, quiet, as_json, no_report
             click.echo(f"connectome run: no report: {exc}", err=True)
     if as_json:
         echo_json(_json_summary(m, cfg.output, page))
-    elif not quiet:
+    if quiet or as_json:
+        _echo_failures(failed)  # errors always reach stderr
+    else:
         _echo_summary(m, cfg.output, page)
     return 1 if failed else 0
 
@@ -88,8 +88,14 @@ def _echo_summary(m: dict, root, page) -> None:
             skipped = all(s["status"] == "skipped" for s in f["stages"].values())
             click.echo(f"  ok      {_rel(f['input'])}: {inf.get('neurons', '?')} neurons, "
                        f"{inf.get('synapses', '?')} synapses" + (" (up to date)" if skipped else ""))
+    _echo_failures([f for f in m["files"] if f["status"] == "failed"])
     if page is not None:
         click.echo(f"report → {_rel(page)} (open it in a browser)")
+
+
+def _echo_failures(failed: list) -> None:
+    for f in failed:
+        click.echo(f"  FAILED  {_rel(f['input'])} ({f.get('failed_stage', '?')}): {f['error']}", err=True)
 
 
 def _json_summary(m: dict, root, page) -> dict:
