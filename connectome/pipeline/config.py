@@ -312,7 +312,7 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
 
 def _read_keys(run: dict, path) -> dict:
     """``series``/``segment`` of ``[run]``, checked (the keywords of ``open_recording``)."""
-    out = {}
+    out: dict[str, str | int] = {}
     if "series" in run:
         if not isinstance(run["series"], str) or not run["series"]:
             raise ConfigError(f"[run] series must be a series name, not {run['series']!r}", path)
