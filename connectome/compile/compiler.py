@@ -409,6 +409,8 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     say("schedule")
     t = time.perf_counter()
     pulses = schedule.simulate_pulses(level, enc.levels, tech, options.seed)
+    cells["pulses"] = pulses.pulses.astype(np.int32)
+    cells["unverified"] = pulses.unverified.astype(np.uint8)
     jobs = schedule.row_jobs(cells["tile"], cells["row"], pulses.pulses, tech)
     times["schedule_s"] = time.perf_counter() - t
     say("placement")

@@ -98,6 +98,14 @@ class Write:
     ispp_step_v: float = 0.0
     vt_window_v: float = 0.0
     vt_sigma_v: float = 0.0
+    # the pulse train (amplitudes in volts; 0 = not given): see connectome.compile.schedule.pulse_train
+    set_v: float = 0.0          # first program (SET) pulse amplitude; ISPP uses ispp_start_v
+    set_step_v: float = 0.0     # amplitude increment per pulse; ISPP uses ispp_step_v
+    reset_v: float = 0.0        # opposite-polarity (RESET) correction pulse; 0 = the cell cannot be moved back
+    reset_ns: float = 0.0       # its width
+    reset_first: bool = False   # every listed cell of a row gets one RESET pulse before the train (PCM)
+    verify_v: float = 0.0       # read-verify voltage
+    erase_v: float = 0.0        # block-erase amplitude (flash)
 
 
 @dataclass(frozen=True)
@@ -273,6 +281,13 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad("ispp needs ispp_step_v > 0 and vt_window_v > 0")
     if not (0 <= w.write_error_rate < 1):
         bad("write_error_rate must be in [0, 1)")
+    volts = ("set_v", "set_step_v", "reset_v", "reset_ns", "verify_v", "erase_v")
+    if not all(math.isfinite(getattr(w, k)) and getattr(w, k) >= 0 for k in volts):
+        bad(f"need finite {', '.join(volts)} ≥ 0")
+    if not isinstance(w.reset_first, bool):
+        bad("reset_first must be true or false")
+    if w.reset_first and not (w.reset_v > 0 and w.reset_ns > 0):
+        bad("reset_first needs reset_v > 0 and reset_ns > 0")
     for k in ("default_rows", "default_cols", "max_rows", "max_cols", "default_layers", "max_layers"):
         if getattr(a, k) < 1:
             bad(f"{k} must be ≥ 1")
