@@ -21,8 +21,13 @@ Pulses per cell come from a simulated write loop of the technology model
     caught by verify and rewritten.
 
 Cells of one tile row are written in parallel (one word line, column-parallel
-drivers): a row takes ``max pulses × (pulse + verify) + verify`` and
-``Σ pulses × pulse_energy``. A row's power is its energy over its duration.
+drivers): a row takes ``[reset] + max pulses × (pulse + verify) + verify``
+and ``(Σ pulses [+ cells]) × pulse_energy``, the bracketed RESET pulse to
+every cell of the row only where the technology has ``reset_first`` (PCM:
+RESET, then partial SETs; Le Gallo & Sebastian 2020). Each schedule entry
+carries its pulse train (:func:`pulse_train`: amplitudes, step, widths,
+polarity, verify reads) and each cell its pulse count, so that a chip test
+bench can replay the schedule (docs/formats-progmap.md). A row's power is its energy over its duration.
 Rows of one tile are written one after another (a tile never does two things
 at once). Tiles that share lines — the tiles of one 3D stack, which share
 their vertical output lines (:mod:`.placement`) — form one *unit* and are

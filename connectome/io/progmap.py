@@ -9,9 +9,13 @@ A map is a few tables of columns (see docs/formats-progmap.md):
   ``row_neuron`` (tiles × rows), ``col_neuron``, ``col_polarity``,
   ``col_significance`` (tiles × cols);
 - ``/cells``    ``tile, row, col, pre, post, polarity, significance, level,
-  g_target_us`` — one record per programmed cell, sorted by (tile, row, col);
+  g_target_us, pulses, unverified`` — one record per programmed cell, sorted
+  by (tile, row, col);
 - ``/schedule`` ``step, tile, row, t_start_us, t_end_us, pulses, energy_pj``
-  in step (time) order; ``row = −1`` is a whole-tile erase (flash);
+  and the pulse train (``polarity, amplitude_v, step_v, width_ns, reset_v,
+  reset_width_ns, reset_first, verify_v, verify_ns, verify_reads,
+  pulse_energy_pj``) in step (time) order; ``row = −1`` is a whole-tile
+  erase (flash);
 - ``/synapses`` ``pre, post, group, weight_mv, delay_ms, clipped`` — the
   source synapses as mapped (parallel edges of one group summed), sorted by
   (group, pre, post); it carries the delays and the clipping report.
