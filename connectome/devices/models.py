@@ -137,6 +137,26 @@ class ArrayLimits:
 
 
 @dataclass(frozen=True)
+class Readout:
+    """How the crossbar is read (``verify``'s read-out non-idealities; defaults: ideal).
+
+    ``wire_ohm_per_cell``: line resistance of one cell pitch of a row or
+    column wire; ``selector``: whether a cell has an access device (1T1R,
+    threshold selector) that disconnects it when its row is not driven (a
+    bare cross-point has none, so unselected cells load the lines: sneak
+    paths); ``dac_bits``/``adc_bits``: input and output converter precision
+    (0 = ideal); ``adc_range_inputs``: the ADC's full range in full-scale
+    synaptic inputs arriving at once on one column.
+    """
+
+    wire_ohm_per_cell: float = 0.0
+    selector: bool = True
+    dac_bits: int = 0
+    adc_bits: int = 0
+    adc_range_inputs: float = 4.0
+
+
+@dataclass(frozen=True)
 class Reliability:
     endurance_cycles: float
     retention_years: float
@@ -153,6 +173,7 @@ class Technology:
     noise: Noise
     array: ArrayLimits
     reliability: Reliability
+    readout: Readout = field(default_factory=Readout)
     source: str = field(default="preset", compare=False)
 
     def to_dict(self) -> dict:
@@ -160,7 +181,9 @@ class Technology:
 
 
 _SECTIONS = {"conductance": Conductance, "write": Write, "noise": Noise, "array": ArrayLimits,
-             "reliability": Reliability}
+             "reliability": Reliability, "readout": Readout}
+#: Tables a description may leave out (older maps record technologies without them): their defaults apply.
+_OPTIONAL = ("readout",)
 _MECHANISMS = ("program-and-verify", "ispp", "single-pulse")
 _NOISE_MODELS = ("relative", "pcm", "binary", "vt")
 
@@ -245,7 +268,7 @@ def _merge(base: dict, over: dict, path) -> dict:
 
 def technology_from_dict(d: dict, source: str, path=None) -> Technology:
     try:
-        parts = {k: cls(**d[k]) for k, cls in _SECTIONS.items()}
+        parts = {k: cls(**(d.get(k, {}) if k in _OPTIONAL else d[k])) for k, cls in _SECTIONS.items()}
     except KeyError as exc:
         raise TechnologyError(f"missing table [{exc.args[0]}]", path) from None
     except TypeError as exc:
@@ -295,6 +318,17 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad("a default array size exceeds its maximum")
     if a.cell_area_f2 <= 0 or a.feature_nm <= 0:
         bad("cell_area_f2 and feature_nm must be > 0")
+    r = tech.readout
+    if not (math.isfinite(r.wire_ohm_per_cell) and r.wire_ohm_per_cell >= 0):
+        bad("readout wire_ohm_per_cell must be a finite number ≥ 0")
+    if not isinstance(r.selector, bool):
+        bad("readout selector must be true or false")
+    for k in ("dac_bits", "adc_bits"):
+        v = getattr(r, k)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 32:
+            bad(f"readout {k} must be an integer in 0…32 (0 = ideal)")
+    if not (math.isfinite(r.adc_range_inputs) and r.adc_range_inputs > 0):
+        bad("readout adc_range_inputs must be > 0")
 
 
 def load_technology(name: str | None = None, override_file=None) -> Technology:

@@ -209,6 +209,16 @@ def _f(v, fmt="{:.4f}"):
     return "–" if v is None else fmt.format(v)
 
 
+def _readout_line(ro) -> str:
+    if not ro or not ro.get("applied"):
+        return "read-out        ideal (not applied)"
+    return (f"read-out        wires {ro['wire_ohm_per_cell']:g} Ω/cell, "
+            f"{'selector' if ro['selector'] else 'no selector (sneak paths)'}, {ro['input_activity']:g} of rows "
+            f"driven: IR-drop factor min {_f(ro.get('line_factor_min'), '{:.3f}')}, median "
+            f"{_f(ro.get('line_factor_median'), '{:.3f}')}; ADC {ro['adc_bits']} bits over ±{ro['adc_range_inputs']:g} "
+            f"full scales, DAC {ro['dac_bits']} bit(s)")
+
+
 def format_report(r: dict) -> str:
     """The report as aligned lines and a decile table."""
     p, w, q, d = r["parameters"], r["weights"], r["quantisation_only"], r["device"]
@@ -222,6 +232,7 @@ def format_report(r: dict) -> str:
         f"{d['stuck_cells']} stuck; drift {'yes' if d['drift_model'] else 'no model'}; after {p['after']} "
         f"({p['after_s']:g} s); compensation "
         + (f"on (α median {_f(comp['alpha_median'], '{:.3f}')})" if p["drift_compensation"] else "off"),
+        _readout_line(d.get("readout")),
         f"synapses        {w['synapses']} copied, {r['map']['synapses']} in the map "
         f"({w['missing_from_map']} copied ones missing, {r['extra_in_map']} extra)",
         f"correlation     Pearson {_f(w['pearson'])}, Spearman {_f(w['spearman'])}  "

@@ -44,10 +44,24 @@ def _format_after(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def readout_summary(tech, eff, cells, nonid) -> dict:
+    """The read-out model applied (wire resistance, selector, converters) and the IR-drop factors it gave."""
+    r = tech.readout
+    f = eff.line_factor[: cells.n_listed] if eff.line_factor is not None else np.ones(0)
+    out = {"applied": bool(nonid.readout), "wire_ohm_per_cell": float(r.wire_ohm_per_cell),
+           "selector": bool(r.selector), "dac_bits": int(r.dac_bits), "adc_bits": int(r.adc_bits),
+           "adc_range_inputs": float(r.adc_range_inputs), "input_activity": float(nonid.input_activity)}
+    if nonid.readout and len(f):
+        out.update({"line_factor_min": round(float(f.min()), 6), "line_factor_median": round(float(np.median(f)), 6),
+                    "line_factor_mean": round(float(f.mean()), 6)})
+    return out
+
+
 def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0, drift_compensation: bool = True,
                functional: bool = False, programming_noise_scale: float = 1.0, read_noise_scale: float = 1.0,
                drift_scale: float = 1.0, stuck_fraction: float = 0.0, stuck_on_share: float = 0.5,
-               lost_threshold_mv: float | None = None, functional_params=None) -> dict:
+               lost_threshold_mv: float | None = None, functional_params=None, readout: bool = True,
+               input_activity: float = 1.0) -> dict:
     """The verify report (what ``verify.json`` holds) for one map and the connectome it was copied from.
 
     Parameters
@@ -65,7 +79,7 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
         Global drift compensation per tile.
     functional : bool
         Also simulate both networks (:mod:`.functional`) and score their activity.
-    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share
+    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share, readout, input_activity
         See :class:`~connectome.verify.effective.NonIdealities`.
     lost_threshold_mv : float, optional
         Effective |w| below which a synapse counts as lost (default: half a
@@ -88,7 +102,8 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
     nonid = NonIdealities(after_s=float(after_s), drift_compensation=bool(drift_compensation),
                           programming_noise_scale=float(programming_noise_scale),
                           read_noise_scale=float(read_noise_scale), drift_scale=float(drift_scale),
-                          stuck_fraction=float(stuck_fraction), stuck_on_share=float(stuck_on_share))
+                          stuck_fraction=float(stuck_fraction), stuck_on_share=float(stuck_on_share),
+                          readout=bool(readout), input_activity=float(input_activity))
     map_path = Path(map_path)
     pm = read_map(map_path)
     problem = check_map(pm)
@@ -133,7 +148,8 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
                    "compensation": {"tiles": int(len(alpha)),
                                     "alpha_median": round(float(np.median(alpha)), 6) if len(alpha) else None,
                                     "alpha_min": round(float(alpha.min()), 6) if len(alpha) else None,
-                                    "alpha_max": round(float(alpha.max()), 6) if len(alpha) else None}},
+                                    "alpha_max": round(float(alpha.max()), 6) if len(alpha) else None},
+                   "readout": readout_summary(tech, eff, cells, nonid)},
         "weights": weights,
         "quantisation_only": quant,
         "deciles": decile_table(J.w_copy, J.w_eff),
