@@ -353,6 +353,10 @@ def compare_networks(neuron_id, pre, post, delay_ms, w_copied, w_pasted, p: LIFP
     if p.reference:
         run_c = simulate(n, pre_ix, post_ix, w_copied, delay_ms, p, rate, seed + 1_000_003)
         out["reference_score"] = compare_activity(run_a, run_c, n, p)["score"]
+    ref = out["reference_score"]
+    # 1.0 = the pasted network is as close to the copied one as the copied one is to itself under another
+    # drive seed (its own variability); above 1: closer than that
+    out["score_normalised"] = round(out["score"] / ref, 6) if ref and out["score"] is not None else None
     saturated = [name for name, r in (("copied", run_a), ("pasted", run_b)) if r[2] > r[3]]
     out.update({"neurons": int(n), "synapses": int(len(pre_ix)), "duration_s": p.duration_s,
                 "drive_rate_hz": round(rate, 3), "spikes_copied": run_a[2], "spikes_pasted": run_b[2],

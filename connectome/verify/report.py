@@ -251,7 +251,8 @@ def format_report(r: dict) -> str:
     fn = r.get("functional")
     if fn:
         lines += ["", f"functional      fidelity {_f(fn['score'], '{:.3f}')} (same network, other input seed: "
-                      f"{_f(fn.get('reference_score'), '{:.3f}')}); {fn['neurons']} neurons, {fn['duration_s']:g} s"]
+                      f"{_f(fn.get('reference_score'), '{:.3f}')}; normalised {_f(fn.get('score_normalised'), '{:.3f}')}); "
+                      f"{fn['neurons']} neurons, {fn['duration_s']:g} s"]
         for k in ("rate_correlation", "rate_abs_rel_diff", "correlation_of_correlations"):
             lines.append(f"  {k:<28}{_f(fn[k])}")
         ba, bb = fn["bursts_copied"], fn["bursts_pasted"]

@@ -83,3 +83,14 @@ def test_readout_table_is_optional_and_validated():
 
     with pytest.raises(TechnologyError, match="adc_bits"):
         validate_technology(bad)
+
+
+def test_verify_objects_equals_verify_map_without_files(maps, con_dir):
+    from connectome.graph.formats import read_connectome
+    from connectome.io.progmap import read_map
+    from connectome.verify import verify_objects
+
+    from_files = verify_map(maps["rram"], con_dir, after_s=3600.0)
+    in_memory = verify_objects(read_map(maps["rram"]), read_connectome(con_dir), after_s=3600.0)
+    assert in_memory["weights"] == from_files["weights"] and in_memory["device"] == from_files["device"]
+    assert in_memory["map"]["path"] is None and in_memory["map"]["file_sha256"] is None
