@@ -167,7 +167,8 @@ def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encodin
         raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of {a.max_rows}x{a.max_cols} "
                               "(rows x cols; set by IR drop, sneak paths or block size — see the preset)")
     if layers > a.max_layers:
-        raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}")
+        why = f": {a.layers_note}" if a.layers_note else ""
+        raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}{why}")
     if cols < enc.cols_per_neuron:
         raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme with "
                               f"{enc.slices} slice(s) needs {enc.cols_per_neuron} columns per neuron")

@@ -130,6 +130,7 @@ class ArrayLimits:
     max_layers: int
     cell_area_f2: float
     feature_nm: float
+    layers_note: str = ""   # why max_layers is what it is (shown when more layers are asked for)
 
     @property
     def cell_area_um2(self) -> float:
