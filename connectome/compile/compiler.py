@@ -290,6 +290,28 @@ def source_files(path) -> dict:
     return {path.name: sha256_file(path)}
 
 
+#: The weight unit of connectomes that do not state one (PSP peak in mV, as infer writes).
+DEFAULT_WEIGHT_UNIT = "mV"
+
+
+def weight_unit(con) -> str:
+    """The unit of ``con``'s ``weight_mv`` column as its metadata states it (``"mV"`` when it states none).
+
+    Spike-train inference writes efficacies (excess postsynaptic spikes per
+    presynaptic spike) in the same column and says so in ``weight_unit``
+    (in memory ``meta["weight_unit"]``; read from an inference directory,
+    its ``summary.json``; from GraphML, a graph attribute). Compile maps any
+    unit the same way — the full scale is a percentile of |weight| in that
+    unit — and records it; ``mv_per_us`` then means "weight units per µS".
+    """
+    meta = getattr(con, "meta", None) or {}
+    unit = meta.get("weight_unit")
+    summary = meta.get("summary")
+    if unit is None and isinstance(summary, dict):
+        unit = summary.get("weight_unit")
+    return str(unit) if isinstance(unit, str) and unit.strip() else DEFAULT_WEIGHT_UNIT
+
+
 def _warn_dynamic_range(quant, tech, enc, policy) -> None:
     """``warnings.warn`` when more than :data:`ZERO_WARN_FRACTION` of the synapses quantise to zero."""
     m = len(quant.q)
@@ -434,7 +456,7 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
     mv_per_us = quant.step_mv / dg
     params = {k: v for k, v in asdict(options).items() if k not in ("technology_file", "baselines")}
     params.update({"rows": rows, "cols": cols, "layers": layers, "scheme": enc.scheme, "levels": enc.levels,
-                   "slices": enc.slices})
+                   "slices": enc.slices, "weight_unit": weight_unit(con)})
     attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "technology": tech.name, "rows": rows,
              "cols": cols, "layers": layers, "levels": enc.levels, "g_min_us": float(c.g_min_us),
              "g_max_us": float(c.g_max_us), "mv_per_us": float(mv_per_us), "scheme": enc.scheme,
@@ -446,6 +468,7 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
                                cells=cells, cell_syn=cell_syn, pulses=pulses, sched=sched, til=til, place=place,
                                groups=groups, merged=merged, baselines=baselines, synapses=synapses,
                                delay_buckets=int(options.delay_buckets), full_scale_policy=options.full_scale)
+    summary["weight_unit"] = weight_unit(con)
     pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
     pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
                                             report.tile_utilisation(cells, til.n_tiles, rows, cols)]}

@@ -144,3 +144,23 @@ def test_worked_example_in_the_format_doc_is_what_compile_writes(tmp_path):
                          text=True).stdout
     shown = [ln for ln in block.splitlines() if ln.startswith(("cell ", "step "))]
     assert out.splitlines() == shown
+
+
+def test_a_connectome_in_another_weight_unit_compiles_by_the_same_full_scale_rule(small_connectome):
+    from connectome.graph import Connectome
+
+    e = small_connectome.edges
+    eff = Connectome.from_edges(e["pre"], e["post"], weight_mv=e["weight_mv"] * 0.01, kind=e["kind"],
+                                delay_ms=e["delay_ms"], neuron_id=small_connectome.neuron_id,
+                                meta={"weight_unit": "efficacy (excess postsynaptic spikes per presynaptic spike)"})
+    opts = CompileOptions(technology="rram", rows=32, cols=32, layers=1)
+    a, b = compile_connectome(small_connectome, opts), compile_connectome(eff, opts)
+    assert a.summary["weight_unit"] == "mV" and b.summary["weight_unit"].startswith("efficacy")
+    assert json.loads(b.attrs["parameters"])["options"]["weight_unit"] == b.summary["weight_unit"]
+    # the same levels: the full scale is a percentile of |w| in whatever unit
+    assert np.array_equal(a.tables["cells"]["level"], b.tables["cells"]["level"])
+    assert b.attrs["full_scale_mv"] == pytest.approx(a.attrs["full_scale_mv"] * 0.01)
+    assert check_map(b) is None
+    # from an inference directory, the unit comes from its summary.json
+    summ = Connectome.from_edges([0], [1], weight_mv=[0.2], meta={"summary": {"weight_unit": "efficacy"}})
+    assert compile_connectome(summ, opts).summary["weight_unit"] == "efficacy"
