@@ -110,7 +110,9 @@ def tile_size_table(sizes, functional_s) -> int:
     wires and converters), read-out with every row driven (the worst IR drop,
     the default) and with 1 % of the rows driven (sparse spiking input).
     Functional fidelity (with the default read-out) over ``functional_s``
-    simulated seconds, raw and normalised by the copy-vs-itself reference.
+    simulated seconds, raw and normalised by the copy-vs-itself reference;
+    and the read-out alone (programming and read noise off): Pearson and
+    functional fidelity, which isolate what the tile size costs.
     """
     import time
     import warnings
@@ -139,12 +141,18 @@ def tile_size_table(sizes, functional_s) -> int:
             full = verify_objects(pm, con, functional=bool(functional_s), functional_params=fp)
             ro = full["device"]["readout"]
             f = full.get("functional") or {}
+            # the read-out alone (no programming or read noise): what the tile size costs by itself
+            only = verify_objects(pm, con, programming_noise_scale=0.0, read_noise_scale=0.0,
+                                  functional=bool(functional_s), functional_params=fp)
+            fo = only.get("functional") or {}
             rows.append({"tech": t, "tile": f"{n}×{n}", "tiles": pm.summary["tiles"],
                          "fmin": ro.get("line_factor_min"), "fmed": ro.get("line_factor_median"),
                          "p_ideal": ideal["pearson"], "p_all": full["weights"]["pearson"],
                          "p_sparse": sparse["weights"]["pearson"], "flips": full["weights"]["sign_flips"],
                          "func": f.get("score", ""), "ref": f.get("reference_score", ""),
-                         "norm": f.get("score_normalised", ""), "s": round(time.perf_counter() - t0, 1)})
+                         "norm": f.get("score_normalised", ""), "p_ro": only["weights"]["pearson"],
+                         "func_ro": fo.get("score", ""), "norm_ro": fo.get("score_normalised", ""),
+                         "s": round(time.perf_counter() - t0, 1)})
             print(rows[-1], flush=True)
     print(f"\nMachine: {H.machine()}; network {net.name}: {con.n_edges} edges, {con.n_neurons} neurons; "
           f"functional {functional_s or 0:g} s simulated\n")
@@ -153,7 +161,8 @@ def tile_size_table(sizes, functional_s) -> int:
                          ("p_ideal", "Pearson, ideal read-out"), ("p_all", "Pearson, all rows driven"),
                          ("p_sparse", "Pearson, 1 % rows driven"), ("flips", "sign flips"),
                          ("func", "functional"), ("ref", "reference"), ("norm", "functional normalised"),
-                         ("s", "wall s")]))
+                         ("p_ro", "Pearson, read-out only"), ("func_ro", "functional, read-out only"),
+                         ("norm_ro", "normalised, read-out only"), ("s", "wall s")]))
     return 0
 
 

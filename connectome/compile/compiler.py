@@ -151,7 +151,8 @@ class CompileOptions:
         if not isinstance(self.baselines, bool):
             bad("baselines", "must be true or false")
         if self.clip is not None:
-            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.clip, "compile option clip"))
+            object.__setattr__(self, "full_scale",
+                               mapping.normalise_full_scale(self.clip, "compile option clip"))
             object.__setattr__(self, "clip", None)
         else:
             object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.full_scale,
@@ -178,7 +179,8 @@ def _nonfinite_error(pre, post, bad: np.ndarray, what: str, path) -> ConnectomeF
     idx = np.flatnonzero(bad)
     shown = ", ".join(f"{int(pre[i])}→{int(post[i])}" for i in idx[:8])
     more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
-    return ConnectomeFormatError(f"{len(idx)} edge(s) have a non-finite {what} (NaN or inf): {shown}{more}", path)
+    return ConnectomeFormatError(f"{len(idx)} edge(s) have a non-finite {what} (NaN or inf): {shown}{more}",
+                                 path)
 
 
 def edges_sha256(con) -> str:
@@ -365,7 +367,8 @@ def _stage_groups(r: _Run) -> None:
         neg = con.neuron_id[con.neuron_id < 0]
         raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a programming "
                                     "map needs ids ≥ 0 (−1 marks unused rows and columns)", path)
-    gid, r.groups = _groups(e["kind"], weight, delay, r.enc.scheme, int(r.options.delay_buckets), pre_id, post_id,
+    gid, r.groups = _groups(e["kind"], weight, delay, r.enc.scheme, int(r.options.delay_buckets), pre_id,
+                            post_id,
                             path)
     gid, pre_id, post_id, weight, delay, r.merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
     bad = ~np.isfinite(weight)
@@ -396,7 +399,8 @@ def _stage_partition(r: _Run) -> None:
 def _stage_baselines(r: _Run) -> None:
     """Tile counts of the baseline orderings, for the summary."""
     o = r.options
-    r.baselines = report.tile_baselines(r.con.n_neurons, r.pre_ix, r.post_ix, r.gid, r.rows, r.col_slots, r.til,
+    r.baselines = report.tile_baselines(r.con.n_neurons, r.pre_ix, r.post_ix, r.gid, r.rows, r.col_slots,
+                                        r.til,
                                         o.seed, orderings=o.baselines, adj=r.adj)
     r.adj = None
 
@@ -429,7 +433,8 @@ def _stage_pulses(r: _Run) -> None:
 
 def _stage_placement(r: _Run) -> None:
     """3D placement, balancing the tiles' programming time over layers."""
-    r.place = placement.place_tiles(r.til.n_tiles, r.layers, schedule.tile_busy_us(r.jobs, r.til.n_tiles, r.tech))
+    r.place = placement.place_tiles(r.til.n_tiles, r.layers, schedule.tile_busy_us(r.jobs, r.til.n_tiles,
+                                                                                   r.tech))
 
 
 def _stage_schedule(r: _Run) -> None:
@@ -442,7 +447,8 @@ def _stage_tables(r: _Run) -> None:
     """Tables, root attributes, summary and manifest of the map."""
     o, tech, enc, con = r.options, r.tech, r.enc, r.con
     tiles = report.tile_table(r.til, r.place, r.groups, enc, r.cols, con.neuron_id)
-    synapses = {"pre": r.pre_id, "post": r.post_id, "group": r.gid, "weight_mv": r.weight, "delay_ms": r.delay,
+    synapses = {"pre": r.pre_id, "post": r.post_id, "group": r.gid, "weight_mv": r.weight,
+                "delay_ms": r.delay,
                 "clipped": r.quant.clipped.astype(np.uint8)}
     tables = {"groups": r.groups, "tiles": tiles, "cells": r.cells, "schedule": r.sched.as_columns(),
               "synapses": synapses}
@@ -450,7 +456,8 @@ def _stage_tables(r: _Run) -> None:
     mv_per_us = r.quant.step_mv / r.dg
     unit = weight_unit(con)
     params = {k: v for k, v in asdict(o).items() if k not in ("technology_file", "baselines")}
-    params.update({"rows": r.rows, "cols": r.cols, "layers": r.layers, "scheme": enc.scheme, "levels": enc.levels,
+    params.update({"rows": r.rows, "cols": r.cols, "layers": r.layers, "scheme": enc.scheme,
+                   "levels": enc.levels,
                    "slices": enc.slices, "weight_unit": unit})
     attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "technology": tech.name, "rows": r.rows,
              "cols": r.cols, "layers": r.layers, "levels": enc.levels, "g_min_us": float(c.g_min_us),

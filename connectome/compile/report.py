@@ -107,7 +107,8 @@ def _pulse_train_summary(tech, pulses, sched, prog) -> dict:
             "reset_pulses": int(prog.size if p["reset_first"] else 0)}
 
 
-def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place, groups,
+def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place,
+              groups,
               merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
     """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
     from .placement import placement_report
@@ -169,7 +170,8 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "tile_utilisation": _distribution(tile_util),
         "synapse_slot_utilisation": _r(m / (nt * rows * col_slots)) if nt else 0.0,
         "full_scale_mv": _r(quant.full_scale_mv, 9),
-        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy, str) else f"{full_scale_policy:g} mV",
+        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy,
+                                                             str) else f"{full_scale_policy:g} mV",
         "step_mv": _r(quant.step_mv, 9),
         "mv_per_us": _r(mv_per_us, 9),
         "clipped": int(len(clipped_idx)),

@@ -145,7 +145,8 @@ def row_jobs(cell_tile: np.ndarray, cell_row: np.ndarray, pulses: np.ndarray, te
     n_cells = np.diff(np.concatenate([start, [n]])).astype(np.int64)
     dur = row_duration_us(row_p, tech)
     energy = (sum_p + (n_cells if w.reset_first else 0)) * w.pulse_energy_pj
-    return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur, energy,
+    return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur,
+                   energy,
                    n_cells)
 
 

@@ -329,7 +329,8 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
     except MapError:
         raise
     except Exception as exc:  # h5py/zarr/codec errors on damaged files
-        raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})", path) from None
+        raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})",
+                       path) from None
     missing = [k for k in ROOT_ATTRS + ["manifest", "summary"] if k not in attrs]
     if missing:
         raise MapError(f"missing root attribute(s): {', '.join(missing)}", path)
@@ -551,7 +552,8 @@ def _check_tiles(pm: ProgrammingMap) -> str | None:
     n_groups = len(groups["group"])
     if not np.array_equal(groups["group"], np.arange(n_groups)):
         return "groups/group is not 0..n−1"
-    bad = _ragged({k: tiles[k] for k in ("tile", "layer", "y", "x", "group", "col_block", "part")}, "tiles", n_tiles)
+    bad = _ragged({k: tiles[k] for k in ("tile", "layer", "y", "x", "group", "col_block", "part")}, "tiles",
+                  n_tiles)
     if bad:
         return bad
     if not np.array_equal(tiles["tile"], np.arange(n_tiles)):
@@ -654,7 +656,8 @@ def _check_synapses(pm: ProgrammingMap) -> str | None:
             start = np.concatenate([[0], brk])
         else:
             start = np.zeros(0, np.int64)
-        if len(start) != m or not (np.array_equal(g_s[start], syn["group"]) and np.array_equal(pre_s[start], syn["pre"])
+        if len(start) != m or not (np.array_equal(g_s[start], syn["group"]) and np.array_equal(pre_s[start],
+                                                                                               syn["pre"])
                                    and np.array_equal(post_s[start], syn["post"])):
             return "cells and synapses disagree: a cell for a non-synapse or a synapse without cells"
         decoded = np.add.reduceat(contrib, start) if n else np.zeros(0)

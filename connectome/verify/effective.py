@@ -180,7 +180,8 @@ def physical_cells(pm) -> PhysicalCells:
     pol = cells["polarity"].astype(np.int64)
     sig = cells["significance"].astype(np.int64)
     n = len(t)
-    parts = {"tile": [t], "g": [cells["g_target_us"].astype(np.float64)], "pol": [pol], "sig": [sig], "syn": [syn],
+    parts = {"tile": [t], "g": [cells["g_target_us"].astype(np.float64)], "pol": [pol], "sig": [sig],
+             "syn": [syn],
              "row": [r], "col": [cells["col"].astype(np.int64)]}
     n_part = 0
     cp = tiles["col_polarity"]

@@ -162,7 +162,8 @@ def simulate(n: int, pre_ix, post_ix, weight_mv, delay_ms, p: LIFParams, ext_rat
     jump = np.where(exc, w / k_e, w / k_i)
     steps = np.maximum(1, np.rint(np.maximum(d, 0.0) / p.dt_ms)).astype(np.int64)
     max_spikes = int(n * p.duration_s * p.max_rate_hz) + 16
-    t, nn, total = run_lif(n, ptr, post_ix.astype(np.int64), steps, jump, exc.astype(np.uint8), _steps(p), p.dt_ms,
+    t, nn, total = run_lif(n, ptr, post_ix.astype(np.int64), steps, jump, exc.astype(np.uint8), _steps(p),
+                           p.dt_ms,
                            p.tau_m_ms, p.tau_exc_ms, p.tau_inh_ms, p.threshold_mv, p.reset_mv,
                            int(round(p.refractory_ms / p.dt_ms)), p.tau_adaptation_ms, p.adaptation_mv,
                            ext_rate_hz * p.dt_ms * 1e-3, p.drive_psp_mv / k_e, np.int64(seed) % (2 ** 32),
@@ -317,7 +318,8 @@ def compare_activity(run_a, run_b, n: int, p: LIFParams) -> dict:
     bur_a = bursts(act_a, thr, p.bin_ms, p.burst_merge_ms, T)
     bur_b = bursts(act_b, thr, p.bin_ms, p.burst_merge_ms, T)
     s_burst = burst_similarity(bur_a, bur_b)
-    comps = {"rates": max(0.0, rate_corr if math.isfinite(rate_corr) else 0.0), "rate_level": max(0.0, 1.0 - l1),
+    comps = {"rates": max(0.0, rate_corr if math.isfinite(rate_corr) else 0.0),
+             "rate_level": max(0.0, 1.0 - l1),
              "correlations": max(0.0, cc) if cc is not None and math.isfinite(cc) else (1.0 if _same(run_a, run_b) else 0.0),
              "bursts": s_burst}
     score = float(np.prod(list(comps.values())) ** 0.25)

@@ -64,7 +64,8 @@ def _mean_load(key: np.ndarray, dg_us: np.ndarray, n_lines: int, base_us: float,
     return (base_us + extra / length) * 1e-6
 
 
-def line_factors(tile, row, col, g_us, *, rows: int, cols: int, g_min_us: float, wire_ohm: float, selector: bool,
+def line_factors(tile, row, col, g_us, *, rows: int, cols: int, g_min_us: float, wire_ohm: float,
+                 selector: bool,
                  activity: float, n_tiles: int | None = None) -> np.ndarray:
     """Per cell, the share of the input voltage left across it (see the module docstring).
 

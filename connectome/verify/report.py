@@ -81,7 +81,8 @@ def _aggregate(key, values: dict):
         if name == "delay_ms":
             fin = np.isfinite(v)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[name] = np.add.reduceat(np.where(fin, v, 0.0), start) / np.add.reduceat(fin.astype(float), start)
+                out[name] = np.add.reduceat(np.where(fin, v, 0.0),
+                                            start) / np.add.reduceat(fin.astype(float), start)
         elif v.dtype == bool:
             out[name] = np.logical_or.reduceat(v, start)
         else:
@@ -109,14 +110,16 @@ def join(con, pm, eff) -> Joined:
                              "stuck_any": eff.stuck_any, "delay_ms": np.asarray(syn["delay_ms"], np.float64)})
     pos = np.minimum(np.searchsorted(mk, ck), max(len(mk) - 1, 0))
     hit = (mk[pos] == ck) if len(mk) else np.zeros(len(ck), bool)
-    take = lambda name, fill: np.where(hit, mv[name][pos], fill) if len(mk) else np.full(len(ck), fill)  # noqa: E731
+    def take(name, fill):
+        return np.where(hit, mv[name][pos], fill) if len(mk) else np.full(len(ck), fill)
     extra = ~_member(ck, mk)  # both sorted and distinct after aggregation
     decode = lambda key: (ids[(key // k) % k], ids[key % k], (key // (k * k)).astype(bool))  # noqa: E731
     pre, post, el = decode(ck)
     xpre, xpost, xel = decode(mk[extra])
     return Joined(pre=pre, post=post, electrical=el, w_copy=cv["w"], delay_ms=cv["delay_ms"],
                   w_eff=take("w_eff", 0.0), w_ideal=take("w_ideal", 0.0), in_map=hit,
-                  stuck_top=take("stuck_top", False).astype(bool), stuck_any=take("stuck_any", False).astype(bool),
+                  stuck_top=take("stuck_top", False).astype(bool), stuck_any=take("stuck_any",
+                                                                                  False).astype(bool),
                   extra_pre=xpre, extra_post=xpost, extra_electrical=xel, extra_w_eff=mv["w_eff"][extra],
                   extra_delay_ms=mv["delay_ms"][extra])
 

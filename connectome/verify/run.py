@@ -52,7 +52,8 @@ def readout_summary(tech, eff, cells, nonid) -> dict:
            "selector": bool(r.selector), "dac_bits": int(r.dac_bits), "adc_bits": int(r.adc_bits),
            "adc_range_inputs": float(r.adc_range_inputs), "input_activity": float(nonid.input_activity)}
     if nonid.readout and len(f):
-        out.update({"line_factor_min": round(float(f.min()), 6), "line_factor_median": round(float(np.median(f)), 6),
+        out.update({"line_factor_min": round(float(f.min()), 6),
+                    "line_factor_median": round(float(np.median(f)), 6),
                     "line_factor_mean": round(float(f.mean()), 6)})
     return out
 
@@ -166,7 +167,8 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
                 "slices": int(a["slices"]), "cells": int(cells.n_listed), "synapses": int(len(pm.tables["synapses"]["pre"])),
                 "tiles": int(len(pm.tables["tiles"]["tile"])), "step_mv": round(step_mv, 9),
                 "full_scale_mv": float(a["full_scale_mv"])},
-        "connectome": {"path": None if connectome_path is None else str(connectome_path), "edges": int(con.n_edges), "neurons": int(con.n_neurons),
+        "connectome": {"path": None if connectome_path is None else str(connectome_path),
+                       "edges": int(con.n_edges), "neurons": int(con.n_neurons),
                        "edges_sha256": edges_sha256(con), "matches_map_source": bool(src == edges_sha256(con))},
         "parameters": {**nonid.to_dict(), "after": _format_after(nonid.after_s), "seed": int(seed),
                        "lost_threshold_mv": round(thr, 9), "functional": bool(functional)},
