@@ -155,8 +155,8 @@ class CompileOptions:
                                mapping.normalise_full_scale(self.clip, "compile option clip"))
             object.__setattr__(self, "clip", None)
         else:
-            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.full_scale,
-                                                                                  "compile option full_scale"))
+            fs = mapping.normalise_full_scale(self.full_scale, "compile option full_scale")
+            object.__setattr__(self, "full_scale", fs)
 
 
 def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encoding) -> None:
@@ -165,13 +165,15 @@ def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encodin
     if rows < 1 or cols < 1 or layers < 1:
         raise TechnologyError(f"crossbar {rows}x{cols} with {layers} layer(s): sizes must be ≥ 1")
     if rows > a.max_rows or cols > a.max_cols:
-        raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of {a.max_rows}x{a.max_cols} "
+        raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of "
+                              f"{a.max_rows}x{a.max_cols} "
                               "(rows x cols; set by IR drop, sneak paths or block size — see the preset)")
     if layers > a.max_layers:
         why = f": {a.layers_note}" if a.layers_note else ""
         raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}{why}")
     if cols < enc.cols_per_neuron:
-        raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme with "
+        raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme "
+                              "with "
                               f"{enc.slices} slice(s) needs {enc.cols_per_neuron} columns per neuron")
 
 
@@ -184,7 +186,7 @@ def _nonfinite_error(pre, post, bad: np.ndarray, what: str, path) -> ConnectomeF
 
 
 def edges_sha256(con) -> str:
-    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the file format."""
+    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the format."""
     h = hashlib.sha256()
     for k in ("pre", "post", "kind", "weight_mv", "delay_ms"):
         a = np.ascontiguousarray(con.edges[k])
@@ -365,8 +367,8 @@ def _stage_groups(r: _Run) -> None:
         raise _nonfinite_error(pre_id, post_id, bad, "weight_mv", path)
     if con.n_neurons and int(con.neuron_id.min()) < 0:
         neg = con.neuron_id[con.neuron_id < 0]
-        raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a programming "
-                                    "map needs ids ≥ 0 (−1 marks unused rows and columns)", path)
+        raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a "
+                                    "programming map needs ids ≥ 0 (−1 marks unused rows and columns)", path)
     gid, r.groups = _groups(e["kind"], weight, delay, r.enc.scheme, int(r.options.delay_buckets), pre_id,
                             post_id,
                             path)
@@ -412,13 +414,15 @@ def _stage_cells(r: _Run) -> None:
     c_tile = til.tile[s]
     c_row = til.row[s]
     c_col = til.syn_slot[s] * enc.cols_per_neuron + cs["col_offset"]
-    order = np.argsort((c_tile * r.rows + c_row) * r.cols + c_col)  # keys are unique: any sort is deterministic
+    # keys are unique: any sort is deterministic
+    order = np.argsort((c_tile * r.rows + c_row) * r.cols + c_col)
     c = r.tech.conductance
     r.dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
     level = cs["level"][order]
     r.cells = {"tile": c_tile[order], "row": c_row[order], "col": c_col[order], "pre": r.pre_id[s[order]],
                "post": r.post_id[s[order]], "polarity": cs["polarity"][order],
-               "significance": cs["significance"][order], "level": level, "g_target_us": c.g_min_us + level * r.dg}
+               "significance": cs["significance"][order], "level": level,
+               "g_target_us": c.g_min_us + level * r.dg}
     r.cell_syn = s[order]
     r.cellsyn = None
 
@@ -467,8 +471,9 @@ def _stage_tables(r: _Run) -> None:
              "erase_us": float(tech.write.erase_us),
              "parameters": json.dumps({"options": params, "technology": tech.to_dict()}, sort_keys=True)}
     summary = report.summarise(tech=tech, enc=enc, rows=r.rows, cols=r.cols, layers=r.layers, con=con,
-                               quant=r.quant, cells=r.cells, cell_syn=r.cell_syn, pulses=r.pulses, sched=r.sched,
-                               til=r.til, place=r.place, groups=r.groups, merged=r.merged, baselines=r.baselines,
+                               quant=r.quant, cells=r.cells, cell_syn=r.cell_syn, pulses=r.pulses,
+                               sched=r.sched, til=r.til, place=r.place, groups=r.groups, merged=r.merged,
+                               baselines=r.baselines,
                                synapses=synapses, delay_buckets=int(o.delay_buckets),
                                full_scale_policy=o.full_scale)
     summary["weight_unit"] = unit

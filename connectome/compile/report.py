@@ -47,7 +47,7 @@ def tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, seed, ordering
 
 
 def tile_table(til, place, groups: dict, enc, cols: int, neuron_id: np.ndarray) -> dict:
-    """``/tiles`` columns: position, group, column block, and what each row and column carries (neuron ids)."""
+    """``/tiles`` columns: position, group, column block, what each row and column carries (neuron ids)."""
     nt = til.n_tiles
     slot, pol, sig = mapping.column_pattern(enc, cols)
     if nt:

@@ -124,7 +124,7 @@ class RowJobs:
 
 
 def row_duration_us(pulses, tech) -> np.ndarray:
-    """Duration of a row's train: [RESET] + pulses × (pulse + verify) + one verify read (before the first pulse)."""
+    """Duration of a row's train: [RESET] + pulses × (pulse + verify) + one verify read before the first."""
     w = tech.write
     pre = w.reset_ns if w.reset_first else 0.0
     return (pre + np.asarray(pulses) * (w.pulse_ns + w.verify_ns) + w.verify_ns) * 1e-3
@@ -197,7 +197,8 @@ def train_parameters(tech) -> dict:
     ispp = w.mechanism == "ispp"
     return {"mechanism": w.mechanism, "amplitude_v": float(w.ispp_start_v if ispp else w.set_v),
             "step_v": float(w.ispp_step_v if ispp else w.set_step_v), "width_ns": float(w.pulse_ns),
-            "reset_v": float(w.reset_v), "reset_width_ns": float(w.reset_ns), "reset_first": bool(w.reset_first),
+            "reset_v": float(w.reset_v), "reset_width_ns": float(w.reset_ns),
+            "reset_first": bool(w.reset_first),
             "verify_v": float(w.verify_v), "verify_ns": float(w.verify_ns),
             "pulse_energy_pj": float(w.pulse_energy_pj), "erase_v": float(w.erase_v),
             "erase_us": float(w.erase_us), "max_pulses": int(w.max_pulses)}
@@ -333,5 +334,6 @@ def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float,
                     t_start_us=t0[o], t_end_us=t1[o], pulses=pulses_o,
                     energy_pj=energy[o].astype(np.float64), lanes=lanes,
                     power_budget_mw=float(power_budget_mw), peak_power_mw=peak,
-                    total_time_us=float(t1.max()), total_energy_pj=float(energy.sum()), tile_time_us=tile_time,
+                    total_time_us=float(t1.max()), total_energy_pj=float(energy.sum()),
+                    tile_time_us=tile_time,
                     train=pulse_train(row_o, pulses_o, tech))

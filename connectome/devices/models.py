@@ -101,7 +101,7 @@ class Write:
     # the pulse train (amplitudes in volts; 0 = not given): see connectome.compile.schedule.pulse_train
     set_v: float = 0.0          # first program (SET) pulse amplitude; ISPP uses ispp_start_v
     set_step_v: float = 0.0     # amplitude increment per pulse; ISPP uses ispp_step_v
-    reset_v: float = 0.0        # opposite-polarity (RESET) correction pulse; 0 = the cell cannot be moved back
+    reset_v: float = 0.0        # opposite-polarity (RESET) correction pulse; 0 = none
     reset_ns: float = 0.0       # its width
     reset_first: bool = False   # every listed cell of a row gets one RESET pulse before the train (PCM)
     verify_v: float = 0.0       # read-verify voltage
@@ -110,7 +110,7 @@ class Write:
 
 @dataclass(frozen=True)
 class Noise:
-    """Programming-error model used for the expected weight error (``relative`` | ``pcm`` | ``binary`` | ``vt``)."""
+    """Programming-error model of the expected weight error (``relative``, ``pcm``, ``binary``, ``vt``)."""
 
     model: str
     programming_sigma_rel: float = 0.0
@@ -195,7 +195,8 @@ def known_technologies() -> list[str]:
     return sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".toml"))
 
 
-#: Names users write for the shipped technologies → the canonical preset name (case-insensitive; ``_`` = ``-``).
+#: Names users write for the shipped technologies → the canonical preset name
+#: (case-insensitive; ``_`` = ``-``).
 ALIASES: dict[str, str] = {
     "pcm": "pcm", "pram": "pcm", "phase-change": "pcm", "pcram": "pcm",
     "rram": "rram", "reram": "rram",

@@ -72,7 +72,8 @@ TABLES: dict[str, dict[str, tuple[str, bool]]] = {
                  "energy_pj": ("<f8", False), "polarity": ("<i1", False), "amplitude_v": ("<f8", False),
                  "step_v": ("<f8", False), "width_ns": ("<f8", False), "reset_v": ("<f8", False),
                  "reset_width_ns": ("<f8", False), "reset_first": ("|u1", False), "verify_v": ("<f8", False),
-                 "verify_ns": ("<f8", False), "verify_reads": ("<i8", False), "pulse_energy_pj": ("<f8", False)},
+                 "verify_ns": ("<f8", False), "verify_reads": ("<i8", False),
+                 "pulse_energy_pj": ("<f8", False)},
     "synapses": {"pre": ("<i8", False), "post": ("<i8", False), "group": ("<i4", False),
                  "weight_mv": ("<f8", False), "delay_ms": ("<f8", False), "clipped": ("|u1", False)},
 }
@@ -87,7 +88,8 @@ ROOT_ATTRS = ["format", "format_version", "technology", "rows", "cols", "layers"
               "g_max_us", "mv_per_us", "scheme", "slices", "full_scale_mv", "partitioner", "seed",
               "power_budget_mw", "erase_us", "parameters"]
 CHUNK = 1 << 20
-#: Root attributes whose digests the manifest carries (every one that changes the map's meaning, and the summary).
+#: Root attributes whose digests the manifest carries (every one that changes the map's meaning, and the
+#: summary).
 COVERED_ATTRS = ROOT_ATTRS + ["summary"]
 ATTR_ALGORITHM = 'sha256 of the JSON {"name": name, "value": value} (sort_keys, ensure_ascii)'
 
@@ -223,7 +225,7 @@ def check_map_path(path) -> str:
 
 
 def summary_path(path) -> Path:
-    """Where ``summary.json`` goes: ``MAP.summary.json`` next to an .h5, ``MAP.zarr/summary.json`` inside a store."""
+    """Where ``summary.json`` goes: ``MAP.summary.json`` beside an .h5, inside a .zarr store."""
     path = Path(path)
     if _fmt(path) == "zarr":
         return path / "summary.json"
@@ -389,7 +391,8 @@ def check_attributes(manifest: dict, attrs: dict, path) -> bool:
         if want is None:
             raise MapError(f"manifest has no digest for root attribute {name}", path)
         if attribute_sha256(name, attrs.get(name)) != want:
-            raise MapError(f"root attribute {name} (= {_short(attrs.get(name))}) does not match its sha256 in the "
+            shown = _short(attrs.get(name))
+            raise MapError(f"root attribute {name} (= {shown}) does not match its sha256 in the "
                            "manifest (changed after the map was written)", path)
     return True
 
@@ -563,7 +566,8 @@ def _check_tiles(pm: ProgrammingMap) -> str | None:
         if tiles[name].shape != (n_tiles, width):
             return f"tiles/{name} has shape {tiles[name].shape}, expected ({n_tiles}, {width})"
     if n_tiles:
-        if tiles["layer"].min() < 0 or tiles["layer"].max() >= layers or tiles["y"].min() < 0 or tiles["x"].min() < 0:
+        if tiles["layer"].min() < 0 or tiles["layer"].max() >= layers or tiles["y"].min() < 0 \
+                or tiles["x"].min() < 0:
             return "a tile is placed outside the stack (layer, y or x out of range)"
         pos = (tiles["layer"].astype(np.int64) * (int(tiles["y"].max()) + 1) + tiles["y"]) * \
             (int(tiles["x"].max()) + 1) + tiles["x"]
@@ -601,7 +605,8 @@ def _check_cells(pm: ProgrammingMap) -> str | None:
         return bad
     if n:
         t, r, c = cells["tile"].astype(np.int64), cells["row"].astype(np.int64), cells["col"].astype(np.int64)
-        if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols:
+        if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 \
+                or c.max() >= cols:
             return "a cell lies outside its tile (tile, row or col out of range)"
         key = (t * rows + r) * cols + c
         if np.any(np.diff(key) <= 0):
@@ -610,9 +615,11 @@ def _check_cells(pm: ProgrammingMap) -> str | None:
             return "a cell's pre differs from the neuron its tile row carries (row_neuron)"
         if np.any(tiles["col_neuron"][t, c] != cells["post"]):
             return "a cell's post differs from the neuron its tile column carries (col_neuron)"
-        if np.any(tiles["col_polarity"][t, c] != cells["polarity"]) or not np.all(np.abs(cells["polarity"]) == 1):
+        if np.any(tiles["col_polarity"][t, c] != cells["polarity"]) \
+                or not np.all(np.abs(cells["polarity"]) == 1):
             return "a cell's polarity is not ±1 or differs from its column's"
-        if np.any(tiles["col_significance"][t, c] != cells["significance"]) or cells["significance"].min() < 1:
+        if np.any(tiles["col_significance"][t, c] != cells["significance"]) \
+                or cells["significance"].min() < 1:
             return "a cell's significance differs from its column's"
         if cells["level"].min() < 0 or cells["level"].max() >= levels:
             return f"a cell level is outside 0..{levels - 1}"
@@ -668,7 +675,8 @@ def _check_synapses(pm: ProgrammingMap) -> str | None:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             return (f"synapse {int(syn['pre'][i])}→{int(syn['post'][i])} decodes to {decoded[i]:.6g} mV, "
-                    f"source {syn['weight_mv'][i]:.6g} mV: beyond half a step ({0.5 * step:.3g} mV) and not clipped")
+                    f"source {syn['weight_mv'][i]:.6g} mV: beyond half a step ({0.5 * step:.3g} mV) and "
+                    "not clipped")
         fs = float(a["full_scale_mv"])
         if clipped.any() and np.any(np.abs(syn["weight_mv"][clipped]) < fs):
             return "a synapse listed as clipped lies within the full scale"
@@ -795,7 +803,8 @@ def _check_pulses(pm: ProgrammingMap) -> str | None:
     if not np.array_equal(sp, row_max):
         i = int(np.flatnonzero(sp != row_max)[0])
         return (f"schedule entry for tile {int(row_key[i] // rows)} row {int(row_key[i] % rows)} has "
-                f"{int(sp[i])} pulses, but its cells need {int(row_max[i])} (the most any cell of the row took)")
+                f"{int(sp[i])} pulses, but its cells need {int(row_max[i])} (the most any cell of the row "
+                "took)")
     e_want = (row_sum + rf[prog][o] * row_n) * sched["pulse_energy_pj"][prog][o]
     if not np.allclose(sched["energy_pj"][prog][o], e_want, rtol=1e-9, atol=1e-12):
         return "a schedule entry's energy_pj is not (Σ cell pulses [+ cells reset first]) × pulse_energy_pj"

@@ -31,7 +31,7 @@ Examples
 >>> int(cells.n_listed), int(cells.n_partners)
 (3, 3)
 >>> quiet = NonIdealities(programming_noise_scale=0, read_noise_scale=0, readout=False)
->>> ew = effective_weights(pm, cells, quiet, seed=0)   # no device noise, ideal read-out: the quantised weights
+>>> ew = effective_weights(pm, cells, quiet, seed=0)   # no noise, ideal read-out: the quantised weights
 >>> [round(float(w), 3) for w in ew.w_eff], bool((ew.w_eff == ew.w_ideal).all())
 ([0.511, -0.255, 0.99], True)
 """

@@ -187,7 +187,8 @@ def calibrate_drive(p: LIFParams, n_cal: int = 200, duration_s: float = 10.0) ->
     while rate(hi) < p.intrinsic_rate_hz:
         hi *= 2.0
         if hi > 1e7:
-            raise ConfigError("cannot calibrate the external drive: neurons do not fire (check the LIF parameters)")
+            raise ConfigError("cannot calibrate the external drive: neurons do not fire "
+                              "(check the LIF parameters)")
     for _ in range(30):
         mid = 0.5 * (lo + hi)
         if rate(mid) < p.intrinsic_rate_hz:
@@ -320,12 +321,14 @@ def compare_activity(run_a, run_b, n: int, p: LIFParams) -> dict:
     s_burst = burst_similarity(bur_a, bur_b)
     comps = {"rates": max(0.0, rate_corr if math.isfinite(rate_corr) else 0.0),
              "rate_level": max(0.0, 1.0 - l1),
-             "correlations": max(0.0, cc) if cc is not None and math.isfinite(cc) else (1.0 if _same(run_a, run_b) else 0.0),
+             "correlations": max(0.0, cc) if cc is not None and math.isfinite(cc)
+             else (1.0 if _same(run_a, run_b) else 0.0),
              "bursts": s_burst}
     score = float(np.prod(list(comps.values())) ** 0.25)
     r6 = lambda v: None if v is None or not math.isfinite(v) else round(float(v), 6)  # noqa: E731
     return {"score": r6(score), "components": {k: r6(v) for k, v in comps.items()},
-            "rate_correlation": r6(rate_corr), "rate_abs_rel_diff": r6(l1), "rate_per_neuron_abs_rel_diff": r6(per_neuron),
+            "rate_correlation": r6(rate_corr), "rate_abs_rel_diff": r6(l1),
+            "rate_per_neuron_abs_rel_diff": r6(per_neuron),
             "correlation_of_correlations": r6(cc), "correlation_neurons": int(len(sub)),
             "mean_rate_copied_hz": r6(ra.mean()), "mean_rate_pasted_hz": r6(rb.mean()),
             "burst_threshold_neurons": int(thr),
@@ -344,7 +347,11 @@ def compare_networks(neuron_id, pre, post, delay_ms, w_copied, w_pasted, p: LIFP
     nid = np.asarray(neuron_id, np.int64)
     n = len(nid)
     order = np.argsort(nid, kind="stable")
-    to_ix = lambda ids: order[np.searchsorted(nid[order], np.asarray(ids, np.int64))] if len(ids) else np.zeros(0, np.int64)  # noqa: E731
+    def to_ix(ids):
+        if not len(ids):
+            return np.zeros(0, np.int64)
+        return order[np.searchsorted(nid[order], np.asarray(ids, np.int64))]
+
     pre_ix, post_ix = to_ix(pre), to_ix(post)
     rate = calibrate_drive(p)
     seed = int(seed)

@@ -147,7 +147,7 @@ class ImprintDevice:
         return self.g_max_us - self.g_min_us
 
     def curve(self, direction: int):
-        """(bound, fraction per pulse, linear step): a pulse moves G by (bound − G)·fraction, or by the step."""
+        """(bound, fraction per pulse, linear step): a pulse moves G by (bound − G)·fraction or the step."""
         nl, p = (self.nl_ltp, self.pulses_ltp) if direction > 0 else (self.nl_ltd, self.pulses_ltd)
         a = normalised_a(nl) * p
         if math.isinf(a):
@@ -216,7 +216,8 @@ def device_for(tech, **overrides) -> ImprintDevice:
     if mech != "program-and-verify" or tech.conductance.max_levels <= 2:
         why = {"ispp": "flash cells are only programmed upwards; lowering one needs a block erase",
                "single-pulse": "STT-MRAM cells are binary"}.get(mech, f"write mechanism {mech!r}")
-        raise TechnologyError(f"imprinting needs cells that identical pulses move by small steps in both directions "
+        raise TechnologyError("imprinting needs cells that identical pulses move by small steps in both "
+                              "directions "
                               f"(rram, pcm); {tech.name}: {why}")
     c = tech.conductance
     return ImprintDevice(g_min_us=float(c.g_min_us), g_max_us=float(c.g_max_us), **overrides)
@@ -271,7 +272,8 @@ def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None) -> I
         p1.spike_channel, p1.spike_sample, p1.spike_amp_mv = ch, smp, amp
         noise = np.median(p1.noise_mv, axis=0)
         neurons = merge_channels(ch, smp, amp, noise, rec.rows, rec.cols, rec.x_um, rec.y_um,
-                                 fs=rec.sampling_rate_hz, min_spikes=p.min_spikes, radius=p.merge_radius_pitches,
+                                 fs=rec.sampling_rate_hz, min_spikes=p.min_spikes,
+                                 radius=p.merge_radius_pitches,
                                  window_ms=p.merge_window_ms, fraction=p.merge_fraction)
         if neurons.n:
             col, scale = channel_gain_and_validity(p1, neurons, p)
@@ -501,7 +503,8 @@ def _readout(G, n_pot, n_dep, n_pre, g_start, duration_s, device, params, inp, W
     np.fill_diagonal(w, 0.0)
     nr = inp.neurons
     return ImprintResult(conductance_us=G, n_potentiating=n_pot, n_depressing=n_dep, pre_spikes=n_pre,
-                         evidence_us=r, z=z, weight_mv=np.nan_to_num(w), tested_rows=tested, g_start_us=g_start,
+                         evidence_us=r, z=z, weight_mv=np.nan_to_num(w), tested_rows=tested,
+                         g_start_us=g_start,
                          duration_s=duration_s, device=device, params=params,
                          neuron_channels=[list(map(int, c)) for c in nr.channels],
                          x_um=np.asarray(nr.x_um, np.float64), y_um=np.asarray(nr.y_um, np.float64))
@@ -545,7 +548,8 @@ def write_side_file(result: ImprintResult, path, info: dict) -> Path:
 
 def imprint_recording(recording, out, *, technology: str | None = "rram", technology_file=None,
                       device_overrides: dict | None = None, params: ImprintParams = ImprintParams(),
-                      reference=None, rows: int | None = None, cols: int | None = None, layers: int | None = None,
+                      reference=None, rows: int | None = None, cols: int | None = None,
+                      layers: int | None = None,
                       infer_params=None, progress=None) -> dict:
     """Imprint RECORDING on an N×N crossbar and write the map ``out`` (+ ``MAP.imprint.h5``).
 
@@ -590,7 +594,8 @@ def imprint_recording(recording, out, *, technology: str | None = "rram", techno
             "pulses_per_cell_mean": round(float((res.n_potentiating + res.n_depressing).mean()),
                                           3) if res.n else 0.0,
             "synapses_imprinted": int(con.n_edges),
-            "excitatory": int((con.edges["weight_mv"] >= 0).sum()), "inhibitory": int((con.edges["weight_mv"] < 0).sum()),
+            "excitatory": int((con.edges["weight_mv"] >= 0).sum()),
+            "inhibitory": int((con.edges["weight_mv"] < 0).sum()),
             "side_file": side_path(out).name, "imprinted_edges_sha256": edges_sha256(con)}
     if ref is not None:
         info["comparison"] = score_imprint(res, ref)

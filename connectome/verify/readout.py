@@ -47,7 +47,7 @@ Examples
 >>> f = line_factors(np.zeros(3, np.int64), np.array([0, 0, 255]), np.array([0, 255, 255]),
 ...                  np.full(3, 20.0), rows=256, cols=256, g_min_us=2.0, wire_ohm=2.5, selector=True,
 ...                  activity=1.0)
->>> [round(float(v), 3) for v in f]       # row 0 is farthest from the sense amplifier, column 255 from the driver
+>>> [round(float(v), 3) for v in f]   # row 0 is farthest from the sense amplifier, column 255 from the driver
 [0.851, 0.718, 0.851]
 >>> adc_quantise(np.array([0.11, -0.49, 9.0]), full_scale_mv=1.0, bits=4, range_inputs=2.0).tolist()
 [0.0, -0.5, 2.0]
@@ -59,7 +59,7 @@ import numpy as np
 
 
 def _mean_load(key: np.ndarray, dg_us: np.ndarray, n_lines: int, base_us: float, length: int) -> np.ndarray:
-    """Mean conductance (S) per line: ``base_us`` everywhere plus the cells' excess ``dg_us`` on their line."""
+    """Mean conductance (S) per line: ``base_us`` everywhere plus the cells' excess ``dg_us``."""
     extra = np.bincount(key, weights=dg_us, minlength=n_lines)
     return (base_us + extra / length) * 1e-6
 
@@ -100,7 +100,7 @@ def line_factors(tile, row, col, g_us, *, rows: int, cols: int, g_min_us: float,
 
 
 def adc_quantise(w_mv: np.ndarray, full_scale_mv: float, bits: int, range_inputs: float) -> np.ndarray:
-    """Round weights to the ADC step ``2·range/2^bits`` and saturate at ± range (range = inputs × full scale)."""
+    """Round weights to the ADC step ``2·range/2^bits``, saturate at ± range (range = inputs × full scale)."""
     w = np.asarray(w_mv, np.float64)
     if bits <= 0 or not full_scale_mv > 0:
         return w.copy()

@@ -195,7 +195,10 @@ def weight_metrics(w_copy, w_est, threshold_mv: float, stuck_top=None, in_map=No
 
 # ----------------------------------------------------------------- the report
 def default_report_path(map_path) -> Path:
-    """``MAP.verify.json`` next to the map (``x.map.h5`` → ``x.map.verify.json``; ``x.zarr`` → ``x.verify.json``)."""
+    """``MAP.verify.json`` next to the map.
+
+    ``x.map.h5`` → ``x.map.verify.json``, ``x.zarr`` → ``x.verify.json``.
+    """
     p = Path(map_path)
     return p.with_name((p.name[: -len(p.suffix)] if p.suffix else p.name) + ".verify.json")
 
@@ -216,10 +219,11 @@ def _readout_line(ro) -> str:
     if not ro or not ro.get("applied"):
         return "read-out        ideal (not applied)"
     return (f"read-out        wires {ro['wire_ohm_per_cell']:g} Ω/cell, "
-            f"{'selector' if ro['selector'] else 'no selector (sneak paths)'}, {ro['input_activity']:g} of rows "
-            f"driven: IR-drop factor min {_f(ro.get('line_factor_min'), '{:.3f}')}, median "
-            f"{_f(ro.get('line_factor_median'), '{:.3f}')}; ADC {ro['adc_bits']} bits over ±{ro['adc_range_inputs']:g} "
-            f"full scales, DAC {ro['dac_bits']} bit(s)")
+            f"{'selector' if ro['selector'] else 'no selector (sneak paths)'}, "
+            f"{ro['input_activity']:g} of rows driven: IR-drop factor min "
+            f"{_f(ro.get('line_factor_min'), '{:.3f}')}, median "
+            f"{_f(ro.get('line_factor_median'), '{:.3f}')}; ADC {ro['adc_bits']} bits over "
+            f"±{ro['adc_range_inputs']:g} full scales, DAC {ro['dac_bits']} bit(s)")
 
 
 def format_report(r: dict) -> str:
@@ -230,7 +234,8 @@ def format_report(r: dict) -> str:
         f"map             {r['map']['path']}  ({r['map']['technology']}, {r['map']['scheme']}, "
         f"{r['map']['levels']} levels × {r['map']['slices']} slice(s))",
         f"connectome      {r['connectome']['path']}  ({r['connectome']['edges']} edges"
-        + ("" if r["connectome"]["matches_map_source"] else "; not the connectome the map was compiled from") + ")",
+        + ("" if r["connectome"]["matches_map_source"] else "; not the connectome the map was compiled from")
+        + ")",
         f"device          {d['physical_cells']} physical cells ({d['partner_cells']} reset partners), "
         f"{d['stuck_cells']} stuck; drift {'yes' if d['drift_model'] else 'no model'}; after {p['after']} "
         f"({p['after_s']:g} s); compensation "
@@ -241,7 +246,8 @@ def format_report(r: dict) -> str:
         f"correlation     Pearson {_f(w['pearson'])}, Spearman {_f(w['spearman'])}  "
         f"(quantisation only: {_f(q['pearson'])}, {_f(q['spearman'])})",
         f"sign flips      {w['sign_flips']} ({100 * (w['sign_flip_fraction'] or 0):.2f} %)",
-        f"lost            {w['lost']} ({100 * (w['lost_fraction'] or 0):.2f} %): {w['lost_below_threshold']} below "
+        f"lost            {w['lost']} ({100 * (w['lost_fraction'] or 0):.2f} %): "
+        f"{w['lost_below_threshold']} below "
         f"{p['lost_threshold_mv']:.4g} mV, {w['lost_stuck']} stuck, {w['missing_from_map']} missing",
         f"error           {_f(w['rms_error_mv'])} mV rms, mean |Δw|/|w| {_f(w['mean_abs_rel_error'])} "
         f"(quantisation only: {_f(q['rms_error_mv'])} mV, {_f(q['mean_abs_rel_error'])})",
@@ -249,18 +255,22 @@ def format_report(r: dict) -> str:
         "decile  |w| range (mV)        n      mean |Δw|/|w|  rms Δw (mV)",
     ]
     for row in r["deciles"]:
-        lines.append(f"{row['decile']:>6}  {_f(row['abs_w_min_mv'], '{:.4g}'):>8} – {_f(row['abs_w_max_mv'], '{:.4g}'):<9}"
+        lo, hi = _f(row['abs_w_min_mv'], '{:.4g}'), _f(row['abs_w_max_mv'], '{:.4g}')
+        lines.append(f"{row['decile']:>6}  {lo:>8} – {hi:<9}"
                      f"{row['n']:>7}  {_f(row['mean_abs_rel_error']):>13}  {_f(row['rms_error_mv']):>11}")
     fn = r.get("functional")
     if fn:
-        lines += ["", f"functional      fidelity {_f(fn['score'], '{:.3f}')} (same network, other input seed: "
-                      f"{_f(fn.get('reference_score'), '{:.3f}')}; normalised {_f(fn.get('score_normalised'), '{:.3f}')}); "
+        lines += ["", f"functional      fidelity {_f(fn['score'], '{:.3f}')} "
+                      "(same network, other input seed: "
+                      f"{_f(fn.get('reference_score'), '{:.3f}')}; "
+                      f"normalised {_f(fn.get('score_normalised'), '{:.3f}')}); "
                       f"{fn['neurons']} neurons, {fn['duration_s']:g} s"]
         for k in ("rate_correlation", "rate_abs_rel_diff", "correlation_of_correlations"):
             lines.append(f"  {k:<28}{_f(fn[k])}")
         ba, bb = fn["bursts_copied"], fn["bursts_pasted"]
-        lines.append(f"  {'network bursts /s':<28}{_f(ba['rate_hz'], '{:.3f}')} copied, {_f(bb['rate_hz'], '{:.3f}')} pasted; "
-                     f"mean duration {_f(ba['mean_duration_ms'], '{:.0f}')} vs {_f(bb['mean_duration_ms'], '{:.0f}')} ms")
+        lines.append(f"  {'network bursts /s':<28}{_f(ba['rate_hz'], '{:.3f}')} copied, "
+                     f"{_f(bb['rate_hz'], '{:.3f}')} pasted; mean duration "
+                     f"{_f(ba['mean_duration_ms'], '{:.0f}')} vs {_f(bb['mean_duration_ms'], '{:.0f}')} ms")
         lines.append(f"  {'mean rate (Hz)':<28}{_f(fn['mean_rate_copied_hz'], '{:.3f}')} copied, "
                      f"{_f(fn['mean_rate_pasted_hz'], '{:.3f}')} pasted")
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""``verify_map``: read a programming map back, apply device non-idealities, compare with the copied connectome.
+"""``verify_map``: read a programming map back, apply non-idealities, compare with the copied connectome.
 
 Examples
 --------
@@ -22,14 +22,15 @@ _UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d
 
 
 def parse_duration(text) -> float:
-    """Seconds from ``0``, ``45``, ``1s``, ``30min``, ``1h``, ``1d``, ``2w``, ``10y`` (a year is 365.25 days)."""
+    """Seconds from ``0``, ``45``, ``1s``, ``30min``, ``1h``, ``1d``, ``2w``, ``10y`` (a year: 365.25 d)."""
     if isinstance(text, (int, float)):
         v = float(text)
     else:
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
         unit = m.group(2).lower() if m else None
         if not m or unit not in _UNITS:
-            raise ConfigError(f"bad time {text!r}: use a number of seconds or a number with s, min, h, d, w or y "
+            raise ConfigError(f"bad time {text!r}: use a number of seconds or a number with s, min, h, d, w "
+                              "or y "
                               "(e.g. 0, 1s, 1h, 1d, 10y)")
         v = float(m.group(1)) * _UNITS[unit]
     if not (math.isfinite(v) and v >= 0):
@@ -89,7 +90,8 @@ def verify_map(map_path, connectome_path, **options) -> dict:
 
 def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: str | None = None,
                    after_s: float = 0.0, seed: int = 0, drift_compensation: bool = True,
-                   functional: bool = False, programming_noise_scale: float = 1.0, read_noise_scale: float = 1.0,
+                   functional: bool = False, programming_noise_scale: float = 1.0,
+                   read_noise_scale: float = 1.0,
                    drift_scale: float = 1.0, stuck_fraction: float = 0.0, stuck_on_share: float = 0.5,
                    lost_threshold_mv: float | None = None, functional_params=None, readout: bool = True,
                    input_activity: float = 1.0) -> dict:
@@ -114,7 +116,10 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
         Global drift compensation per tile.
     functional : bool
         Also simulate both networks (:mod:`.functional`) and score their activity.
-    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share, readout, input_activity
+    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share : float
+        See :class:`~connectome.verify.effective.NonIdealities`.
+    readout : bool
+    input_activity : float
         See :class:`~connectome.verify.effective.NonIdealities`.
     lost_threshold_mv : float, optional
         Effective |w| below which a synapse counts as lost (default: half a
@@ -164,12 +169,14 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
         "synapses_lost": weights["lost"], "functional_fidelity": None, "functional_fidelity_normalised": None,
         "map": {"path": None if map_path is None else str(map_path), "file_sha256": map_sha256,
                 "technology": str(a["technology"]), "scheme": str(a["scheme"]), "levels": levels,
-                "slices": int(a["slices"]), "cells": int(cells.n_listed), "synapses": int(len(pm.tables["synapses"]["pre"])),
+                "slices": int(a["slices"]), "cells": int(cells.n_listed),
+                "synapses": int(len(pm.tables["synapses"]["pre"])),
                 "tiles": int(len(pm.tables["tiles"]["tile"])), "step_mv": round(step_mv, 9),
                 "full_scale_mv": float(a["full_scale_mv"])},
         "connectome": {"path": None if connectome_path is None else str(connectome_path),
                        "edges": int(con.n_edges), "neurons": int(con.n_neurons),
-                       "edges_sha256": edges_sha256(con), "matches_map_source": bool(src == edges_sha256(con))},
+                       "edges_sha256": edges_sha256(con),
+                       "matches_map_source": bool(src == edges_sha256(con))},
         "parameters": {**nonid.to_dict(), "after": _format_after(nonid.after_s), "seed": int(seed),
                        "lost_threshold_mv": round(thr, 9), "functional": bool(functional)},
         "device": {"technology": tech.name, "noise_model": tech.noise.model,
