@@ -116,6 +116,13 @@ class Noise:
     programming_sigma_rel: float = 0.0
     read_noise_rel: float = 0.0
     drift_t0_s: float = 0.0
+    # coefficients of the ``pcm`` models (Nandakumar et al. 2019/2020; aihwkit PCMLikeNoiseModel); the
+    # defaults are the published values, so a description without them (an older map) means the same
+    pcm_sigma_poly: tuple = (-1.1731, 1.9650, 0.2635)   # σ(ĝ) = a ĝ² + b ĝ + c µS at G_max = 25 µS
+    drift_nu_mean: tuple = (-0.0155, 0.0244, 0.049, 0.1)  # μ_ν = clip(slope·ln ĝ + intercept, min, max)
+    drift_nu_std: tuple = (-0.0125, -0.0059, 0.008, 0.045)  # σ_ν, same form
+    read_qs: tuple = (0.0088, 0.65, 0.2)                 # Q_s = min(coeff / ĝ^exp, max)
+    read_t_s: float = 250e-9                             # t_r of the 1/f read-noise law
 
 
 @dataclass(frozen=True)
@@ -268,9 +275,16 @@ def _merge(base: dict, over: dict, path) -> dict:
     return out
 
 
+def _tuples(table):
+    """Lists in a table (TOML arrays, JSON) as tuples, as the dataclass defaults are."""
+    if not isinstance(table, dict):
+        return table
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
 def technology_from_dict(d: dict, source: str, path=None) -> Technology:
     try:
-        parts = {k: cls(**(d.get(k, {}) if k in _OPTIONAL else d[k])) for k, cls in _SECTIONS.items()}
+        parts = {k: cls(**_tuples(d.get(k, {}) if k in _OPTIONAL else d[k])) for k, cls in _SECTIONS.items()}
     except KeyError as exc:
         raise TechnologyError(f"missing table [{exc.args[0]}]", path) from None
     except TypeError as exc:
@@ -298,6 +312,14 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad(f"unknown write mechanism {w.mechanism!r}; expected one of {', '.join(_MECHANISMS)}")
     if tech.noise.model not in _NOISE_MODELS:
         bad(f"unknown noise model {tech.noise.model!r}; expected one of {', '.join(_NOISE_MODELS)}")
+    nz = tech.noise
+    for k, size in (("pcm_sigma_poly", 3), ("drift_nu_mean", 4), ("drift_nu_std", 4), ("read_qs", 3)):
+        v = getattr(nz, k)
+        if not isinstance(v, (tuple, list)) or len(v) != size or \
+                not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+            bad(f"noise {k} must be a list of {size} finite numbers")
+    if not (math.isfinite(nz.read_t_s) and nz.read_t_s > 0):
+        bad("noise read_t_s must be > 0")
     if w.max_pulses < 1 or w.pulse_ns <= 0 or w.verify_ns < 0 or w.pulse_energy_pj < 0:
         bad("need max_pulses ≥ 1, pulse_ns > 0, verify_ns ≥ 0, pulse_energy_pj ≥ 0")
     if w.mechanism == "program-and-verify" and not (0 < w.step_fraction <= 1 and w.tolerance_us > 0):

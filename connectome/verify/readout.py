@@ -1,6 +1,6 @@
 """Read-out non-idealities of a crossbar: wire (IR) drop, sneak paths, converter precision.
 
-What CrossSim (Xiao et al. 2022, Sandia) and NeuroSim (Chen, Peng & Yu 2018
+What CrossSim (Sandia National Laboratories) and NeuroSim (Chen, Peng & Yu 2018
 IEEE TCAD) model with a circuit solve, here in closed form per line so that
 it scales to 10⁷ cells:
 
@@ -12,8 +12,8 @@ ladder equation V'' = r·g·V; with the mean load ḡ of the line (every cell of
 it: programmed cells at their read conductance, all others at ``g_min``),
 λ = √(r·ḡ) per segment and the voltage a distance x from the open end is
 cosh(λx)/cosh(λL) of the driven end's (the continuum limit of the resistor
-ladder; Liang & Wong 2010 IEEE TED analyse the same line-resistance
-dependence on array size). A cell at (row r, column c) sees
+ladder; Liang & Wong 2010 IEEE TED analyse how line resistance and sneak
+paths limit cross-point arrays as they grow). A cell at (row r, column c) sees
 
     f = f_row(c) · f_col(r)
     f_row(c) = cosh(λ_row (cols − c − ½)) / cosh(λ_row · cols)

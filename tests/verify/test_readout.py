@@ -94,3 +94,22 @@ def test_verify_objects_equals_verify_map_without_files(maps, con_dir):
     in_memory = verify_objects(read_map(maps["rram"]), read_connectome(con_dir), after_s=3600.0)
     assert in_memory["weights"] == from_files["weights"] and in_memory["device"] == from_files["device"]
     assert in_memory["map"]["path"] is None and in_memory["map"]["file_sha256"] is None
+
+
+def test_pcm_noise_coefficients_come_from_the_preset(tmp_path):
+    from connectome.verify import nonideal as ni
+
+    pcm = load_technology("pcm")
+    g = np.array([5.0, 20.0])
+    assert np.all(ni.read_sigma_us(pcm, g, g, 86400.0) > 0)
+    quiet = dataclasses.replace(pcm, noise=dataclasses.replace(pcm.noise, read_qs=(0.0, 0.65, 0.2)))
+    assert np.all(ni.read_sigma_us(quiet, g, g, 86400.0) == 0)
+    # a technology file overrides them like any other key (TOML arrays)
+    f = tmp_path / "pcm-fast-drift.toml"
+    f.write_text('base = "pcm"\n[noise]\ndrift_nu_mean = [0.0, 0.2, 0.2, 0.2]\n')
+    fast = load_technology(None, f)
+    assert fast.noise.drift_nu_mean == (0.0, 0.2, 0.2, 0.2)
+    assert np.all(ni.drift_exponents(fast, g, np.zeros(2)) == pytest.approx(0.2))
+    f.write_text('base = "pcm"\n[noise]\nread_qs = [1, 2]\n')
+    with pytest.raises(TechnologyError, match="read_qs"):
+        load_technology(None, f)
