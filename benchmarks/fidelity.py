@@ -41,10 +41,14 @@ def main() -> int:
     ap.add_argument("--tile-sizes", action="store_true",
                     help="only the read-out table: weight Pearson and functional fidelity vs tile size per technology")
     ap.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    ap.add_argument("--targets", action="store_true",
+                    help="only issue 17's targets: RRAM and PCM at 4 bits (t = 0; PCM also 10 years)")
     ap.add_argument("--functional-s", type=float, default=30.0, help="simulated seconds for --tile-sizes")
     args = ap.parse_args()
     if args.tile_sizes:
         return tile_size_table(args.sizes, None if args.no_functional else args.functional_s)
+    if args.targets:
+        return targets(None if args.no_functional else args.functional_s)
     from connectome.verify import verify_map
 
     net = network_dir(2000)
@@ -163,6 +167,42 @@ def tile_size_table(sizes, functional_s) -> int:
                          ("func", "functional"), ("ref", "reference"), ("norm", "functional normalised"),
                          ("p_ro", "Pearson, read-out only"), ("func_ro", "functional, read-out only"),
                          ("norm_ro", "normalised, read-out only"), ("s", "wall s")]))
+    return 0
+
+
+def targets(functional_s) -> int:
+    """RRAM and PCM at 4 bits (16 levels), default crossbar and full scale: Pearson, sign flips and the
+    normalised functional fidelity at t = 0, and PCM's Pearson after 10 years with drift compensation
+    (targets: ≥ 0.99, 0, ≥ 0.95; ≥ 0.95)."""
+    import warnings
+
+    from connectome.compile import CompileOptions, compile_connectome
+    from connectome.graph.formats import read_connectome
+    from connectome.verify import verify_objects
+    from connectome.verify.functional import LIFParams
+
+    net = network_dir(2000)
+    con = read_connectome(net)
+    rows = []
+    for t in ("rram", "pcm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = compile_connectome(con, CompileOptions(technology=t, bits=4, baselines=False))
+        for label, sec in (("0", 0.0),) + ((("10y", AFTER[2][1]),) if t == "pcm" else ()):
+            fp = LIFParams(duration_s=functional_s) if functional_s and sec == 0 else None
+            for ro in (True, False):
+                r = verify_objects(pm, con, after_s=sec, functional=fp is not None, functional_params=fp,
+                                   readout=ro)
+                f = r.get("functional") or {}
+                rows.append({"tech": t, "after": label, "readout": "on" if ro else "off",
+                             "pearson": r["weights"]["pearson"], "flips": r["weights"]["sign_flips"],
+                             "func": f.get("score", ""), "norm": f.get("score_normalised", ""),
+                             "q": r["quantisation_only"]["pearson"]})
+                print(rows[-1], flush=True)
+    print(f"\nMachine: {H.machine()}; network {net.name}: {con.n_edges} edges; 4 bits (16 levels)\n")
+    print(H.table(rows, [("tech", "technology"), ("after", "after"), ("readout", "read-out"),
+                         ("pearson", "Pearson"), ("q", "Pearson, quantisation only"), ("flips", "sign flips"),
+                         ("func", "functional"), ("norm", "functional normalised")]))
     return 0
 
 
