@@ -49,10 +49,7 @@ def _modules_with_examples() -> list[str]:
 
 #: examples that do not run as written yet → the file whose owner has to update them (strict: once fixed,
 #: the entry must go)
-KNOWN_FAILING_EXAMPLES = {
-    # the expected weights predate the p99 full-scale default (quantised against the 99th percentile)
-    "connectome.verify.effective": "connectome/verify/effective.py",
-}
+KNOWN_FAILING_EXAMPLES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
