@@ -223,7 +223,9 @@ class InferParams:
     electrical_pre_ms: tuple = (-1.5, -1.0)
     electrical_z: float = 4.0
     electrical_reverse_z: float = 1.5
-    # --- joint refit (explain-away)
+    # --- joint refit (explain-away) and presynaptic null centre
+    pre_center: bool = True
+    pre_center_shrink: float = 2.0
     joint_refit: bool = False
     joint_population: bool = True
     joint_screen_q: float = 0.2
@@ -246,6 +248,7 @@ class InferParams:
             ("electrical_pre_ms", len(self.electrical_pre_ms) == 2
              and self.electrical_pre_ms[0] < self.electrical_pre_ms[1] < self.electrical_window_ms[0]),
             ("electrical_z", self.electrical_z > 0), ("electrical_reverse_z", self.electrical_reverse_z >= 0),
+            ("pre_center_shrink", self.pre_center_shrink >= 0),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]
         for name, ok in checks:
