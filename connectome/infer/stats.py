@@ -71,7 +71,7 @@ class PairStats:
     test_center: np.ndarray | None = None  # (N, K) per post, empirical-null centre of each test statistic
     test_scale: np.ndarray | None = None  # (N, K) per post, empirical-null scale of each test statistic
     bh_weight: np.ndarray | None = None  # (N, N) weight of each p-value in the weighted BH step (1: plain)
-    pre_shift: np.ndarray | None = None  # (N, K) presynaptic shift removed, null-z units (``presynaptic_shift``)
+    pre_shift: np.ndarray | None = None  # (N, K) presynaptic shift removed, null-z units (presynaptic_shift)
 
 
 def windows(p: InferParams) -> np.ndarray:
@@ -354,7 +354,7 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
 
 def presynaptic_shift(t: np.ndarray, tested: np.ndarray, center: np.ndarray, scale: np.ndarray,
                       shrink: float, min_partners: int = 10) -> np.ndarray:
-    """Each presynaptic neuron's shared response (pre, test), in null-z units: what its spikes do to every cell.
+    """Each presynaptic neuron's shared response (pre, test) in null-z units: what its spikes do to all cells.
 
     A neuron that fires mostly inside network events (bursts) sees every
     post-synaptic cell depolarised after its spikes, connected or not; a
