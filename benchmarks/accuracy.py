@@ -107,8 +107,8 @@ def main() -> int:
     ap.add_argument("--hh", action="store_true", help="the Hodgkin–Huxley networks only (with --quick: "
                     "the small point-process scenarios and the HH networks)")
     ap.add_argument("--joint", action="store_true", help="each scenario also with joint_refit=true")
-    ap.add_argument("--off", action="store_true", help="each scenario also with pre_center=false (the presynaptic "
-                    "null centre, the defence against burst-locked responses, switched off)")
+    ap.add_argument("--off", action="store_true", help="each scenario also with pre_center=false "
+                    "(the presynaptic null centre, the defence against burst-locked responses, switched off)")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args()
     if args.hh and args.quick:
