@@ -238,6 +238,51 @@ def pooled_center_scale(t, tested, s_post, max_values):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
+def pre_center(t, tested, center, scale):
+    """Per presynaptic neuron and test: median and MAD over its tested
+    post-synaptic partners of z = (t[i, j, k] − center[j, k]) / scale[j, k],
+    and the number of partners. Returns (pre, test), (pre, test) and (pre,)
+    arrays (NaN and 0 where there are none)."""
+    N, M, K = t.shape
+    med = np.full((N, K), np.nan, np.float32)
+    mad = np.full((N, K), np.nan, np.float32)
+    n = np.zeros(N, np.int64)
+    for i in numba.prange(N):
+        buf = np.empty((K, M), np.float64)
+        cnt = np.zeros(K, np.int64)
+        for j in range(M):
+            if not tested[i, j]:
+                continue
+            n[i] += 1
+            for k in range(K):
+                s = scale[j, k]
+                v = t[i, j, k]
+                if s > 0 and v == v:
+                    buf[k, cnt[k]] = (v - center[j, k]) / s
+                    cnt[k] += 1
+        for k in range(K):
+            if cnt[k] > 0:
+                a, b = _median_mad(buf[k, :cnt[k]])
+                med[i, k] = a
+                mad[i, k] = b
+    return med, mad, n
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def subtract_pre_center(t, tested, d, scale):
+    """In place: t[i, j, k] −= d[i, k] × scale[j, k] for tested pairs (finite d and scale)."""
+    N, M, K = t.shape
+    for i in numba.prange(N):
+        for j in range(M):
+            if not tested[i, j]:
+                continue
+            for k in range(K):
+                a = d[i, k] * scale[j, k]
+                if a == a:
+                    t[i, j, k] -= a
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
 def best_test(t, center, scale):
     """Per pair: the test with the largest |z|, z = (t − center[post]) / scale[post]
     (scales that are not positive give no z), and that signed z (NaN if none)."""
