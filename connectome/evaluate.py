@@ -57,8 +57,9 @@ class Truth:
 
 
 def read_truth_arrays(path) -> Truth:
-    import h5py
     import json
+
+    import h5py
 
     with h5py.File(path, "r") as fh:
         g = lambda k: fh[k][()]  # noqa: E731
@@ -459,7 +460,8 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
         ti = edge_of[hit]
         res["kind_correct"] = float((e_kind[hit] == t.kind[ti]).mean())
         chem = t.kind[ti] != 3
-        res["median_latency_error_ms"] = float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem]))) if chem.any() else None
+        res["median_latency_error_ms"] = (float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem])))
+                                          if chem.any() else None)
         if tp >= 3:
             res["weight_pearson_r"] = float(np.corrcoef(e_w[hit], t.weight_mv[ti])[0, 1])
     res.update(_issue13_scores(t, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, found))

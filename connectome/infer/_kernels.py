@@ -30,13 +30,13 @@ def accumulate_pairs(v, base, spk_row, pre_ptr, lag0, acc, cnt):
     for i in numba.prange(n_pre):
         for s in range(pre_ptr[i], pre_ptr[i + 1]):
             r = spk_row[s]
-            for l in range(n_lag):
-                rr = r + lag0 + l
+            for lag in range(n_lag):
+                rr = r + lag0 + lag
                 for j in range(n_post):
                     d = v[rr, j] - base[s, j]
                     ok = d == d
-                    acc[i, l, j] += d if ok else zero
-                    cnt[i, l, j] += one if ok else zero
+                    acc[i, lag, j] += d if ok else zero
+                    cnt[i, lag, j] += one if ok else zero
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -80,11 +80,11 @@ def own_spike_accumulate(v, spk_row, ptr, lag0, b0, b1, need, acc, cnt):
             if m < need:
                 continue
             base = tot / m
-            for l in range(L):
-                x = v[r + lag0 + l, k]
+            for lag in range(L):
+                x = v[r + lag0 + lag, k]
                 if x == x:
-                    acc[k, l] += x - base
-                    cnt[k, l] += 1.0
+                    acc[k, lag] += x - base
+                    cnt[k, lag] += 1.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -97,10 +97,10 @@ def subtract_own(v, spk_row, ptr, lag0, tmpl):
     for k in numba.prange(n):
         for s in range(ptr[k], ptr[k + 1]):
             r = spk_row[s]
-            for l in range(L):
-                rr = r + lag0 + l
+            for lag in range(L):
+                rr = r + lag0 + lag
                 if rr >= 0 and rr < R:
-                    v[rr, k] -= tmpl[k, l]
+                    v[rr, k] -= tmpl[k, lag]
 
 
 

@@ -268,9 +268,10 @@ def matched_weights(C: np.ndarray, H: np.ndarray, ridge: float = 1e-3):
     return CiH / np.sqrt(hch), CiH / hch
 
 
-def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um: np.ndarray | None = None) -> PairStats:
+def pair_statistics(sums: PairSums, p: InferParams, block: int = 64,
+                    distance_um: np.ndarray | None = None) -> PairStats:
     lags = sums.lags_ms
-    N, L = sums.acc.shape[0], sums.acc.shape[1]
+    N = sums.acc.shape[0]
     base, P = _detrend_projector(lags, p)
     resp = lags > p.baseline_ms[1]
     win = windows(p)
