@@ -29,7 +29,9 @@ outweighs its spikelet is often not significant as a PSP at all):
    whitens with, :func:`connectome.infer.stats.null_covariance`, with a light
    ridge ``electrical_whiten_ridge``): the membrane's slow fluctuation is the
    noise, and a *sharp* rise at zero lag is what no slow drive, and no
-   chemical synapse (onset ≳ 0.8 ms), produces. The amplitude times √(usable
+   chemical synapse, produces: a fast chemical PSP beginning at the earliest
+   chemical latency (``electrical_chemical_onset_ms``, 0.8 ms) is fitted
+   alongside, so that what it explains is not credited to the spikelet. The amplitude times √(usable
    spikes) is calibrated per postsynaptic neuron by the empirical null of all
    its tested partners (median, 1.4826 × MAD; pooled below 30 partners).
    Every direction with at least ``electrical_min_spikes`` usable spikes gets
@@ -74,6 +76,8 @@ from .sta import PairSums
 SPIKELET_KINETICS_MS = (0.3, 2.0)
 #: Slow component fitted alongside: the transmitted AHP / a PSP (rise, decay, ms).
 SLOW_KINETICS_MS = (1.5, 20.0)
+#: The fast chemical PSP the junction test fits beside the spikelet (rise, decay, ms).
+CHEMICAL_KINETICS_MS = (0.5, 5.0)
 
 
 @dataclass
@@ -89,27 +93,35 @@ class Junctions:
     pairs_tested: int
 
 
-def spikelet_template(lags_ms: np.ndarray, onset_ms: float) -> np.ndarray:
-    """The spikelet kernel (peak 1) averaged over each lag's bin, like the PSP templates."""
+def bin_averaged(lags_ms: np.ndarray, onset_ms: float, rise_ms: float, decay_ms: float) -> np.ndarray:
+    """A difference-of-exponentials kernel (peak 1) averaged over each lag's bin, like the PSP templates."""
     from .classify import psp_kernel
 
     bin_ms = float(np.median(np.diff(lags_ms))) if lags_ms.size > 1 else 0.5
     sub = (np.arange(10) + 0.5) / 10.0 * bin_ms - bin_ms / 2.0
-    return psp_kernel(lags_ms[:, None] + sub[None, :] - onset_ms, *SPIKELET_KINETICS_MS).mean(axis=1)
+    return psp_kernel(lags_ms[:, None] + sub[None, :] - onset_ms, rise_ms, decay_ms).mean(axis=1)
 
 
-def spikelet_filter(C: np.ndarray | None, h: np.ndarray, ridge: float) -> np.ndarray:
-    """(L,) generalised-least-squares amplitude filter of kernel ``h`` under noise covariance ``C``.
+def spikelet_filter(C: np.ndarray | None, lags_ms: np.ndarray, p: InferParams) -> np.ndarray:
+    """(L,) generalised-least-squares filter of the spikelet amplitude, beside a chemical PSP.
 
-    ``r @ g`` = h'C⁻¹r / h'C⁻¹h (Kay 1998, §4.6). ``C`` None (too few neurons
-    to estimate it): white noise, ordinary least squares.
+    The design has two kernels: the spikelet (onset ``electrical_onset_ms``)
+    and a fast chemical PSP (rise 0.5 ms, decay 5 ms) at the earliest
+    chemical onset ``electrical_chemical_onset_ms``, so that a fast chemical
+    EPSP is credited to the second and only a rise *before* transmitter
+    release (zero latency) to the first. ``r @ g`` is the spikelet's
+    coefficient of (X'C⁻¹X)⁻¹X'C⁻¹r (Kay 1998, *Fundamentals of statistical
+    signal processing*, §4.6). ``C`` None (too few neurons to estimate it):
+    white noise, ordinary least squares.
     """
-    L = h.size
+    X = np.stack([bin_averaged(lags_ms, p.electrical_onset_ms, *SPIKELET_KINETICS_MS),
+                  bin_averaged(lags_ms, p.electrical_chemical_onset_ms, *CHEMICAL_KINETICS_MS)], axis=1)
+    L = X.shape[0]
     if C is None:
         C = np.eye(L)
-    Cr = C + ridge * np.trace(C) / L * np.eye(L)
-    ci = np.linalg.solve(Cr, h)
-    return ci / float(h @ ci)
+    Cr = C + p.electrical_whiten_ridge * np.trace(C) / L * np.eye(L)
+    CiX = np.linalg.solve(Cr, X)  # (L, 2)
+    return np.linalg.solve(X.T @ CiX, CiX.T)[0]
 
 
 def spikelet_amplitudes(sums: PairSums, tested: np.ndarray, n_used: np.ndarray, p: InferParams,
@@ -130,7 +142,7 @@ def spikelet_amplitudes(sums: PairSums, tested: np.ndarray, n_used: np.ndarray, 
     se = np.full((N, N), np.nan, np.float64)
     if N < 2:
         return amp, se
-    g = spikelet_filter(C, spikelet_template(sums.lags_ms, p.electrical_onset_ms), p.electrical_whiten_ridge)
+    g = spikelet_filter(C, sums.lags_ms, p)
     s = np.full((N, N), np.nan, np.float64)
     cols = np.arange(N)
     for i0 in range(0, N, block):

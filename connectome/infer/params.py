@@ -143,6 +143,11 @@ class InferParams:
         spikelet kernel (rise 0.3 ms, decay 2 ms: a low-passed AP) of the
         junction test: the junction passes the AP's upstroke, which begins a
         fraction of a ms before its peak (choice; :mod:`connectome.infer.electrical`).
+    electrical_chemical_onset_ms : float
+        A fast chemical PSP (rise 0.5 ms, decay 5 ms) beginning this long
+        after the presynaptic spike is fitted beside the spikelet, so that a
+        fast chemical EPSP is not read as coupling: transmitter release takes
+        ≳ 0.8 ms (Sabatini & Regehr 1999, Annu. Rev. Physiol.; docs/background.md §7).
     electrical_whiten_ridge : float
         Ridge (× the mean diagonal) added to the null noise covariance before
         the spikelet kernel's generalised least squares: light, so that the
@@ -229,6 +234,7 @@ class InferParams:
     # --- electrical and weight scale
     electrical_spikelet: bool = True
     electrical_onset_ms: float = -0.25
+    electrical_chemical_onset_ms: float = 0.8
     electrical_whiten_ridge: float = 0.03
     electrical_min_spikes: int = 5
     electrical_q: float = 0.001
