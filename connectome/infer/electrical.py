@@ -102,6 +102,18 @@ def bin_averaged(lags_ms: np.ndarray, onset_ms: float, rise_ms: float, decay_ms:
     return psp_kernel(lags_ms[:, None] + sub[None, :] - onset_ms, rise_ms, decay_ms).mean(axis=1)
 
 
+def slow_noise_covariance(lags_ms: np.ndarray, tau_ms: float = 5.0, white: float = 0.1) -> np.ndarray:
+    """A generic null covariance across lags where too few pairs estimate one (≲ 15 neurons).
+
+    The membrane's background fluctuation is slow against the 0.5-ms lags
+    (synaptic bombardment, τ of several ms): exp(−|Δlag|/``tau_ms``) plus
+    ``white`` (electrode noise). Any such slow model makes the spikelet filter
+    a *sharp-rise* detector, which white noise (ordinary least squares) would not.
+    """
+    d = np.abs(lags_ms[:, None] - lags_ms[None, :])
+    return np.exp(-d / tau_ms) + white * np.eye(lags_ms.size)
+
+
 def spikelet_filter(C: np.ndarray | None, lags_ms: np.ndarray, p: InferParams) -> np.ndarray:
     """(L,) generalised-least-squares filter of the spikelet amplitude, beside a chemical PSP.
 
@@ -112,13 +124,13 @@ def spikelet_filter(C: np.ndarray | None, lags_ms: np.ndarray, p: InferParams) -
     release (zero latency) to the first. ``r @ g`` is the spikelet's
     coefficient of (X'C⁻¹X)⁻¹X'C⁻¹r (Kay 1998, *Fundamentals of statistical
     signal processing*, §4.6). ``C`` None (too few neurons to estimate it):
-    white noise, ordinary least squares.
+    :func:`slow_noise_covariance`.
     """
     X = np.stack([bin_averaged(lags_ms, p.electrical_onset_ms, *SPIKELET_KINETICS_MS),
                   bin_averaged(lags_ms, p.electrical_chemical_onset_ms, *CHEMICAL_KINETICS_MS)], axis=1)
     L = X.shape[0]
     if C is None:
-        C = np.eye(L)
+        C = slow_noise_covariance(lags_ms)
     Cr = C + p.electrical_whiten_ridge * np.trace(C) / L * np.eye(L)
     CiX = np.linalg.solve(Cr, X)  # (L, 2)
     return np.linalg.solve(X.T @ CiX, CiX.T)[0]

@@ -159,9 +159,12 @@ class InferParams:
         a direction with few counts little but can still contradict symmetry).
     electrical_q : float
         Benjamini–Hochberg level of the junction test over every unordered
-        pair. Stricter than ``q_threshold``: the test runs on N(N−1)/2 pairs
-        and its null tail is heavier than Gaussian (measured 99.9 % quantile
-        3.2–4.2 instead of 3.1 on the benchmark recordings; choice).
+        pair. Stricter than ``q_threshold``: the test runs on N(N−1)/2 pairs,
+        its null tail is heavier than Gaussian (measured 99.9 % quantile
+        3.2–4.2 instead of 3.1 on the benchmark recordings), and drive shared
+        by two neighbours (a common input that fires one of them) gives a
+        symmetric zero-lag deflection too; measured on both simulators in
+        docs/inference.md §6 (0.001 let 1–2 such pairs per recording through).
     electrical_symmetry, electrical_symmetry_z : float
         A junction's two spikelets differ only by the two cells' input
         resistances (coupling coefficients of a pair are typically within a
@@ -170,6 +173,16 @@ class InferParams:
         (z < −``electrical_symmetry_z``) below ``electrical_symmetry`` × the
         stronger's. A one-sided zero-lag response (a fast chemical EPSP, a
         response artefact of one neuron) is not a junction.
+    weight_rested_isi_s : float
+        ``weight_mv`` is the mean PSP per presynaptic spike; ``weight_rested_mv``
+        is the PSP after at least this much presynaptic silence (a rested,
+        undepressed synapse: ≥ 3–5 recovery time constants of neocortical
+        short-term depression, τ_rec ≈ 0.5–1.5 s; Tsodyks & Markram 1997, PNAS;
+        Markram, Wang & Tsodyks 1998, PNAS). 0 skips that extra sweep over the
+        binned traces (:mod:`connectome.infer.weights`).
+    weight_rested_min_spikes : int
+        A presynaptic neuron needs at least this many spikes after such a
+        silence for its synapses' rested PSP to be estimated (else NaN).
     joint_refit : bool
         Refit each post-synaptic neuron's candidate inputs jointly and keep an
         accepted pair only if its response survives being explained by the
@@ -237,9 +250,11 @@ class InferParams:
     electrical_chemical_onset_ms: float = 0.8
     electrical_whiten_ridge: float = 0.03
     electrical_min_spikes: int = 5
-    electrical_q: float = 0.001
+    electrical_q: float = 1e-4
     electrical_symmetry: float = 0.5
     electrical_symmetry_z: float = 2.5
+    weight_rested_isi_s: float = 5.0
+    weight_rested_min_spikes: int = 10
     # --- joint refit (explain-away)
     joint_refit: bool = False
     joint_population: bool = True
@@ -263,6 +278,8 @@ class InferParams:
             ("electrical_q", 0 < self.electrical_q < 1),
             ("electrical_symmetry", self.electrical_symmetry >= 0),
             ("electrical_symmetry_z", self.electrical_symmetry_z > 0),
+            ("weight_rested_isi_s", self.weight_rested_isi_s >= 0),
+            ("weight_rested_min_spikes", self.weight_rested_min_spikes >= 1),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]
         for name, ok in checks:

@@ -88,14 +88,14 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
         t = time.perf_counter()
         sums = accumulate(p1, neurons, p, progress)
         timings["pass2_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if p1.bad_samples.sum():
+            warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "
+                          f"{int(np.count_nonzero(p1.bad_samples))} channels were masked", stacklevel=2)
+        result = _finish(rec, p, p1, neurons, sums, noise)  # the rested-PSP sweep reads the binned traces
+        timings["stats_s"] = time.perf_counter() - t
     finally:
         release(work)
-    t = time.perf_counter()
-    if p1.bad_samples.sum():
-        warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "
-                      f"{int(np.count_nonzero(p1.bad_samples))} channels were masked", stacklevel=2)
-    result = _finish(rec, p, p1, neurons, sums, noise)
-    timings["stats_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     result.summary.update({"input": {"path": str(rec.path), "abs_path": str(Path(rec.path).resolve()),
                                      "fingerprint": fingerprint,
@@ -186,7 +186,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "n_spikes_used": st.n_used[pre, post].astype(np.int64),
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
-            edges.update(_weight_columns(A, post, neurons, p, spk_z))
+            edges.update(_weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, spk_z))
             edges["joint_z"] = joint_z[pre, post].astype(np.float64)
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
@@ -241,7 +241,7 @@ def _junctions(sums, st, p: InferParams):
 
 
 def _with_reverse_junctions(junc, st, acc, pre, post, p: InferParams):
-    """Accepted pairs plus the other tested directions of junctions (:func:`.electrical.junction_directions`)."""
+    """Accepted pairs plus the other tested directions of junctions (``electrical.junction_directions``)."""
     if junc is None:
         return pre, post, 0
     from .electrical import junction_directions
@@ -266,16 +266,14 @@ def _electrical(junc, st, p: InferParams, pre, post, onset, decay) -> np.ndarray
     return early & ((decay <= p.electrical_max_decay_ms) | reverse_early), np.full((len(pre), 2), np.nan)
 
 
-def _weight_columns(A, post, neurons: Neurons, p: InferParams, spk_z) -> dict:
-    """Edge columns of the weight scale: the response on the electrode, and the spikelet test's z.
+def _weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
+                   spk_z) -> dict:
+    """Edge columns of the weight scale (:func:`.weights.weight_columns`) and of the junction test."""
+    from .weights import weight_columns
 
-    ``weight_mv`` is at the soma: the electrode deflection × ``ap_amplitude_mv``
-    / the postsynaptic neuron's AP amplitude on its channel (docs/inference.md,
-    "Weight scale"); ``weight_electrode_mv`` undoes that one assumption, at the
-    post neuron's median AP amplitude on its best channel.
-    """
-    return {"weight_electrode_mv": A * neurons.ap_amp_mv[post] / p.ap_amplitude_mv,
-            "spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1]}
+    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1)
+    cols.update({"spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1]})
+    return cols
 
 
 def _spikelet_size(resid, lags, bin_ms):
