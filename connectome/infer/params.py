@@ -253,8 +253,8 @@ class InferParams:
     electrical_q: float = 1e-4
     electrical_symmetry: float = 0.5
     electrical_symmetry_z: float = 2.5
-    weight_rested_isi_s: float = 5.0
-    weight_rested_min_spikes: int = 10
+    weight_rested_isi_s: float = 3.0
+    weight_rested_min_spikes: int = 5
     # --- joint refit (explain-away)
     joint_refit: bool = False
     joint_population: bool = True

@@ -186,8 +186,10 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "n_spikes_used": st.n_used[pre, post].astype(np.int64),
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
-            edges.update(_weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, spk_z))
+            cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, spk_z)
+            edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
             edges["joint_z"] = joint_z[pre, post].astype(np.float64)
+            edges.update(cols)  # columns added later go last: readers by position keep working
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
