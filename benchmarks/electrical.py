@@ -45,16 +45,17 @@ def weight_scale(out: Path, truth: Path) -> dict:
     con = read_csv_dir(out)
     m = match_neurons([[int(c) for c in str(ch).split(";") if c] for ch in con.neurons["channels"]], t)
     rf = release_factor(t)
-    key = {(a, b): (k, i) for i, (a, b, k) in enumerate(zip(t.pre.tolist(), t.post.tolist(), t.kind.tolist()))
-           if k != 3}
+    pairs = zip(t.pre.tolist(), t.post.tolist(), t.kind.tolist())
+    key = {(a, b): (k, i) for i, (a, b, k) in enumerate(pairs) if k != 3}
     e = con.edges
+    rested = e.get("weight_rested_mv", np.full(len(e["pre"]), np.nan))
     rows = []
     for j, (a, b, k) in enumerate(zip(e["pre"].tolist(), e["post"].tolist(), e["kind"].tolist())):
         h = key.get((int(m[a]), int(m[b])))
         if h is None or h[0] != k:
             continue
         w = float(t.weight_mv[h[1]])
-        rows.append((e["weight_mv"][j], e.get("weight_rested_mv", np.full(len(e["pre"]), np.nan))[j], w * rf[h[1]], w))
+        rows.append((e["weight_mv"][j], rested[j], w * rf[h[1]], w))
     R = np.array(rows, float).reshape(-1, 4)
     res = {}
     for name, est, tru in (("mean", 0, 2), ("rested", 1, 3)):
@@ -95,12 +96,13 @@ def main() -> int:
             r = evaluate(out, truth)
             r.update(weight_scale(out, truth))
         found = round((r.get("electrical_recall") or 0) * r["true_electrical_pairs"])
+        n_rep = r["reported_electrical_pairs"]
         row = {"scenario": name, **{k: r.get(k) for k, _ in COLUMNS if k in r},
-               "electrical": f"{found} / {r['true_electrical_pairs']} ({r['reported_electrical_pairs']} reported)",
+               "electrical": f"{found} / {r['true_electrical_pairs']} ({n_rep} reported)",
                "wall_s": m["wall_s"]}
         rows.append(row)
-        print(name, json.dumps({k: v for k, v in row.items() if k != "scenario"}, default=float), file=sys.stderr,
-              flush=True)
+        print(name, json.dumps({k: v for k, v in row.items() if k != "scenario"}, default=float),
+              file=sys.stderr, flush=True)
     print(f"\nMachine: {machine()}" + (f"; parameters {' '.join(args.param)}" if args.param else "") + "\n")
     print(table(rows, COLUMNS))
     if args.json:
