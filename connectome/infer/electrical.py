@@ -68,6 +68,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from ..spikes.kernels import nan_median_mad_rows
 from .params import InferParams
 from .sta import PairSums
 
@@ -136,6 +137,22 @@ def spikelet_filter(C: np.ndarray | None, lags_ms: np.ndarray, p: InferParams) -
     return np.linalg.solve(X.T @ CiX, CiX.T)[0]
 
 
+def residual_filter(lags_ms: np.ndarray, p: InferParams) -> np.ndarray:
+    """(L, L) matrix M: ``sta @ M`` is the residual curve of :func:`connectome.infer.stats.residual_curves`.
+
+    The residual (the spike-triggered average minus its baseline level, or a
+    line with ``detrend``) is linear in the average, so any filter of the
+    residual is one filter of the raw average: the product with the pairwise
+    sums then runs over contiguous blocks, without gathering pairs.
+    """
+    from .stats import residual_curves
+
+    L = lags_ms.size
+    eye = np.eye(L, dtype=np.float32)[:, :, None]  # L unit curves, one "pre" each, one "post"
+    unit = PairSums(acc=eye, cnt=np.ones_like(eye), lags_ms=lags_ms, n_pre_spikes=np.ones(L, np.int64))
+    return residual_curves(unit, np.arange(L), np.zeros(L, np.int64), p)  # row k: residual of unit curve k
+
+
 def spikelet_amplitudes(sums: PairSums, tested: np.ndarray, n_used: np.ndarray, p: InferParams,
                         C: np.ndarray | None = None, block: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Per ordered pair, the spikelet amplitude (mV, null-centred) and its standard error (NaN: unmeasured).
@@ -147,31 +164,29 @@ def spikelet_amplitudes(sums: PairSums, tested: np.ndarray, n_used: np.ndarray, 
     usable spikes, or a missing lag, are NaN. Blocks of presynaptic neurons
     bound the memory (block × N × lags).
     """
-    from .stats import residual_curves
-
     N = sums.acc.shape[0]
     amp = np.full((N, N), np.nan, np.float64)
     se = np.full((N, N), np.nan, np.float64)
     if N < 2:
         return amp, se
-    g = spikelet_filter(C, sums.lags_ms, p)
+    g = residual_filter(sums.lags_ms, p) @ spikelet_filter(C, sums.lags_ms, p)  # (L,) on the raw STA
     s = np.full((N, N), np.nan, np.float64)
-    cols = np.arange(N)
     for i0 in range(0, N, block):
-        rows = np.arange(i0, min(N, i0 + block))
-        pre, post = np.repeat(rows, N), np.tile(cols, rows.size)
-        r = residual_curves(sums, pre, post, p)  # NaN anywhere → NaN amplitude
-        s[rows] = (r @ g).reshape(rows.size, N)
+        i1 = min(N, i0 + block)
+        c = sums.cnt[i0:i1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sta = np.where(c > 0, sums.acc[i0:i1] / c, np.nan)  # (b, L, N); a lag without samples → NaN
+        s[i0:i1] = np.einsum("blj,l->bj", sta, g)
     n = np.asarray(n_used, np.float64)
     usable = (n >= p.electrical_min_spikes) & ~np.eye(N, dtype=bool) & np.isfinite(s)
     s = s * np.sqrt(np.maximum(n, 1.0))
-    sT = np.where(tested, s, np.nan)
-    with warnings.catch_warnings():  # all-NaN columns (neurons never tested as post)
+    sT = np.where(tested, s, np.nan).astype(np.float32)
+    med, mad = nan_median_mad_rows(sT)  # per column (postsynaptic neuron), compiled; NaN where untested
+    med, mad = med.astype(np.float64), 1.4826 * mad.astype(np.float64)
+    n_col = np.sum(np.isfinite(sT), axis=0)
+    enough = (n_col >= 30) & (mad > 0)
+    with warnings.catch_warnings():  # no column with a positive scale: all NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(sT, axis=0)
-        mad = 1.4826 * np.nanmedian(np.abs(sT - med[None, :]), axis=0)
-        n_col = np.sum(np.isfinite(sT), axis=0)
-        enough = (n_col >= 30) & (mad > 0)
         pooled = np.nanmedian(mad[enough]) if enough.any() else np.nanmedian(np.where(mad > 0, mad, np.nan))
     if not np.isfinite(pooled):
         return amp, se
@@ -219,7 +234,7 @@ def find_junctions(sums: PairSums, st, p: InferParams) -> Junctions:
     """Spikelet amplitudes of every pair, then the symmetric junction test."""
     from .stats import null_covariance
 
-    C = null_covariance(sums, p)
+    C = null_covariance(sums, p, n_pre_max=64)  # it only weighs the lags: 64 × N curves suffice
     amp, se = spikelet_amplitudes(sums, st.tested, st.n_used, p, C)
     return junction_test(amp, se, st.tested, p)
 
