@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from ._common import check_input, parse_params, progress_bar
+from ._common import check_input, open_kwargs, parse_params, progress_bar, recording_options
 
 
 @click.command("infer")
@@ -20,7 +20,9 @@ from ._common import check_input, parse_params, progress_bar
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Any other inference parameter (see docs/inference.md), repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet):
+@recording_options
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet,
+              series, segment, rec_format):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,
@@ -28,6 +30,7 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     streamed in chunks; memory does not grow with its length.
     """
     from ..infer import InferParams, infer_recording
+    from ..io import open_recording
     from ..io.atomic import check_output
 
     d = parse_params(params)
@@ -41,7 +44,10 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
-            res = infer_recording(recording, out_dir, p, progress=bar)
+            opened = open_recording(recording, **open_kwargs(series, segment, rec_format))
+            if "others:" in str(opened.attrs.get("series_note", "")):  # several series: say which was read
+                click.echo(f"connectome: reading series {opened.attrs['series_note']}", err=True)
+            res = infer_recording(opened, out_dir, p, progress=bar)
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)
