@@ -29,9 +29,10 @@ outweighs its spikelet is often not significant as a PSP at all):
    whitens with, :func:`connectome.infer.stats.null_covariance`, with a light
    ridge ``electrical_whiten_ridge``): the membrane's slow fluctuation is the
    noise, and a *sharp* rise at zero lag is what no slow drive, and no
-   chemical synapse, produces: a fast chemical PSP beginning at the earliest
-   chemical latency (``electrical_chemical_onset_ms``, 0.8 ms) is fitted
-   alongside, so that what it explains is not credited to the spikelet. The amplitude times √(usable
+   chemical synapse, produces: a fast and a slow chemical PSP beginning at
+   the earliest chemical latency (``electrical_chemical_onset_ms``, 0.8 ms)
+   are fitted alongside, so that what they explain is not credited to the
+   spikelet. The amplitude times √(usable
    spikes) is calibrated per postsynaptic neuron by the empirical null of all
    its tested partners (median, 1.4826 × MAD; pooled below 30 partners).
    Every direction with at least ``electrical_min_spikes`` usable spikes gets
@@ -77,8 +78,8 @@ from .sta import PairSums
 SPIKELET_KINETICS_MS = (0.3, 2.0)
 #: Slow component fitted alongside: the transmitted AHP / a PSP (rise, decay, ms).
 SLOW_KINETICS_MS = (1.5, 20.0)
-#: The fast chemical PSP the junction test fits beside the spikelet (rise, decay, ms).
-CHEMICAL_KINETICS_MS = (0.5, 5.0)
+#: The chemical PSPs (fast, slow) the junction test fits beside the spikelet (rise, decay, ms).
+CHEMICAL_KINETICS_MS = ((0.5, 5.0), (1.5, 20.0))
 
 
 @dataclass
@@ -118,17 +119,17 @@ def slow_noise_covariance(lags_ms: np.ndarray, tau_ms: float = 5.0, white: float
 def spikelet_filter(C: np.ndarray | None, lags_ms: np.ndarray, p: InferParams) -> np.ndarray:
     """(L,) generalised-least-squares filter of the spikelet amplitude, beside a chemical PSP.
 
-    The design has two kernels: the spikelet (onset ``electrical_onset_ms``)
-    and a fast chemical PSP (rise 0.5 ms, decay 5 ms) at the earliest
-    chemical onset ``electrical_chemical_onset_ms``, so that a fast chemical
-    EPSP is credited to the second and only a rise *before* transmitter
-    release (zero latency) to the first. ``r @ g`` is the spikelet's
+    The design has three kernels: the spikelet (onset ``electrical_onset_ms``)
+    and a fast and a slow chemical PSP (rise/decay 0.5/5 and 1.5/20 ms) at
+    the earliest chemical onset ``electrical_chemical_onset_ms``, so that a
+    chemical PSP of either sign is credited to them and only a rise *before*
+    transmitter release (zero latency) to the spikelet. ``r @ g`` is the spikelet's
     coefficient of (X'C⁻¹X)⁻¹X'C⁻¹r (Kay 1998, *Fundamentals of statistical
     signal processing*, §4.6). ``C`` None (too few neurons to estimate it):
     :func:`slow_noise_covariance`.
     """
-    X = np.stack([bin_averaged(lags_ms, p.electrical_onset_ms, *SPIKELET_KINETICS_MS),
-                  bin_averaged(lags_ms, p.electrical_chemical_onset_ms, *CHEMICAL_KINETICS_MS)], axis=1)
+    chem = [bin_averaged(lags_ms, p.electrical_chemical_onset_ms, *k) for k in CHEMICAL_KINETICS_MS]
+    X = np.stack([bin_averaged(lags_ms, p.electrical_onset_ms, *SPIKELET_KINETICS_MS)] + chem, axis=1)
     L = X.shape[0]
     if C is None:
         C = slow_noise_covariance(lags_ms)
