@@ -133,29 +133,59 @@ class InferParams:
     workers : int
         Threads for the chunked passes.
     electrical_spikelet : bool
-        Classify accepted pairs as electrical by the sharp zero-lag rise of a
-        spikelet present in both directions (:mod:`connectome.infer.electrical`).
-        Off: the earlier rule (fitted PSP onset within ±``electrical_max_latency_ms``
+        Find electrical synapses with the symmetric spikelet test on every
+        pair of neurons, independent of the chemical test
+        (:mod:`connectome.infer.electrical`; the parameters below). Off: the
+        earlier rule (fitted PSP onset within ±``electrical_max_latency_ms``
         and a fast decay or an early reverse pair), which calls a junction whose
         transmitted after-hyperpolarisation outweighs its spikelet inhibitory.
-    electrical_window_ms, electrical_pre_ms : tuple
-        Lags (ms) of the window where the spikelet peaks (0…1 ms: a low-passed
-        AP lags the AP peak by a fraction of a ms; a chemical PSP has barely
-        begun by 1 ms, Sabatini & Regehr 1999) and of the level just before the
-        presynaptic upstroke that it must rise from (a ramp of shared drive,
-        or the pre-spike depolarisation passed by the junction itself, rises
-        in both). Choice, measured in docs/accuracy.md on both simulators.
-    electrical_z : float
-        Calibrated z of that rise (per-postsynaptic-neuron empirical null) an
-        accepted pair needs to be electrical (choice, as the chemical test's
-        z ≳ 4 at q = 0.01 on 10⁴ pairs).
-    electrical_reverse_z : float
-        A junction is one symmetric element (docs/background.md §2; Bennett & Zukin
-        2004): electrical needs the larger of the two directions' z ≥
-        ``electrical_z`` and the smaller ≥ this (a confirmation, one-sided
-        p ≈ 0.07; the partner often fires less). A reverse pair that cannot be
-        tested (too few spikes) is replaced by twice ``electrical_z`` on the
-        pair itself.
+    electrical_onset_ms : float
+        Onset (ms, relative to the detected presynaptic AP peak) of the
+        spikelet kernel (rise 0.3 ms, decay 2 ms: a low-passed AP) of the
+        junction test: the junction passes the AP's upstroke, which begins a
+        fraction of a ms before its peak (choice; :mod:`connectome.infer.electrical`).
+    electrical_chemical_onset_ms : float
+        A fast and a slow chemical PSP (rise/decay 0.5/5 and 1.5/20 ms)
+        beginning this long after the presynaptic spike are fitted beside the
+        spikelet, so that a chemical PSP is not read as coupling (measured at
+        2,000 neurons: kind-precision of junctions 0.70 with the fast one
+        only, 0.95 with both): transmitter release takes
+        ≳ 0.8 ms (Sabatini & Regehr 1999, Annu. Rev. Physiol.; docs/background.md §7).
+    electrical_whiten_ridge : float
+        Ridge (× the mean diagonal) added to the null noise covariance before
+        the spikelet kernel's generalised least squares: light, so that the
+        sharp zero-lag rise is weighed against the slow membrane fluctuation
+        (choice, measured on both simulators in docs/inference.md §6).
+    electrical_min_spikes : int
+        A direction enters the junction test with at least this many usable
+        presynaptic spikes (its weight in the combination is ∝ its spikes, so
+        a direction with few counts little but can still contradict symmetry).
+    electrical_q : float
+        Benjamini–Hochberg level of the junction test over every unordered
+        pair. Stricter than ``q_threshold``: the test runs on N(N−1)/2 pairs,
+        its null tail is heavier than Gaussian (measured 99.9 % quantile
+        3.2–4.2 instead of 3.1 on the benchmark recordings), and drive shared
+        by two neighbours (a common input that fires one of them) gives a
+        symmetric zero-lag deflection too; measured on both simulators in
+        docs/inference.md §6 (0.001 let 1–2 such pairs per recording through).
+    electrical_symmetry, electrical_symmetry_z : float
+        A junction's two spikelets differ only by the two cells' input
+        resistances (coupling coefficients of a pair are typically within a
+        factor of 2 of each other; Galarreta & Hestrin 1999, Gibson et al.
+        1999): the weaker direction's amplitude must not be significantly
+        (z < −``electrical_symmetry_z``) below ``electrical_symmetry`` × the
+        stronger's. A one-sided zero-lag response (a fast chemical EPSP, a
+        response artefact of one neuron) is not a junction.
+    weight_rested_isi_s : float
+        ``weight_mv`` is the mean PSP per presynaptic spike; ``weight_rested_mv``
+        is the PSP after at least this much presynaptic silence (a rested,
+        undepressed synapse: ≥ 3–5 recovery time constants of neocortical
+        short-term depression, τ_rec ≈ 0.5–1.5 s; Tsodyks & Markram 1997, PNAS;
+        Markram, Wang & Tsodyks 1998, PNAS). 0 skips that extra sweep over the
+        binned traces (:mod:`connectome.infer.weights`).
+    weight_rested_min_spikes : int
+        A presynaptic neuron needs at least this many spikes after such a
+        silence for its synapses' rested PSP to be estimated (else NaN).
     pre_center : bool
         Remove each presynaptic neuron's shared response — the median over all
         its post-synaptic partners of its calibrated statistic, per kernel —
@@ -233,10 +263,15 @@ class InferParams:
     workers: int = 2
     # --- electrical and weight scale
     electrical_spikelet: bool = True
-    electrical_window_ms: tuple = (0.0, 1.0)
-    electrical_pre_ms: tuple = (-1.5, -1.0)
-    electrical_z: float = 4.0
-    electrical_reverse_z: float = 1.5
+    electrical_onset_ms: float = -0.25
+    electrical_chemical_onset_ms: float = 0.8
+    electrical_whiten_ridge: float = 0.03
+    electrical_min_spikes: int = 5
+    electrical_q: float = 1e-4
+    electrical_symmetry: float = 0.5
+    electrical_symmetry_z: float = 2.5
+    weight_rested_isi_s: float = 3.0
+    weight_rested_min_spikes: int = 5
     # --- joint refit (explain-away) and presynaptic null centre
     pre_center: bool = True
     pre_center_shrink: float = 2.0
@@ -252,16 +287,20 @@ class InferParams:
         checks = [
             ("chunk_s", self.chunk_s > 0), ("bin_ms", self.bin_ms > 0),
             ("spike_threshold", self.spike_threshold > 0), ("refractory_ms", self.refractory_ms >= 0),
-            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("artefact_mask_ms", self.artefact_mask_ms >= 0), ("own_template_ms", self.own_template_ms >= 0), ("min_spikes", self.min_spikes >= 1),
+            ("min_ap_fraction", 0 <= self.min_ap_fraction < 1), ("artefact_mask_ms", self.artefact_mask_ms >= 0),
+            ("own_template_ms", self.own_template_ms >= 0), ("min_spikes", self.min_spikes >= 1),
             ("merge_fraction", 0 < self.merge_fraction <= 1), ("ap_amplitude_mv", self.ap_amplitude_mv > 0),
-            ("q_threshold", 0 < self.q_threshold < 1), ("whiten_ridge", self.whiten_ridge >= 0), ("kernel_onset_step_ms", self.kernel_onset_step_ms > 0), ("min_pre_spikes", self.min_pre_spikes >= 2),
+            ("q_threshold", 0 < self.q_threshold < 1), ("whiten_ridge", self.whiten_ridge >= 0),
+            ("kernel_onset_step_ms", self.kernel_onset_step_ms > 0), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),
             ("response_ms", self.response_ms > self.window_ms > 0), ("workers", self.workers >= 1),
-            ("electrical_window_ms", len(self.electrical_window_ms) == 2
-             and self.electrical_window_ms[0] < self.electrical_window_ms[1]),
-            ("electrical_pre_ms", len(self.electrical_pre_ms) == 2
-             and self.electrical_pre_ms[0] < self.electrical_pre_ms[1] < self.electrical_window_ms[0]),
-            ("electrical_z", self.electrical_z > 0), ("electrical_reverse_z", self.electrical_reverse_z >= 0),
+            ("electrical_whiten_ridge", self.electrical_whiten_ridge >= 0),
+            ("electrical_min_spikes", self.electrical_min_spikes >= 2),
+            ("electrical_q", 0 < self.electrical_q < 1),
+            ("electrical_symmetry", self.electrical_symmetry >= 0),
+            ("electrical_symmetry_z", self.electrical_symmetry_z > 0),
+            ("weight_rested_isi_s", self.weight_rested_isi_s >= 0),
+            ("weight_rested_min_spikes", self.weight_rested_min_spikes >= 1),
             ("pre_center_shrink", self.pre_center_shrink >= 0),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]
@@ -315,9 +354,6 @@ class InferParams:
         d = dict(d)
         if "baseline_ms" in d:
             d["baseline_ms"] = tuple(d["baseline_ms"])
-        for key in ("electrical_window_ms", "electrical_pre_ms"):
-            if key in d:
-                d[key] = tuple(float(v) for v in d[key])
         if "kernel_kinetics_ms" in d:
             d["kernel_kinetics_ms"] = tuple(tuple(float(v) for v in k) for k in d["kernel_kinetics_ms"])
         return cls(**d)

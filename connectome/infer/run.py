@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -87,14 +85,14 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
         t = time.perf_counter()
         sums = accumulate(p1, neurons, p, progress)
         timings["pass2_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if p1.bad_samples.sum():
+            warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "
+                          f"{int(np.count_nonzero(p1.bad_samples))} channels were masked", stacklevel=2)
+        result = _finish(rec, p, p1, neurons, sums, noise)  # the rested-PSP sweep reads the binned traces
+        timings["stats_s"] = time.perf_counter() - t
     finally:
         release(work)
-    t = time.perf_counter()
-    if p1.bad_samples.sum():
-        warnings.warn(f"{rec.path}: {int(p1.bad_samples.sum())} saturated or non-finite samples on "
-                      f"{int(np.count_nonzero(p1.bad_samples))} channels were masked", stacklevel=2)
-    result = _finish(rec, p, p1, neurons, sums, noise)
-    timings["stats_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     result.summary.update({"input": {"path": str(rec.path), "abs_path": str(Path(rec.path).resolve()),
                                      "fingerprint": fingerprint,
@@ -143,8 +141,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         acc, joint_z, n_explained, n_fits = _explain_away(st, sums, neurons, p, p1.bin_samples, fs, acc)
         pre, post = np.nonzero(acc)
         n_noncausal = 0
-        zs = _spikelet_z(sums, st, p)
-        pre, post, n_reverse_junctions = _with_reverse_junctions(zs, st, acc, pre, post, p)
+        junc = _junctions(sums, st, p)
+        pre, post, n_reverse_junctions = _with_reverse_junctions(junc, st, acc, pre, post, p)
         if pre.size:
             resid = residual_curves(sums, pre, post, p)
             bin_ms = p1.bin_samples / fs * 1000.0
@@ -155,7 +153,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # a fast chemical PSP of a close neighbour can also fit an early onset
             # |onset| small on both sides (docs/background.md §7: |lag| ≤ 0.5 ms): a response that
             # began well before the spike is drive shared with the presynaptic cell
-            electrical, spk_z = _electrical(zs, st, p, pre, post, onset, decay)
+            electrical, spk_z = _electrical(junc, st, p, pre, post, onset, decay)
             if p.electrical_spikelet and electrical.any():
                 A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
                 rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
@@ -164,8 +162,8 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             # a deflection is drive shared with the presynaptic cell, not a synapse
             causal = electrical | (onset >= p.min_chemical_latency_ms)
             n_noncausal = int((~causal).sum())
-            pre, post, A, onset, rise, decay, kind, spk_z = (v[causal] for v in (pre, post, A, onset, rise, decay,
-                                                                                  kind, spk_z))
+            pre, post, A, onset, rise, decay, kind, spk_z = (v[causal] for v in (pre, post, A, onset, rise,
+                                                                                  decay, kind, spk_z))
             # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
             k_best = st.best_window[pre, post]
             single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
@@ -186,12 +184,15 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
                      "n_spikes_used": st.n_used[pre, post].astype(np.int64),
                      "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
                      "bidirectional": bidir.astype(np.int8)}
-            edges.update(_weight_columns(A, post, neurons, p, spk_z))
+            cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, spk_z)
+            edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
             edges["joint_z"] = joint_z[pre, post].astype(np.float64)
+            edges.update(cols)  # columns added later go last: readers by position keep working
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
                    "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions,
+                   "junction_pairs_tested": junc.pairs_tested if junc is not None else 0,
                    "joint_refit_posts": n_fits, "rejected_explained_away": n_explained})
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
@@ -230,22 +231,22 @@ def _explain_away(st, sums, neurons: Neurons, p: InferParams, bin_samples: int, 
     return keep, joint_z, int((acc & ~keep).sum()), n_fits
 
 
-def _spikelet_z(sums, st, p: InferParams):
-    """Every tested pair's spikelet z (None with ``electrical_spikelet = false``)."""
+def _junctions(sums, st, p: InferParams):
+    """The symmetric spikelet test on every pair (None with ``electrical_spikelet = false``)."""
     if not p.electrical_spikelet:
         return None
-    from .electrical import spikelet_z
+    from .electrical import find_junctions
 
-    return spikelet_z(sums, st.tested, p)
+    return find_junctions(sums, st, p)
 
 
-def _with_reverse_junctions(zs, st, acc, pre, post, p: InferParams):
-    """Accepted pairs plus the reverse directions of electrical ones (see :func:`.electrical.reverse_junctions`)."""
-    if zs is None or pre.size == 0:
+def _with_reverse_junctions(junc, st, acc, pre, post, p: InferParams):
+    """Accepted pairs plus the other tested directions of junctions (``electrical.junction_directions``)."""
+    if junc is None:
         return pre, post, 0
-    from .electrical import is_electrical, reverse_junctions
+    from .electrical import junction_directions
 
-    a, b = reverse_junctions(zs, st.tested, acc, pre, post, is_electrical(zs, st.tested, pre, post, p))
+    a, b = junction_directions(junc, st.tested, acc)
     if a.size == 0:
         return pre, post, 0
     pre, post = np.concatenate([pre, a]), np.concatenate([post, b])
@@ -253,31 +254,26 @@ def _with_reverse_junctions(zs, st, acc, pre, post, p: InferParams):
     return pre[o], post[o], int(a.size)
 
 
-def _electrical(zs, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
-    """Which reported pairs are electrical (see :mod:`connectome.infer.electrical`)."""
-    if zs is not None:
-        from .electrical import is_electrical
-
-        zero_onset = np.abs(onset) < p.electrical_max_latency_ms
-        return is_electrical(zs, st.tested, pre, post, p, zero_onset), zs[pre, post].astype(np.float64)
+def _electrical(junc, st, p: InferParams, pre, post, onset, decay) -> np.ndarray:
+    """Which reported pairs are electrical (see :mod:`connectome.infer.electrical`), and their spikelet z."""
+    if junc is not None:
+        return junc.electrical[pre, post], np.column_stack([junc.z[pre, post], junc.junction_z[pre, post]])
     # earlier rule: near-zero fitted onset and a spikelet's fast decay or an
     # early reverse pair
     early = np.abs(onset) < p.electrical_max_latency_ms
     early_set = set(zip(pre[early].tolist(), post[early].tolist()))
     reverse_early = np.array([(j, i) in early_set for i, j in zip(pre.tolist(), post.tolist())], bool)
-    return early & ((decay <= p.electrical_max_decay_ms) | reverse_early), np.full(len(pre), np.nan)
+    return early & ((decay <= p.electrical_max_decay_ms) | reverse_early), np.full((len(pre), 2), np.nan)
 
 
-def _weight_columns(A, post, neurons: Neurons, p: InferParams, spk_z) -> dict:
-    """Edge columns of the weight scale: the response on the electrode, and the spikelet test's z.
+def _weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
+                   spk_z) -> dict:
+    """Edge columns of the weight scale (:func:`.weights.weight_columns`) and of the junction test."""
+    from .weights import weight_columns
 
-    ``weight_mv`` is at the soma: the electrode deflection × ``ap_amplitude_mv``
-    / the postsynaptic neuron's AP amplitude on its channel (docs/inference.md,
-    "Weight scale"); ``weight_electrode_mv`` undoes that one assumption, at the
-    post neuron's median AP amplitude on its best channel.
-    """
-    return {"weight_electrode_mv": A * neurons.ap_amp_mv[post] / p.ap_amplitude_mv,
-            "spikelet_z": spk_z}
+    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1)
+    cols.update({"spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1]})
+    return cols
 
 
 def _spikelet_size(resid, lags, bin_ms):

@@ -58,3 +58,60 @@ def test_electrode_weight_does_not_depend_on_the_assumption(tall_aps):
     # electrode = soma × the post neuron's electrode AP height / the assumed somatic AP height
     ap = read_csv_dir(outs[80.0]).neurons["ap_amplitude_mv"]
     assert np.allclose(a["weight_electrode_mv"], a["weight_mv"] * ap[a["post"]] / 80.0, rtol=1e-4, atol=1e-7)
+
+
+# ---- the rested (undepressed) PSP beside the mean PSP per spike (connectome/infer/weights.py)
+
+
+def test_rested_spikes_follow_a_silence():
+    from connectome.infer.weights import rested_spikes
+
+    bins = [np.array([0, 10, 4000, 4010, 20000]), np.array([5]), np.zeros(0, np.int64)]
+    out = rested_spikes(bins, bin_ms=0.5, isi_s=1.0)  # 1 s = 2,000 bins
+    assert out[0].tolist() == [4000, 20000] and out[1].size == 0 and out[2].size == 0
+
+
+def test_edge_kernel_and_template_amplitudes_recover_planted_psps():
+    from connectome.infer.classify import psp_kernel
+    from connectome.infer.weights import accumulate_edges, template_amplitudes
+
+    p = InferParams()
+    bin_ms, lag0, L = 0.5, -10, 37
+    lags = (lag0 + np.arange(L)) * bin_ms
+    rng = np.random.default_rng(0)
+    T, n = 30000, 3
+    v = (0.05 * rng.standard_normal((T, n))).astype(np.float32)
+    spikes = np.arange(100, T - 100, 300)  # 150 ms apart: PSPs do not overlap
+    psp = psp_kernel(np.arange(L + 20) * bin_ms - 1.0, 1.0, 15.0)
+    for r in spikes:  # neuron 0 fires; 1 gets +0.8 mV, 2 gets −0.4 mV, 1 ms after each spike
+        v[r:r + L + 20, 1] += 0.8 * psp
+        v[r:r + L + 20, 2] -= 0.4 * psp
+    v[710:713, 1] = np.nan  # masked samples are skipped, not counted
+    acc, cnt = np.zeros((2, L)), np.zeros((2, L))
+    accumulate_edges(v, spikes.astype(np.int64), np.array([0, spikes.size, spikes.size, spikes.size]),
+                     np.array([0, 2, 2, 2]), np.array([1, 2]), lag0, -10, -1, 5, acc, cnt)
+    assert cnt.max() == spikes.size and cnt.min() < spikes.size
+    amp = template_amplitudes(acc[:, None, :], cnt[:, None, :], lags, bin_ms, np.array([1.0, 1.0]),
+                              np.array([1.0, 1.0]), np.array([15.0, 15.0]), p)
+    assert abs(amp[0, 0] - 0.8) < 0.03 and abs(amp[1, 0] + 0.4) < 0.03
+
+
+def test_rested_weight_equals_mean_weight_without_depression(tall_aps, tmp_path):
+    # the point-process simulator has no short-term depression: the response after a
+    # silence is the mean response, so weight_rested_mv ≈ weight_mv where it is measured
+    res, _ = tall_aps
+    out = tmp_path / "rested"
+    infer_recording(res.recording, out, InferParams(ap_amplitude_mv=110.0, weight_rested_isi_s=1.0,
+                                                    weight_rested_min_spikes=5))
+    e = read_csv_dir(out).edges
+    chem = e["kind"] != 3
+    ok = chem & np.isfinite(e["weight_rested_mv"])
+    assert ok.sum() >= 10
+    ratio = e["weight_rested_mv"][ok] / e["weight_mv"][ok]
+    assert 0.8 < np.median(ratio) < 1.25
+    assert np.all(np.isnan(e["weight_rested_mv"][~chem]))
+    # weight_rested_isi_s = 0: no extra sweep, the column is there and empty
+    out0 = tmp_path / "off"
+    infer_recording(res.recording, out0, InferParams(ap_amplitude_mv=110.0, weight_rested_isi_s=0.0))
+    e0 = read_csv_dir(out0).edges
+    assert np.all(np.isnan(e0["weight_rested_mv"])) and np.array_equal(e0["weight_mv"], e["weight_mv"])
