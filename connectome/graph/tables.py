@@ -50,6 +50,8 @@ EDGE_SCHEMA = {
     "weight_electrode_mv": np.float64,
     "spikelet_z": np.float64,
     "joint_z": np.float64,
+    "weight_rested_mv": np.float64,
+    "junction_z": np.float64,
 }
 #: Every column ``infer`` writes to ``neurons.csv``, in file order, with its dtype.
 NEURON_SCHEMA = {

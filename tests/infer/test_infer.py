@@ -36,6 +36,10 @@ def test_outputs_follow_the_contract(culture):
         header = next(csv.reader(fh))
     for col in ("pre", "post", "kind", "weight_mv", "delay_ms", "score", "p_value", "q_value"):
         assert col in header
+    # the declared schema is what infer writes: an empty table gets the same header (graph.tables.EDGE_SCHEMA)
+    from connectome.graph.tables import EDGE_SCHEMA
+
+    assert header == list(EDGE_SCHEMA)
     with h5py.File(out / "connectivity.h5") as fh:
         n = len(fh["neuron_id"])
         for k in ("score", "weight_mv", "delay_ms"):
@@ -79,6 +83,10 @@ def test_recording_without_spikes_gives_an_empty_connectome_and_a_warning(tmp_pa
     assert res.connectome.n_neurons == 0 and res.connectome.n_edges == 0
     assert any("no neurons" in str(w.message) for w in caught)
     assert (tmp_path / "out" / "edges.csv").exists()
+    from connectome.graph.tables import EDGE_SCHEMA
+
+    with open(tmp_path / "out" / "edges.csv") as fh:
+        assert next(csv.reader(fh)) == list(EDGE_SCHEMA)
 
 
 def test_coupling_lost_part_way_is_handled(tmp_path):
