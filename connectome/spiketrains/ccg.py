@@ -117,57 +117,93 @@ class PairStats:
     flag: np.ndarray         # FLAG_* (zero-lag artefacts)
 
 
+def _window(lags, w):
+    return np.flatnonzero((lags >= w[0] - 1e-9) & (lags <= w[1] + 1e-9))
+
+
 def pair_tests(counts: np.ndarray, pred: np.ndarray, pre: np.ndarray, post: np.ndarray, n_pre: np.ndarray,
-               n_post: np.ndarray, bin_ms: float, window_ms: tuple, n_center: int, duplicate_alpha: float,
-               n_pairs_family: int) -> PairStats:
+               n_post: np.ndarray, bin_ms: float, window_ms: tuple, window_inh_ms: tuple, n_center: int,
+               duplicate_alpha: float, n_pairs_family: int) -> PairStats:
     """Tests of the central bins ``counts``/``pred`` (``(P, 2 n_center + 1)``) of ``P`` ordered pairs."""
     n = counts.astype(np.float64)
     lam = pred.astype(np.float64)
     lags = (np.arange(2 * n_center + 1) - n_center) * bin_ms
-    win = np.flatnonzero((lags >= window_ms[0] - 1e-9) & (lags <= window_ms[1] + 1e-9))
-    anti = 2 * n_center - win  # the mirror bins
-    nw = len(win)
     P = len(pre)
     rows = np.arange(P)
+    # excitatory: best single bin (Bonferroni over the window's bins) or the window sum, then the causal test
+    win = _window(lags, window_ms)
+    anti = 2 * n_center - win  # the mirror bins
     nW, lW, nA = n[:, win], lam[:, win], n[:, anti]
     S, L, SA = nW.sum(1), lW.sum(1), nA.sum(1)
-    # excitatory: best single bin (Bonferroni over the window's bins) or the window sum
     lup = log_poisson_up(nW, lW)
     kb_e = np.argmin(lup, axis=1)
-    lbin_e = lup[rows, kb_e] + np.log(nw)
+    lbin_e = lup[rows, kb_e] + np.log(len(win))
     lsum_e = log_poisson_up(S, L)
     lfast_e = np.minimum(np.minimum(lbin_e, lsum_e) + np.log(2.0), 0.0)
     use_bin = lbin_e <= lsum_e
     lcaus_e = np.where(use_bin, log_binom_up(nW[rows, kb_e], nA.max(1)), log_binom_up(S, SA))
     lp_e = np.maximum(lfast_e, lcaus_e)
-    # inhibitory: the same with deficits
-    llo = log_poisson_low(nW, lW)
+    # inhibitory: the same with deficits, over the inhibitory window
+    wi = _window(lags, window_inh_ms)
+    ai = 2 * n_center - wi
+    nI, lI = n[:, wi], lam[:, wi]
+    SI, LI, SIA = nI.sum(1), lI.sum(1), n[:, ai].sum(1)
+    llo = log_poisson_low(nI, lI)
     kb_i = np.argmin(llo, axis=1)
-    lbin_i = llo[rows, kb_i] + np.log(nw)
-    lsum_i = log_poisson_low(S, L)
+    lbin_i = llo[rows, kb_i] + np.log(len(wi))
+    lsum_i = log_poisson_low(SI, LI)
     lfast_i = np.minimum(np.minimum(lbin_i, lsum_i) + np.log(2.0), 0.0)
-    lcaus_i = log_binom_low(S, SA)
+    lcaus_i = log_binom_low(SI, SIA)
     lp_i = np.maximum(lfast_i, lcaus_i)
     exc = lp_e <= lp_i
     log_p = np.minimum(np.minimum(lp_e, lp_i) + np.log(2.0), 0.0)
     sign = np.where(exc, 1, -1).astype(np.int8)
-    latency = lags[win][np.where(exc, kb_e, kb_i)]
-    excess = S - L
+    latency = np.where(exc, lags[win][kb_e], lags[wi][kb_i])
+    excess = np.where(exc, S - L, SI - LI)
     efficacy = excess / np.maximum(n_pre, 1)
     flag = zero_lag_flags(n, lam, n_center, n_pre, n_post, duplicate_alpha / max(1, n_pairs_family))
     return PairStats(pre, post, log_p, bh_q(log_p), sign, latency, efficacy, excess, flag)
 
 
 def zero_lag_flags(n, lam, c, n_pre, n_post, alpha):
-    """FLAG_DUPLICATE for a sharp zero-lag peak, FLAG_TROUGH for a symmetric trough within ±1.5 bins."""
+    """FLAG_DUPLICATE for a sharp zero-lag peak, FLAG_TROUGH for a narrow trough within ±1.5 bins.
+
+    Both must be narrow: the peak's zero-lag excess above the predictor exceeds
+    that of the two neighbouring bins together, and is at least 1 % of the
+    smaller train (a split unit shares a sizeable part of its spikes); the
+    trough's three central bins fall short of three times the lower of the
+    mean counts at 2–4 bins on either side (a sorter's blind spot for
+    overlapping spikes; a refractory shadow or the gap between two peaks is
+    wider).
+    """
     la = np.log(alpha)
     ex0 = n[:, c] - lam[:, c]
     side = (n[:, c - 1] - lam[:, c - 1]) + (n[:, c + 1] - lam[:, c + 1])
-    # a split or duplicated unit shares a sizeable part of its spikes at zero lag (≥ 1 % of the smaller train)
-    peak = (log_poisson_up(n[:, c], lam[:, c]) < la) & (ex0 > side) & (ex0 >= 0.01 * np.minimum(n_pre, n_post))
-    s3, l3 = n[:, c - 1:c + 2].sum(1), lam[:, c - 1:c + 2].sum(1)
-    trough = (log_poisson_low(s3, l3) < la) & (n[:, c - 1] < lam[:, c - 1]) & (n[:, c + 1] < lam[:, c + 1])
+    small = np.minimum(n_pre, n_post)
+    peak = (log_poisson_up(n[:, c], lam[:, c]) < la) & (ex0 > side) & (ex0 >= 0.01 * small)
+    s3 = n[:, c - 1:c + 2].sum(1)
+    nb = 3.0 * np.minimum(n[:, c - 4:c - 1].mean(1), n[:, c + 2:c + 5].mean(1))
+    trough = (log_poisson_low(s3, nb) < la) & (log_poisson_low(s3, lam[:, c - 1:c + 2].sum(1)) < la)
     return np.where(peak, FLAG_DUPLICATE, np.where(trough, FLAG_TROUGH, FLAG_NONE)).astype(np.int8)
+
+
+def reverse_shadow(log_p: np.ndarray, sign: np.ndarray, significant: np.ndarray, N: int, pre, post) -> np.ndarray:
+    """Pairs whose effect is the shadow of a stronger opposite-sign effect in the reverse direction.
+
+    A strong synapse b → a puts a peak at negative lags of the a → b
+    correlogram; b, having just fired, is refractory when a fires, so the
+    positive lags show a deficit that a correlogram test calls inhibition
+    (and a reverse inhibitory trough, leaking into the predictor, an
+    excitation). Of two significant opposite-sign directions of one pair, only
+    the stronger (smaller p) is kept; same-sign reciprocal pairs are both kept.
+    """
+    lp = np.full((N, N), np.inf)
+    sg = np.zeros((N, N), np.int8)
+    sel = significant
+    lp[pre[sel], post[sel]] = log_p[sel]
+    sg[pre[sel], post[sel]] = sign[sel]
+    rev_lp, rev_sg = lp[post, pre], sg[post, pre]
+    return significant & (rev_sg == -sign) & (rev_lp < log_p)
 
 
 def bh_q(log_p: np.ndarray) -> np.ndarray:

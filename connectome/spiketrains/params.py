@@ -27,6 +27,10 @@ class SpikeParams:
         The monosynaptic window of lags (pre spike → post spike) tested for an
         excess or deficit; bins whose centre lies in it (≈ 1–4 ms: English et
         al. 2017 used 0.8–2.8 ms; this range adds slower dendritic synapses).
+    window_inh_ms : tuple of float
+        The window tested for a deficit (inhibition): an IPSP's trough in the
+        post unit's firing starts as early as an EPSP's peak but lasts as long
+        as the IPSP decays (GABA-A, ≈ 5–10 ms), so it is longer (choice).
     sigma_ms : float
         SD of the partially hollow Gaussian that turns the correlogram into its
         slow-rate predictor (English et al. 2017: 10 ms).
@@ -54,6 +58,7 @@ class SpikeParams:
 
     bin_ms: float = 0.5
     window_ms: tuple = (1.0, 4.0)
+    window_inh_ms: tuple = (1.0, 6.0)
     sigma_ms: float = 10.0
     hollow_fraction: float = 0.6
     kernel_sigmas: float = 3.0
@@ -67,11 +72,15 @@ class SpikeParams:
     def __post_init__(self):
         w = tuple(float(v) for v in self.window_ms)
         object.__setattr__(self, "window_ms", w)
+        wi = tuple(float(v) for v in self.window_inh_ms)
+        object.__setattr__(self, "window_inh_ms", wi)
         checks = [
             (self.bin_ms > 0 and math.isfinite(self.bin_ms), "bin_ms must be a positive number"),
             (len(w) == 2 and 0 < w[0] < w[1], "window_ms must be two lags 0 < start < stop (ms)"),
             (w[0] >= self.bin_ms / 2 if len(w) == 2 else True,
              "window_ms must start at or after half a bin (the zero-lag bin is never a synaptic lag)"),
+            (len(wi) == 2 and self.bin_ms / 2 <= wi[0] < wi[1], "window_inh_ms must be two lags "
+             "bin_ms/2 ≤ start < stop (ms)"),
             (self.sigma_ms > self.bin_ms, "sigma_ms must exceed bin_ms"),
             (0 <= self.hollow_fraction <= 1, "hollow_fraction must be in [0, 1]"),
             (self.kernel_sigmas >= 1, "kernel_sigmas must be ≥ 1"),
@@ -100,4 +109,5 @@ class SpikeParams:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["window_ms"] = list(self.window_ms)
+        d["window_inh_ms"] = list(self.window_inh_ms)
         return d

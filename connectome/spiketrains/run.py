@@ -63,7 +63,7 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
     ptr, idx = _csr(st.unit_index, N)
     viol = isi_violations(st.times_s, ptr, idx, p.refractory_ms / 1000.0)
     kernel = ccg.hollow_gaussian(p.bin_ms, p.sigma_ms, p.hollow_fraction, p.kernel_sigmas)
-    n_center = int(np.ceil(p.window_ms[1] / p.bin_ms + 1e-9)) + 1
+    n_center = max(int(np.ceil(max(p.window_ms[1], p.window_inh_ms[1]) / p.bin_ms + 1e-9)), 4) + 1
     n_full = n_center + kernel.size // 2
     pre = post = np.zeros(0, np.int64)
     if tested.sum() >= 2:
@@ -81,7 +81,7 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
         off = pre != post
         pre, post = pre[off], post[off]
         stats = ccg.pair_tests(c[pre, post], pr[pre, post], pre, post, counts[pre].astype(np.float64),
-                               counts[post].astype(np.float64), p.bin_ms, p.window_ms, n_center,
+                               counts[post].astype(np.float64), p.bin_ms, p.window_ms, p.window_inh_ms, n_center,
                                p.duplicate_alpha, len(pre))
         del c, pr
     else:
@@ -143,7 +143,9 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
     flag = mat(s.flag, 0, np.int8)
     # a zero-lag artefact in either direction disqualifies both directions
     flagged = (flag != 0) | (flag.T != 0)
-    call = (s.q <= p.q_threshold) & ~flagged[s.pre, s.post]
+    significant = (s.q <= p.q_threshold) & ~flagged[s.pre, s.post]
+    shadow = ccg.reverse_shadow(logp, s.sign, significant, N, s.pre, s.post)
+    call = significant & ~shadow
     k = np.flatnonzero(call)
     kind = np.where(s.sign[k] > 0, 1, 2).astype(np.int8)
     edges = {"pre": st.unit_ids[s.pre[k]], "post": st.unit_ids[s.post[k]], "kind": kind,
@@ -173,6 +175,7 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
         "qc": {"pairs_tested": int(len(s.pre)), "pairs_untested": int(N * (N - 1) - len(s.pre)),
                "units_tested": int(tested.sum()), "units_multi_unit": int(np.sum(isi_frac > p.max_isi_violation)),
                "pairs_flagged_zero_lag_peak": n_flag_dup, "pairs_flagged_zero_lag_trough": n_flag_tr,
+               "rejected_reverse_shadow": int(shadow.sum()),
                "significant_but_flagged": int(np.sum((s.q <= p.q_threshold) & flagged[s.pre, s.post]))},
         "input": {"path": st.source, "units": N, "spikes": st.n_spikes, "duration_s": st.duration_s},
         "parameters": p.to_dict(), "versions": _versions(),
