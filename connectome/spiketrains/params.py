@@ -57,8 +57,8 @@ class SpikeParams:
     """
 
     bin_ms: float = 0.5
-    window_ms: tuple = (1.0, 4.0)
-    window_inh_ms: tuple = (1.0, 6.0)
+    window_ms: tuple = (1.0, 5.0)
+    window_inh_ms: tuple = (1.0, 8.0)
     sigma_ms: float = 10.0
     hollow_fraction: float = 0.6
     kernel_sigmas: float = 3.0
