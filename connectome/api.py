@@ -258,6 +258,7 @@ def infer(
     scale=1.0,
     offset=0.0,
     progress=None,
+    mode: str | None = None,
 ) -> Inference:
     """Infer the connectome of a recording: its path, a :class:`Recording`, or an array of samples.
 
@@ -280,11 +281,26 @@ def infer(
     scale, offset : float or ndarray (one per channel)
         Only with an integer ndarray.
     progress : tqdm-like, optional
+    mode : {None, "voltage", "spikes"}
+        ``"spikes"``: sorted spike trains (a spike file, a SpikeInterface
+        sorting, :class:`connectome.spiketrains.SpikeTrains`; ``params`` are
+        then :class:`~connectome.spiketrains.SpikeParams`; docs/spiketrains.md).
+        None picks spikes only for an input without membrane potentials.
 
     Returns
     -------
     Inference
     """
+    if mode not in (None, "voltage", "spikes"):
+        raise ConfigError(f"mode must be 'voltage' or 'spikes', got {mode!r}")
+    if mode == "spikes" or (mode is None and not isinstance(source, (np.ndarray, Recording))):
+        from .spiketrains import infer_spike_trains, is_spike_input
+        from .spiketrains import write_outputs as write_spikes
+
+        if mode == "spikes" or is_spike_input(source):
+            inf = Inference(infer_spike_trains(source, params))
+            inf.write = lambda out_dir: write_spikes(inf.result, Path(out_dir))  # its own file layout
+            return inf
     p = _infer_params(params)
     if isinstance(source, np.ndarray):
         return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress)

@@ -20,7 +20,11 @@ from ._common import check_input, parse_params, progress_bar
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Any other inference parameter (see docs/inference.md), repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet):
+@click.option("--mode", type=click.Choice(["auto", "voltage", "spikes"]), default="auto", show_default=True,
+              help="voltage: membrane potentials (/data); spikes: sorted spike trains (CNEA /spikes, NWB "
+              "Units, a sorter folder, .npz/.csv/.parquet; docs/spiketrains.md); auto: spikes only if the "
+              "input has no voltages.")
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet, mode):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,
@@ -30,6 +34,13 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     from ..infer import InferParams, infer_recording
     from ..io.atomic import check_output
 
+    check_input(recording, "recording")
+    from ..spiketrains import is_spike_input
+
+    if mode == "spikes" or (mode == "auto" and is_spike_input(recording)):
+        from ._infer_spikes import infer_spikes
+
+        return infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, parse_params(params))
     d = parse_params(params)
     for k, v in (("q_threshold", q_threshold), ("min_pre_spikes", min_pre_spikes),
                  ("workers", workers), ("chunk_s", chunk_s)):

@@ -1,0 +1,24 @@
+"""``connectome infer`` on sorted spike trains (spike-train mode, docs/spiketrains.md)."""
+
+from __future__ import annotations
+
+import click
+
+
+def infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, params: dict) -> None:
+    """Run spike-train mode and print the one-line summary (the CLI's ``--mode spikes`` branch)."""
+    from ..io.atomic import check_output
+    from ..spiketrains import SpikeParams, infer_spike_trains_to
+
+    d = dict(params)
+    for k, v in (("q_threshold", q_threshold), ("min_spikes", min_pre_spikes), ("workers", workers)):
+        if v is not None:
+            d[k] = v
+    p = SpikeParams.from_dict(d)
+    check_output(out_dir, "infer", inputs=[recording], folder=True)
+    res = infer_spike_trains_to(recording, out_dir, p)
+    s = res.summary
+    k = s["by_kind"]
+    click.echo(f"{recording}: {s['neurons']} units, {s['synapses']} synapses ({k['excitatory']} excitatory, "
+               f"{k['inhibitory']} inhibitory) from {s['input']['spikes']} spikes, spike-train mode, in "
+               f"{s['timings']['total_s']:.1f} s → {out_dir}")
