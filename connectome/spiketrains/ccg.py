@@ -85,7 +85,8 @@ def log_binom_up(x, other):
     """log mid-p that ``x`` exceeds ``other`` if both are Poisson of one rate: X | X+Y ~ Bin(X+Y, 1/2)."""
     x = np.asarray(x, np.float64)
     tot = x + np.asarray(other, np.float64)
-    gt = np.where(x < tot, special.bdtrc(np.minimum(x, tot - 1), np.maximum(tot, 1), 0.5), 0.0)
+    gt = np.where(x < tot, special.bdtrc(np.minimum(x, tot - 1).astype(np.int64),
+                                         np.maximum(tot, 1).astype(np.int64), 0.5), 0.0)
     eq = np.exp(special.gammaln(tot + 1) - special.gammaln(x + 1) - special.gammaln(tot - x + 1) - tot * np.log(2.0))
     p = np.where(tot > 0, gt + 0.5 * eq, 1.0)
     with np.errstate(divide="ignore"):
@@ -143,23 +144,30 @@ def pair_tests(counts: np.ndarray, pred: np.ndarray, pre: np.ndarray, post: np.n
     use_bin = lbin_e <= lsum_e
     lcaus_e = np.where(use_bin, log_binom_up(nW[rows, kb_e], nA.max(1)), log_binom_up(S, SA))
     lp_e = np.maximum(lfast_e, lcaus_e)
-    # inhibitory: the same with deficits, over the inhibitory window
+    # inhibitory: deficits; single bins of the inhibitory window, its sum, and the sum over its part that
+    # overlaps the excitatory window (a short trough), Bonferroni over the three
     wi = _window(lags, window_inh_ms)
-    ai = 2 * n_center - wi
+    ws = wi[lags[wi] <= window_ms[1] + 1e-9]
     nI, lI = n[:, wi], lam[:, wi]
-    SI, LI, SIA = nI.sum(1), lI.sum(1), n[:, ai].sum(1)
     llo = log_poisson_low(nI, lI)
     kb_i = np.argmin(llo, axis=1)
     lbin_i = llo[rows, kb_i] + np.log(len(wi))
-    lsum_i = log_poisson_low(SI, LI)
-    lfast_i = np.minimum(np.minimum(lbin_i, lsum_i) + np.log(2.0), 0.0)
-    lcaus_i = log_binom_low(SI, SIA)
+    sums = []
+    for w_ in (wi, ws):
+        a_ = 2 * n_center - w_
+        sw, lw, sa = n[:, w_].sum(1), lam[:, w_].sum(1), n[:, a_].sum(1)
+        sums.append((log_poisson_low(sw, lw), log_binom_low(sw, sa), sw - lw))
+    lsum_i = np.minimum(sums[0][0], sums[1][0])
+    short = sums[1][0] < sums[0][0]
+    lfast_i = np.minimum(np.minimum(lbin_i, lsum_i) + np.log(3.0), 0.0)
+    lcaus_i = np.where(short & (lsum_i <= lbin_i), sums[1][1], sums[0][1])
     lp_i = np.maximum(lfast_i, lcaus_i)
+    SI_LI = np.where(short, sums[1][2], sums[0][2])
     exc = lp_e <= lp_i
     log_p = np.minimum(np.minimum(lp_e, lp_i) + np.log(2.0), 0.0)
     sign = np.where(exc, 1, -1).astype(np.int8)
     latency = np.where(exc, lags[win][kb_e], lags[wi][kb_i])
-    excess = np.where(exc, S - L, SI - LI)
+    excess = np.where(exc, S - L, SI_LI)
     efficacy = excess / np.maximum(n_pre, 1)
     flag = zero_lag_flags(n, lam, n_center, n_pre, n_post, duplicate_alpha / max(1, n_pairs_family))
     return PairStats(pre, post, log_p, bh_q(log_p), sign, latency, efficacy, excess, flag)
