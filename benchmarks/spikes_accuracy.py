@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's package
 from _harness import cache_dir, machine, simulated, table  # noqa: E402
 
 from connectome.simulate.lif_spikes import LIFParams, simulate_lif_spikes  # noqa: E402

@@ -31,6 +31,9 @@ from ._kernels import central_ccg, isi_violations
 from .params import SpikeParams
 from .trains import SpikeTrains
 
+#: ordered pairs tested at a time (bounds the temporaries of the tests)
+PAIR_BLOCK = 65536
+
 WEIGHT_UNIT = "efficacy (excess postsynaptic spikes per presynaptic spike)"
 
 
@@ -80,9 +83,16 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
         post = np.tile(ti, ti.size)
         off = pre != post
         pre, post = pre[off], post[off]
-        stats = ccg.pair_tests(c[pre, post], pr[pre, post], pre, post, counts[pre].astype(np.float64),
-                               counts[post].astype(np.float64), p.bin_ms, p.window_ms, p.window_inh_ms, n_center,
-                               p.duplicate_alpha, len(pre))
+        parts = []
+        for a in range(0, len(pre), PAIR_BLOCK):  # bounded temporaries: the tests run on blocks of pairs
+            sl = slice(a, a + PAIR_BLOCK)
+            parts.append(ccg.pair_tests(c[pre[sl], post[sl]], pr[pre[sl], post[sl]], pre[sl], post[sl],
+                                        counts[pre[sl]].astype(np.float64), counts[post[sl]].astype(np.float64),
+                                        p.bin_ms, p.window_ms, p.window_inh_ms, n_center, p.duplicate_alpha,
+                                        len(pre)))
+        stats = ccg.PairStats(*(np.concatenate([getattr(x, f) for x in parts])
+                                for f in ccg.PairStats.__dataclass_fields__))
+        stats.q = ccg.bh_q(stats.log_p)
         del c, pr
     else:
         z = np.zeros(0)
