@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -79,6 +80,7 @@ def peer_elephant(path: Path, n_pairs: int, window_ms: float, bin_ms: float, see
     pairs = [tuple(rng.choice(n, 2, replace=False)) for _ in range(n_pairs)]
     w = int(round(window_ms / bin_ms))
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for a, b in pairs:
         sa = neo.SpikeTrain(t[u == a], units="s", t_stop=dur)
         sb = neo.SpikeTrain(t[u == b], units="s", t_stop=dur)
@@ -87,8 +89,10 @@ def peer_elephant(path: Path, n_pairs: int, window_ms: float, bin_ms: float, see
         cross_correlation_histogram(ba, bb, window=[-w, w], border_correction=False, binary=False,
                                     kernel=None, method="speed")
     per = (time.perf_counter() - t0) / n_pairs
+    cpu = (time.process_time() - c0) / n_pairs
     total_pairs = n * (n - 1) / 2
-    return {"pairs_timed": n_pairs, "s_per_pair": per, "extrapolated_s": per * total_pairs}
+    return {"pairs_timed": n_pairs, "s_per_pair": per, "extrapolated_s": per * total_pairs,
+            "cpu_s_per_pair": cpu, "extrapolated_cpu_s": cpu * total_pairs}
 
 
 def main(argv=None):
@@ -101,30 +105,38 @@ def main(argv=None):
     path = make_input(args.units, args.duration)
     with h5py.File(path, "r") as fh:
         n_spikes = fh["spikes/times_s"].shape[0]
+    import resource
+
     with tempfile.TemporaryDirectory(dir=cache_dir()) as d:
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         r = run_measured([sys.executable, "-m", "connectome.cli", "infer", str(path), "--out", str(Path(d) / "inf"),
                           "--workers", "2", "--quiet"], env={"NUMBA_NUM_THREADS": "2"})
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         s = json.loads((Path(d) / "inf" / "summary.json").read_text())
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     from connectome.spiketrains import SpikeParams
 
     p = SpikeParams()
     w = max(p.window_ms[1], p.window_inh_ms[1]) + p.kernel_sigmas * p.sigma_ms
     rows = [{"what": "connectome infer (spike-train mode)", "units": args.units, "spikes": n_spikes,
-             "wall_s": r["wall_s"], "rss_mb": r["rss_mb"], "pairs": s["qc"]["pairs_tested"],
+             "wall_s": r["wall_s"], "cpu_s": cpu, "rss_mb": r["rss_mb"], "pairs": s["qc"]["pairs_tested"],
              "synapses": s["synapses"]}]
     try:
         peer = peer_elephant(path, args.peer_pairs, w, p.bin_ms)
         rows.append({"what": f"Elephant cross_correlation_histogram (±{w:g} ms, {args.peer_pairs} pairs timed, "
                              "extrapolated)", "units": args.units, "spikes": n_spikes,
-                     "wall_s": peer["extrapolated_s"], "rss_mb": float("nan"), "pairs": args.units * (args.units - 1),
+                     "wall_s": peer["extrapolated_s"], "cpu_s": peer["extrapolated_cpu_s"],
+                     "rss_mb": float("nan"), "pairs": args.units * (args.units - 1),
                      "synapses": ""})
-        ratio = peer["extrapolated_s"] / r["wall_s"]
+        ratio = peer["extrapolated_cpu_s"] / cpu
     except ImportError:
         peer, ratio = None, float("nan")
-    print(f"machine: {machine()}\n")
+    print(f"machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (shared machine: "
+          "CPU time is the fair measure, wall time includes waiting for the cores)\n")
     print(table(rows, [("what", "run"), ("units", "units"), ("spikes", "spikes"), ("pairs", "ordered pairs"),
-                       ("wall_s", "wall s"), ("rss_mb", "peak RSS MB"), ("synapses", "synapses")]))
-    print(f"\npeer / connectome wall-time ratio: {ratio:.3g}" if peer else "\n(elephant not installed: no peer)")
+                       ("wall_s", "wall s"), ("cpu_s", "CPU s"),
+                       ("rss_mb", "peak RSS MB"), ("synapses", "synapses")]))
+    print(f"\npeer / connectome CPU-time ratio: {ratio:.3g}" if peer else "\n(elephant not installed: no peer)")
     print(f"timings inside connectome: {json.dumps(s['timings'])}")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "peer": peer, "ratio": ratio, "timings": s["timings"]}))

@@ -46,6 +46,11 @@ class SpikeParams:
         Family-wise level of the zero-lag tests (sharp peak: duplicate unit;
         symmetric trough: units of one electrode), Bonferroni over the tested
         pairs. Flagged pairs are never called synapses.
+    onset_alpha : float
+        A significant pair whose deviation (same sign) is already present in
+        the two bins at lags ≤ 0 next to zero at this one-sided level is not
+        called: a synaptic effect starts after the presynaptic spike (a
+        refractory shadow or zero-lag shared input starts at or before it).
     refractory_ms : float
         A unit with more than ``max_isi_violation`` of its inter-spike
         intervals below this is flagged as a possible multi-unit cluster
@@ -65,6 +70,7 @@ class SpikeParams:
     q_threshold: float = 0.01
     min_spikes: int = 100
     duplicate_alpha: float = 0.01
+    onset_alpha: float = 0.01
     refractory_ms: float = 1.5
     max_isi_violation: float = 0.01
     workers: int = 0
@@ -87,6 +93,7 @@ class SpikeParams:
             (0 < self.q_threshold < 1, "q_threshold must be in (0, 1)"),
             (int(self.min_spikes) >= 1, "min_spikes must be ≥ 1"),
             (0 < self.duplicate_alpha < 1, "duplicate_alpha must be in (0, 1)"),
+            (0 <= self.onset_alpha < 1, "onset_alpha must be in [0, 1) (0: no onset test)"),
             (self.refractory_ms >= 0, "refractory_ms must be ≥ 0"),
             (0 <= self.max_isi_violation <= 1, "max_isi_violation must be in [0, 1]"),
             (int(self.workers) >= 0, "workers must be ≥ 0"),

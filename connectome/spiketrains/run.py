@@ -96,7 +96,7 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
         del c, pr
     else:
         z = np.zeros(0)
-        stats = ccg.PairStats(pre, post, z, z, z.astype(np.int8), z, z, z, z.astype(np.int8))
+        stats = ccg.PairStats(pre, post, z, z, z.astype(np.int8), z, z, z, z.astype(np.int8), z)
     return tested, stats, viol
 
 
@@ -153,9 +153,17 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
     flag = mat(s.flag, 0, np.int8)
     # a zero-lag artefact in either direction disqualifies both directions
     flagged = (flag != 0) | (flag.T != 0)
-    significant = (s.q <= p.q_threshold) & ~flagged[s.pre, s.post]
+    # an effect already present at lags ≤ 0 was not caused by the presynaptic spike
+    early = s.onset_log_p < np.log(p.onset_alpha)
+    significant = (s.q <= p.q_threshold) & ~flagged[s.pre, s.post] & ~early
     shadow = ccg.reverse_shadow(logp, s.sign, significant, N, s.pre, s.post)
     call = significant & ~shadow
+    # the score ranks pairs as the decision does: a pair a rule rejected keeps its order among the
+    # rejected but ranks below every called pair (p and q stay those of the test)
+    rejected = flagged[s.pre, s.post] | early | shadow
+    if rejected.any() and call.any():
+        cap = 0.999 * float((-logp[call] / ccg.LN10).min())
+        score[s.pre[rejected], s.post[rejected]] = np.minimum(-logp[rejected] / ccg.LN10, cap)
     k = np.flatnonzero(call)
     kind = np.where(s.sign[k] > 0, 1, 2).astype(np.int8)
     edges = {"pre": st.unit_ids[s.pre[k]], "post": st.unit_ids[s.post[k]], "kind": kind,
@@ -186,6 +194,7 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
                "units_tested": int(tested.sum()), "units_multi_unit": int(np.sum(isi_frac > p.max_isi_violation)),
                "pairs_flagged_zero_lag_peak": n_flag_dup, "pairs_flagged_zero_lag_trough": n_flag_tr,
                "rejected_reverse_shadow": int(shadow.sum()),
+               "rejected_onset_before_zero": int(((s.q <= p.q_threshold) & early).sum()),
                "significant_but_flagged": int(np.sum((s.q <= p.q_threshold) & flagged[s.pre, s.post]))},
         "input": {"path": st.source, "units": N, "spikes": st.n_spikes, "duration_s": st.duration_s},
         "parameters": p.to_dict(), "versions": _versions(),
