@@ -41,13 +41,17 @@ def lif_input(n: int, minutes: float, seed: int, dup: int = 0) -> Path:
     out = cache_dir() / f"spk_lif_n{n}_m{minutes:g}_s{seed}_d{dup}.h5"
     if not out.exists():
         print("generating", out.name, file=sys.stderr, flush=True)
-        simulate_lif_spikes(LIFParams(n_neurons=n, duration_s=60.0 * minutes, seed=seed, n_duplicates=dup), out)
+        simulate_lif_spikes(
+            LIFParams(n_neurons=n, duration_s=60.0 * minutes, seed=seed, n_duplicates=dup), out
+        )
     return out
 
 
 def psp_input(n: int, minutes: float, seed: int) -> tuple[Path, Path]:
     """A spike table from the voltage simulator's truth (its spike times), and that truth."""
-    rec = simulated(f"spk_psp_n{n}_m{minutes:g}_s{seed}", neurons=n, grid="16x16", duration=60 * minutes, seed=seed)
+    rec = simulated(
+        f"spk_psp_n{n}_m{minutes:g}_s{seed}", neurons=n, grid="8x8", duration=60 * minutes, seed=seed
+    )
     truth = rec.with_name(rec.stem + ".truth.h5")
     out = rec.with_name(rec.stem + ".spikes.npz")
     if not out.exists():
@@ -101,13 +105,20 @@ def score_against(res, truth: Path) -> dict:
     tn = int(lab.size - tp - fp - fn)
     den = np.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
     both = (A != 0) & (called != 0)
-    return {"true": int(lab.sum()), "called": int(pred.sum()), "tp": tp, "fp": fp,
-            "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
-            "mcc": (tp * tn - fp * fn) / den if den else float("nan"),
-            "auc": roc_auc(sc, lab), "ap": average_precision(sc, lab),
-            "kind_acc": float((A[both] == called[both]).mean()) if both.any() else float("nan"),
-            "flagged_pairs": res.summary["qc"]["pairs_flagged_zero_lag_peak"]
-            + res.summary["qc"]["pairs_flagged_zero_lag_trough"]}
+    return {
+        "true": int(lab.sum()),
+        "called": int(pred.sum()),
+        "tp": tp,
+        "fp": fp,
+        "precision": tp / max(tp + fp, 1),
+        "recall": tp / max(tp + fn, 1),
+        "mcc": (tp * tn - fp * fn) / den if den else float("nan"),
+        "auc": roc_auc(sc, lab),
+        "ap": average_precision(sc, lab),
+        "kind_acc": float((A[both] == called[both]).mean()) if both.any() else float("nan"),
+        "flagged_pairs": res.summary["qc"]["pairs_flagged_zero_lag_peak"]
+        + res.summary["qc"]["pairs_flagged_zero_lag_trough"],
+    }
 
 
 def run(name: str, path: Path, truth: Path, params=None) -> dict:
@@ -115,8 +126,13 @@ def run(name: str, path: Path, truth: Path, params=None) -> dict:
     res = infer_spike_trains(path, params)
     wall = time.perf_counter() - t
     st = res.summary["input"]
-    row = {"scenario": name, "units": st["units"], "minutes": round(st["duration_s"] / 60), "spikes": st["spikes"],
-           "wall_s": wall}
+    row = {
+        "scenario": name,
+        "units": st["units"],
+        "minutes": round(st["duration_s"] / 60),
+        "spikes": st["spikes"],
+        "wall_s": wall,
+    }
     row.update(score_against(res, truth))
     return row
 
@@ -131,17 +147,34 @@ def main(argv=None):
     for m in minutes:
         for n, seed in ((20, 1), (40, 2)):
             p = lif_input(n, m, seed)
-            rows.append(run(f"lif bursts+shared", p, p.with_name(p.stem + ".truth.h5")))
+            rows.append(run("lif bursts+shared", p, p.with_name(p.stem + ".truth.h5")))
     p = lif_input(30, minutes[-1], 3, dup=3)
     rows.append(run("lif + 3 duplicate units", p, p.with_name(p.stem + ".truth.h5")))
     for n, seed in ((30, 4),):
         s, t = psp_input(n, minutes[0], seed)
         rows.append(run("psp simulator spikes", s, t))
     print(f"machine: {machine()}\n")
-    print(table(rows, [("scenario", "scenario"), ("units", "units"), ("minutes", "min"), ("spikes", "spikes"),
-                       ("true", "true syn"), ("called", "called"), ("precision", "precision"),
-                       ("recall", "recall"), ("mcc", "MCC"), ("auc", "ROC AUC"), ("ap", "AP"),
-                       ("kind_acc", "kind acc"), ("flagged_pairs", "zero-lag flags"), ("wall_s", "wall s")]))
+    print(
+        table(
+            rows,
+            [
+                ("scenario", "scenario"),
+                ("units", "units"),
+                ("minutes", "min"),
+                ("spikes", "spikes"),
+                ("true", "true syn"),
+                ("called", "called"),
+                ("precision", "precision"),
+                ("recall", "recall"),
+                ("mcc", "MCC"),
+                ("auc", "ROC AUC"),
+                ("ap", "AP"),
+                ("kind_acc", "kind acc"),
+                ("flagged_pairs", "zero-lag flags"),
+                ("wall_s", "wall s"),
+            ],
+        )
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 

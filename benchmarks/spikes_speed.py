@@ -86,13 +86,19 @@ def peer_elephant(path: Path, n_pairs: int, window_ms: float, bin_ms: float, see
         sb = neo.SpikeTrain(t[u == b], units="s", t_stop=dur)
         ba = BinnedSpikeTrain(sa, bin_size=bin_ms * pq.ms)
         bb = BinnedSpikeTrain(sb, bin_size=bin_ms * pq.ms)
-        cross_correlation_histogram(ba, bb, window=[-w, w], border_correction=False, binary=False,
-                                    kernel=None, method="speed")
+        cross_correlation_histogram(
+            ba, bb, window=[-w, w], border_correction=False, binary=False, kernel=None, method="speed"
+        )
     per = (time.perf_counter() - t0) / n_pairs
     cpu = (time.process_time() - c0) / n_pairs
     total_pairs = n * (n - 1) / 2
-    return {"pairs_timed": n_pairs, "s_per_pair": per, "extrapolated_s": per * total_pairs,
-            "cpu_s_per_pair": cpu, "extrapolated_cpu_s": cpu * total_pairs}
+    return {
+        "pairs_timed": n_pairs,
+        "s_per_pair": per,
+        "extrapolated_s": per * total_pairs,
+        "cpu_s_per_pair": cpu,
+        "extrapolated_cpu_s": cpu * total_pairs,
+    }
 
 
 def main(argv=None):
@@ -109,8 +115,21 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(dir=cache_dir()) as d:
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        r = run_measured([sys.executable, "-m", "connectome.cli", "infer", str(path), "--out", str(Path(d) / "inf"),
-                          "--workers", "2", "--quiet"], env={"NUMBA_NUM_THREADS": "2"})
+        r = run_measured(
+            [
+                sys.executable,
+                "-m",
+                "connectome.cli",
+                "infer",
+                str(path),
+                "--out",
+                str(Path(d) / "inf"),
+                "--workers",
+                "2",
+                "--quiet",
+            ],
+            env={"NUMBA_NUM_THREADS": "2"},
+        )
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         s = json.loads((Path(d) / "inf" / "summary.json").read_text())
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -118,28 +137,63 @@ def main(argv=None):
 
     p = SpikeParams()
     w = max(p.window_ms[1], p.window_inh_ms[1]) + p.kernel_sigmas * p.sigma_ms
-    rows = [{"what": "connectome infer (spike-train mode)", "units": args.units, "spikes": n_spikes,
-             "wall_s": r["wall_s"], "cpu_s": cpu, "rss_mb": r["rss_mb"], "pairs": s["qc"]["pairs_tested"],
-             "synapses": s["synapses"]}]
+    rows = [
+        {
+            "what": "connectome infer (spike-train mode)",
+            "units": args.units,
+            "spikes": n_spikes,
+            "wall_s": r["wall_s"],
+            "cpu_s": cpu,
+            "rss_mb": r["rss_mb"],
+            "pairs": s["qc"]["pairs_tested"],
+            "synapses": s["synapses"],
+        }
+    ]
     try:
         peer = peer_elephant(path, args.peer_pairs, w, p.bin_ms)
-        rows.append({"what": f"Elephant cross_correlation_histogram (±{w:g} ms, {args.peer_pairs} pairs timed, "
-                             "extrapolated)", "units": args.units, "spikes": n_spikes,
-                     "wall_s": peer["extrapolated_s"], "cpu_s": peer["extrapolated_cpu_s"],
-                     "rss_mb": float("nan"), "pairs": args.units * (args.units - 1),
-                     "synapses": ""})
+        rows.append(
+            {
+                "what": f"Elephant cross_correlation_histogram (±{w:g} ms, {args.peer_pairs} pairs timed, "
+                "extrapolated)",
+                "units": args.units,
+                "spikes": n_spikes,
+                "wall_s": peer["extrapolated_s"],
+                "cpu_s": peer["extrapolated_cpu_s"],
+                "rss_mb": float("nan"),
+                "pairs": args.units * (args.units - 1),
+                "synapses": "",
+            }
+        )
         ratio = peer["extrapolated_cpu_s"] / cpu
     except ImportError:
         peer, ratio = None, float("nan")
-    print(f"machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (shared machine: "
-          "CPU time is the fair measure, wall time includes waiting for the cores)\n")
-    print(table(rows, [("what", "run"), ("units", "units"), ("spikes", "spikes"), ("pairs", "ordered pairs"),
-                       ("wall_s", "wall s"), ("cpu_s", "CPU s"),
-                       ("rss_mb", "peak RSS MB"), ("synapses", "synapses")]))
-    print(f"\npeer / connectome CPU-time ratio: {ratio:.3g}" if peer else "\n(elephant not installed: no peer)")
+    print(
+        f"machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (shared machine: "
+        "CPU time is the fair measure, wall time includes waiting for the cores)\n"
+    )
+    print(
+        table(
+            rows,
+            [
+                ("what", "run"),
+                ("units", "units"),
+                ("spikes", "spikes"),
+                ("pairs", "ordered pairs"),
+                ("wall_s", "wall s"),
+                ("cpu_s", "CPU s"),
+                ("rss_mb", "peak RSS MB"),
+                ("synapses", "synapses"),
+            ],
+        )
+    )
+    print(
+        f"\npeer / connectome CPU-time ratio: {ratio:.3g}" if peer else "\n(elephant not installed: no peer)"
+    )
     print(f"timings inside connectome: {json.dumps(s['timings'])}")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "peer": peer, "ratio": ratio, "timings": s["timings"]}))
+        args.json.write_text(
+            json.dumps({"rows": rows, "peer": peer, "ratio": ratio, "timings": s["timings"]})
+        )
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ def infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, param
     res = infer_spike_trains_to(recording, out_dir, p)
     s = res.summary
     k = s["by_kind"]
-    click.echo(f"{recording}: {s['neurons']} units, {s['synapses']} synapses ({k['excitatory']} excitatory, "
-               f"{k['inhibitory']} inhibitory) from {s['input']['spikes']} spikes, spike-train mode, in "
-               f"{s['timings']['total_s']:.1f} s → {out_dir}")
+    click.echo(
+        f"{recording}: {s['neurons']} units, {s['synapses']} synapses ({k['excitatory']} excitatory, "
+        f"{k['inhibitory']} inhibitory) from {s['input']['spikes']} spikes, spike-train mode, in "
+        f"{s['timings']['total_s']:.1f} s → {out_dir}"
+    )

@@ -45,24 +45,24 @@ class LIFParams:
     seed: int = 0
     frac_excitatory: float = 0.8
     p_connect: float = 0.1
-    epsp_median_mv: float = 1.0      # lognormal PSP peaks
+    epsp_median_mv: float = 1.0  # lognormal PSP peaks
     ipsp_median_mv: float = 2.0
     psp_sigma_ln: float = 0.5
     delay_ms: tuple = (1.0, 3.0)
     tau_m_ms: float = 20.0
     tau_syn_e_ms: float = 2.0
     tau_syn_i_ms: float = 5.0
-    threshold_mv: float = 15.0       # above rest
+    threshold_mv: float = 15.0  # above rest
     reset_mv: float = 0.0
     refractory_ms: float = 2.0
-    drive_mv: tuple = (7.0, 12.0)    # per-neuron mean drive (rate heterogeneity)
-    noise_mv: float = 4.0            # SD of the free membrane fluctuation
-    n_common: int = 8                # hidden shared sources
+    drive_mv: tuple = (7.0, 12.0)  # per-neuron mean drive (rate heterogeneity)
+    noise_mv: float = 4.0  # SD of the free membrane fluctuation
+    n_common: int = 8  # hidden shared sources
     common_rate_hz: float = 4.0
     common_fanout: float = 0.2
     common_psp_mv: float = 2.0
     common_delay_ms: tuple = (1.0, 6.0)
-    burst_rate_hz: float = 0.1       # network bursts per second
+    burst_rate_hz: float = 0.1  # network bursts per second
     burst_drive_mv: float = 8.0
     burst_tau_ms: float = 150.0
     n_duplicates: int = 0
@@ -80,9 +80,34 @@ def psp_peak_per_unit(tau_m: float, tau_s: float) -> float:
 
 
 @numba.njit(cache=True)
-def _run(n, steps, dt, tau_m, tau_se, tau_si, theta, v_reset, ref_steps, mu, sigma, out_ptr, out_post, out_w,
-         out_d, out_exc, com_times, com_ptr, com_post, com_w, com_d, burst_on, burst_amp, burst_tau, seed,
-         max_delay):
+def _run(
+    n,
+    steps,
+    dt,
+    tau_m,
+    tau_se,
+    tau_si,
+    theta,
+    v_reset,
+    ref_steps,
+    mu,
+    sigma,
+    out_ptr,
+    out_post,
+    out_w,
+    out_d,
+    out_exc,
+    com_times,
+    com_ptr,
+    com_post,
+    com_w,
+    com_d,
+    burst_on,
+    burst_amp,
+    burst_tau,
+    seed,
+    max_delay,
+):
     np.random.seed(seed)
     v = np.random.random(n) * theta
     ie = np.zeros(n)
@@ -141,7 +166,7 @@ def _run(n, steps, dt, tau_m, tau_se, tau_si, theta, v_reset, ref_steps, mu, sig
 
 
 def simulate_lif_spikes(params: LIFParams, out) -> tuple[Path, Path]:
-    """Simulate the network and write ``out`` (CNEA-HDF5 spikes) and ``<stem>.truth.h5``; return both paths."""
+    """Simulate; write ``out`` (CNEA-HDF5 spike file) and ``<stem>.truth.h5``; return both paths."""
     import h5py
 
     p = params
@@ -193,10 +218,34 @@ def simulate_lif_spikes(params: LIFParams, out) -> tuple[Path, Path]:
     burst_on = np.sort(rng.integers(0, steps, nb)).astype(np.int64)
     c_dsteps = np.maximum(1, np.round(c_dms / dt)).astype(np.int64)
     max_delay = int(max(d_steps.max(initial=1), c_dsteps.max(initial=1)))
-    sp_t, sp_u = _run(n, steps, dt, p.tau_m_ms, p.tau_syn_e_ms, p.tau_syn_i_ms, p.threshold_mv, p.reset_mv,
-                      int(round(p.refractory_ms / dt)), mu, p.noise_mv, ptr, post.astype(np.int64), w,
-                      d_steps, is_exc, com, c_ptr, c_post.astype(np.int64), c_w, c_dsteps, burst_on,
-                      p.burst_drive_mv, p.burst_tau_ms, int(p.seed) % (2**31), max_delay)
+    sp_t, sp_u = _run(
+        n,
+        steps,
+        dt,
+        p.tau_m_ms,
+        p.tau_syn_e_ms,
+        p.tau_syn_i_ms,
+        p.threshold_mv,
+        p.reset_mv,
+        int(round(p.refractory_ms / dt)),
+        mu,
+        p.noise_mv,
+        ptr,
+        post.astype(np.int64),
+        w,
+        d_steps,
+        is_exc,
+        com,
+        c_ptr,
+        c_post.astype(np.int64),
+        c_w,
+        c_dsteps,
+        burst_on,
+        p.burst_drive_mv,
+        p.burst_tau_ms,
+        int(p.seed) % (2**31),
+        max_delay,
+    )
     # spike times: step + uniform sub-step jitter (deterministic)
     times = (sp_t + rng.random(sp_t.size)) * dt / 1000.0
     units = sp_u.astype(np.int64)
@@ -224,8 +273,11 @@ def simulate_lif_spikes(params: LIFParams, out) -> tuple[Path, Path]:
     ux = np.r_[x_um, x_um[dup_of] + 5.0] if p.n_duplicates else x_um
     uy = np.r_[y_um, y_um[dup_of]] if p.n_duplicates else y_um
     out = Path(out)
-    truth = out.with_name(out.name[: -len(out.suffix)] + ".truth.h5") if out.suffix else out.with_name(
-        out.name + ".truth.h5")
+    truth = (
+        out.with_name(out.name[: -len(out.suffix)] + ".truth.h5")
+        if out.suffix
+        else out.with_name(out.name + ".truth.h5")
+    )
     ds = dict(track_times=False)
     with atomic_path(out) as tmp, atomic_path(truth) as ttmp:
         with h5py.File(tmp, "w", track_order=True) as fh:

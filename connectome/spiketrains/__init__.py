@@ -10,5 +10,13 @@ from .readers import is_spike_input, read_spike_trains
 from .run import SpikeInferResult, infer_spike_trains, infer_spike_trains_to, write_outputs
 from .trains import SpikeTrains
 
-__all__ = ["SpikeParams", "SpikeTrains", "SpikeInferResult", "read_spike_trains", "is_spike_input",
-           "infer_spike_trains", "infer_spike_trains_to", "write_outputs"]
+__all__ = [
+    "SpikeParams",
+    "SpikeTrains",
+    "SpikeInferResult",
+    "read_spike_trains",
+    "is_spike_input",
+    "infer_spike_trains",
+    "infer_spike_trains_to",
+    "write_outputs",
+]

@@ -85,9 +85,14 @@ def log_binom_up(x, other):
     """log mid-p that ``x`` exceeds ``other`` if both are Poisson of one rate: X | X+Y ~ Bin(X+Y, 1/2)."""
     x = np.asarray(x, np.float64)
     tot = x + np.asarray(other, np.float64)
-    gt = np.where(x < tot, special.bdtrc(np.minimum(x, tot - 1).astype(np.int64),
-                                         np.maximum(tot, 1).astype(np.int64), 0.5), 0.0)
-    eq = np.exp(special.gammaln(tot + 1) - special.gammaln(x + 1) - special.gammaln(tot - x + 1) - tot * np.log(2.0))
+    gt = np.where(
+        x < tot,
+        special.bdtrc(np.minimum(x, tot - 1).astype(np.int64), np.maximum(tot, 1).astype(np.int64), 0.5),
+        0.0,
+    )
+    eq = np.exp(
+        special.gammaln(tot + 1) - special.gammaln(x + 1) - special.gammaln(tot - x + 1) - tot * np.log(2.0)
+    )
     p = np.where(tot > 0, gt + 0.5 * eq, 1.0)
     with np.errstate(divide="ignore"):
         lp = np.log(np.minimum(p, 1.0))
@@ -109,13 +114,13 @@ class PairStats:
 
     pre: np.ndarray
     post: np.ndarray
-    log_p: np.ndarray        # natural log of the pair's p (both signs, both tests)
+    log_p: np.ndarray  # natural log of the pair's p (both signs, both tests)
     q: np.ndarray
-    sign: np.ndarray         # +1 excess (excitatory), −1 deficit (inhibitory)
-    latency_ms: np.ndarray   # centre of the most significant bin in the window
-    efficacy: np.ndarray     # Σ (count − predictor) over the window / pre spikes
-    excess: np.ndarray       # Σ (count − predictor) over the window (spikes)
-    flag: np.ndarray         # FLAG_* (zero-lag artefacts)
+    sign: np.ndarray  # +1 excess (excitatory), −1 deficit (inhibitory)
+    latency_ms: np.ndarray  # centre of the most significant bin in the window
+    efficacy: np.ndarray  # Σ (count − predictor) over the window / pre spikes
+    excess: np.ndarray  # Σ (count − predictor) over the window (spikes)
+    flag: np.ndarray  # FLAG_* (zero-lag artefacts)
     onset_log_p: np.ndarray  # log p of a same-sign deviation already at lags ≤ 0 (bins −1, 0)
 
 
@@ -123,9 +128,20 @@ def _window(lags, w):
     return np.flatnonzero((lags >= w[0] - 1e-9) & (lags <= w[1] + 1e-9))
 
 
-def pair_tests(counts: np.ndarray, pred: np.ndarray, pre: np.ndarray, post: np.ndarray, n_pre: np.ndarray,
-               n_post: np.ndarray, bin_ms: float, window_ms: tuple, window_inh_ms: tuple, n_center: int,
-               duplicate_alpha: float, n_pairs_family: int) -> PairStats:
+def pair_tests(
+    counts: np.ndarray,
+    pred: np.ndarray,
+    pre: np.ndarray,
+    post: np.ndarray,
+    n_pre: np.ndarray,
+    n_post: np.ndarray,
+    bin_ms: float,
+    window_ms: tuple,
+    window_inh_ms: tuple,
+    n_center: int,
+    duplicate_alpha: float,
+    n_pairs_family: int,
+) -> PairStats:
     """Tests of the central bins ``counts``/``pred`` (``(P, 2 n_center + 1)``) of ``P`` ordered pairs."""
     n = counts.astype(np.float64)
     lam = pred.astype(np.float64)
@@ -171,7 +187,7 @@ def pair_tests(counts: np.ndarray, pred: np.ndarray, pre: np.ndarray, post: np.n
     excess = np.where(exc, S - L, SI_LI)
     efficacy = excess / np.maximum(n_pre, 1)
     flag = zero_lag_flags(n, lam, n_center, n_pre, n_post, duplicate_alpha / max(1, n_pairs_family))
-    s0, l0 = n[:, n_center - 1:n_center + 1].sum(1), lam[:, n_center - 1:n_center + 1].sum(1)
+    s0, l0 = n[:, n_center - 1 : n_center + 1].sum(1), lam[:, n_center - 1 : n_center + 1].sum(1)
     onset = np.where(exc, log_poisson_up(s0, l0), log_poisson_low(s0, l0))
     return PairStats(pre, post, log_p, bh_q(log_p), sign, latency, efficacy, excess, flag, onset)
 
@@ -192,13 +208,15 @@ def zero_lag_flags(n, lam, c, n_pre, n_post, alpha):
     side = (n[:, c - 1] - lam[:, c - 1]) + (n[:, c + 1] - lam[:, c + 1])
     small = np.minimum(n_pre, n_post)
     peak = (log_poisson_up(n[:, c], lam[:, c]) < la) & (ex0 > side) & (ex0 >= 0.01 * small)
-    s3 = n[:, c - 1:c + 2].sum(1)
-    nb = 3.0 * np.minimum(n[:, c - 4:c - 1].mean(1), n[:, c + 2:c + 5].mean(1))
-    trough = (log_poisson_low(s3, nb) < la) & (log_poisson_low(s3, lam[:, c - 1:c + 2].sum(1)) < la)
+    s3 = n[:, c - 1 : c + 2].sum(1)
+    nb = 3.0 * np.minimum(n[:, c - 4 : c - 1].mean(1), n[:, c + 2 : c + 5].mean(1))
+    trough = (log_poisson_low(s3, nb) < la) & (log_poisson_low(s3, lam[:, c - 1 : c + 2].sum(1)) < la)
     return np.where(peak, FLAG_DUPLICATE, np.where(trough, FLAG_TROUGH, FLAG_NONE)).astype(np.int8)
 
 
-def reverse_shadow(log_p: np.ndarray, sign: np.ndarray, significant: np.ndarray, N: int, pre, post) -> np.ndarray:
+def reverse_shadow(
+    log_p: np.ndarray, sign: np.ndarray, significant: np.ndarray, N: int, pre, post
+) -> np.ndarray:
     """Pairs whose effect is the shadow of a stronger opposite-sign effect in the reverse direction.
 
     A strong synapse b → a puts a peak at negative lags of the a → b

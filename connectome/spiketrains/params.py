@@ -83,10 +83,14 @@ class SpikeParams:
         checks = [
             (self.bin_ms > 0 and math.isfinite(self.bin_ms), "bin_ms must be a positive number"),
             (len(w) == 2 and 0 < w[0] < w[1], "window_ms must be two lags 0 < start < stop (ms)"),
-            (w[0] >= self.bin_ms / 2 if len(w) == 2 else True,
-             "window_ms must start at or after half a bin (the zero-lag bin is never a synaptic lag)"),
-            (len(wi) == 2 and self.bin_ms / 2 <= wi[0] < wi[1], "window_inh_ms must be two lags "
-             "bin_ms/2 ≤ start < stop (ms)"),
+            (
+                w[0] >= self.bin_ms / 2 if len(w) == 2 else True,
+                "window_ms must start at or after half a bin (the zero-lag bin is never a synaptic lag)",
+            ),
+            (
+                len(wi) == 2 and self.bin_ms / 2 <= wi[0] < wi[1],
+                "window_inh_ms must be two lags bin_ms/2 ≤ start < stop (ms)",
+            ),
             (self.sigma_ms > self.bin_ms, "sigma_ms must exceed bin_ms"),
             (0 <= self.hollow_fraction <= 1, "hollow_fraction must be in [0, 1]"),
             (self.kernel_sigmas >= 1, "kernel_sigmas must be ≥ 1"),

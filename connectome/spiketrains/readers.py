@@ -36,7 +36,11 @@ _UNIT_COLS = ("unit_id", "unit", "units", "cluster", "neuron_id")
 
 
 def _is_sorting(obj) -> bool:
-    return hasattr(obj, "to_spike_vector") and hasattr(obj, "get_unit_ids") and hasattr(obj, "sampling_frequency")
+    return (
+        hasattr(obj, "to_spike_vector")
+        and hasattr(obj, "get_unit_ids")
+        and hasattr(obj, "sampling_frequency")
+    )
 
 
 def _is_sorter_folder(p: Path) -> bool:
@@ -132,14 +136,19 @@ def read_spike_trains(source) -> SpikeTrains:
     if p.is_dir():
         if (p / "zarr.json").exists():
             return _from_cnea_zarr(p)
-        raise RecordingError("a directory that is neither a zarr v3 store nor a sorter output folder "
-                             "(no zarr.json, si_folder.json or spike_times.npy)", p)
+        raise RecordingError(
+            "a directory that is neither a zarr v3 store nor a sorter output folder "
+            "(no zarr.json, si_folder.json or spike_times.npy)",
+            p,
+        )
     if p.stat().st_size == 0:
         raise RecordingError("empty file (0 bytes)", p)
     import h5py
 
     if not h5py.is_hdf5(os.fspath(p)):
-        raise RecordingError("not an HDF5 file, a zarr store or a spike table (.npz, .csv, .tsv, .parquet)", p)
+        raise RecordingError(
+            "not an HDF5 file, a zarr store or a spike table (.npz, .csv, .tsv, .parquet)", p
+        )
     try:
         with h5py.File(p, "r") as fh:
             if "units" in fh and "spike_times" in fh["units"]:
@@ -164,9 +173,15 @@ def _from_cnea(root, p: Path) -> SpikeTrains:
     units = root["units"] if "units" in root else None
     ids = _opt(units, "id")
     dur = sp.attrs.get("duration_s", None)
-    return SpikeTrains.from_arrays(t, u, units=ids, x_um=_opt(units, "x_um") if ids is not None else None,
-                                   y_um=_opt(units, "y_um") if ids is not None else None,
-                                   duration_s=None if dur is None else float(np.asarray(dur)), source=str(p))
+    return SpikeTrains.from_arrays(
+        t,
+        u,
+        units=ids,
+        x_um=_opt(units, "x_um") if ids is not None else None,
+        y_um=_opt(units, "y_um") if ids is not None else None,
+        duration_s=None if dur is None else float(np.asarray(dur)),
+        source=str(p),
+    )
 
 
 def _from_cnea_h5(fh, p: Path) -> SpikeTrains:
@@ -216,12 +231,21 @@ def _from_npz(p: Path) -> SpikeTrains:
         t_key = next((k for k in _TIME_COLS if k in keys), None)
         u_key = next((k for k in ("unit_id", "unit", "spike_clusters", "neuron_id") if k in keys), None)
         if t_key is None or u_key is None:
-            raise RecordingError(f"an .npz spike table needs arrays 'times_s' and 'unit_id' (found: "
-                                 f"{', '.join(sorted(keys)) or 'none'})", p)
+            raise RecordingError(
+                f"an .npz spike table needs arrays 'times_s' and 'unit_id' (found: "
+                f"{', '.join(sorted(keys)) or 'none'})",
+                p,
+            )
         dur = float(z["duration_s"]) if "duration_s" in keys else None
-        return SpikeTrains.from_arrays(z[t_key], z[u_key], units=z["units"] if "units" in keys else None,
-                                       x_um=z["x_um"] if "x_um" in keys else None,
-                                       y_um=z["y_um"] if "y_um" in keys else None, duration_s=dur, source=str(p))
+        return SpikeTrains.from_arrays(
+            z[t_key],
+            z[u_key],
+            units=z["units"] if "units" in keys else None,
+            x_um=z["x_um"] if "x_um" in keys else None,
+            y_um=z["y_um"] if "y_um" in keys else None,
+            duration_s=dur,
+            source=str(p),
+        )
 
 
 def _columns(names, p: Path):
@@ -229,7 +253,9 @@ def _columns(names, p: Path):
     t = next((low.index(c) for c in _TIME_COLS if c in low), None)
     u = next((low.index(c) for c in _UNIT_COLS if c in low), None)
     if t is None or u is None:
-        raise RecordingError(f"a spike table needs columns 'unit_id' and 'time_s' (found: {', '.join(low)})", p)
+        raise RecordingError(
+            f"a spike table needs columns 'unit_id' and 'time_s' (found: {', '.join(low)})", p
+        )
     return u, t
 
 
@@ -268,8 +294,10 @@ def _from_sorter_folder(p: Path) -> SpikeTrains:
         import spikeinterface as si
         import spikeinterface.extractors as se
     except ImportError:
-        raise RecordingError("reading a sorter output folder needs spikeinterface "
-                             "(pip install 'connectome[spikeinterface]')", p) from None
+        raise RecordingError(
+            "reading a sorter output folder needs spikeinterface (pip install 'connectome[spikeinterface]')",
+            p,
+        ) from None
     try:
         if (p / "si_folder.json").exists():
             sorting = si.load(p)
@@ -278,7 +306,9 @@ def _from_sorter_folder(p: Path) -> SpikeTrains:
         else:
             sorting = se.read_kilosort(p)
     except Exception as exc:  # spikeinterface's readers raise many types
-        raise RecordingError(f"spikeinterface cannot read this folder ({type(exc).__name__}: {exc})", p) from None
+        raise RecordingError(
+            f"spikeinterface cannot read this folder ({type(exc).__name__}: {exc})", p
+        ) from None
     if not _is_sorting(sorting):
         raise RecordingError(f"the folder holds a {type(sorting).__name__}, not a sorting", p)
     return _from_sorting(sorting, str(p))
@@ -288,8 +318,11 @@ def _from_sorting(sorting, src: str) -> SpikeTrains:
     """The first segment of a SpikeInterface ``BaseSorting`` (unit ids that are not integers are numbered)."""
     fs = float(sorting.sampling_frequency)
     if sorting.get_num_segments() != 1:
-        raise RecordingError(f"the sorting has {sorting.get_num_segments()} segments; select one "
-                             "(sorting.select_segments([k]))", src)
+        raise RecordingError(
+            f"the sorting has {sorting.get_num_segments()} segments; select one "
+            "(sorting.select_segments([k]))",
+            src,
+        )
     ids = np.asarray(sorting.get_unit_ids())
     try:
         int_ids = ids.astype(np.int64)

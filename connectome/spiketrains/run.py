@@ -74,8 +74,9 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
         if p.workers:
             numba.set_num_threads(min(p.workers, numba.config.NUMBA_NUM_THREADS))
         try:
-            c, pr = central_ccg(st.times_s, st.unit_index, ptr, idx, tested, N, p.bin_ms / 1000.0,
-                                n_full, n_center, kernel)
+            c, pr = central_ccg(
+                st.times_s, st.unit_index, ptr, idx, tested, N, p.bin_ms / 1000.0, n_full, n_center, kernel
+            )
         finally:
             numba.set_num_threads(old)
         ti = np.flatnonzero(tested)
@@ -86,12 +87,25 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
         parts = []
         for a in range(0, len(pre), PAIR_BLOCK):  # bounded temporaries: the tests run on blocks of pairs
             sl = slice(a, a + PAIR_BLOCK)
-            parts.append(ccg.pair_tests(c[pre[sl], post[sl]], pr[pre[sl], post[sl]], pre[sl], post[sl],
-                                        counts[pre[sl]].astype(np.float64), counts[post[sl]].astype(np.float64),
-                                        p.bin_ms, p.window_ms, p.window_inh_ms, n_center, p.duplicate_alpha,
-                                        len(pre)))
-        stats = ccg.PairStats(*(np.concatenate([getattr(x, f) for x in parts])
-                                for f in ccg.PairStats.__dataclass_fields__))
+            parts.append(
+                ccg.pair_tests(
+                    c[pre[sl], post[sl]],
+                    pr[pre[sl], post[sl]],
+                    pre[sl],
+                    post[sl],
+                    counts[pre[sl]].astype(np.float64),
+                    counts[post[sl]].astype(np.float64),
+                    p.bin_ms,
+                    p.window_ms,
+                    p.window_inh_ms,
+                    n_center,
+                    p.duplicate_alpha,
+                    len(pre),
+                )
+            )
+        stats = ccg.PairStats(
+            *(np.concatenate([getattr(x, f) for x in parts]) for f in ccg.PairStats.__dataclass_fields__)
+        )
         stats.q = ccg.bh_q(stats.log_p)
         del c, pr
     else:
@@ -166,38 +180,68 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
         score[s.pre[rejected], s.post[rejected]] = np.minimum(-logp[rejected] / ccg.LN10, cap)
     k = np.flatnonzero(call)
     kind = np.where(s.sign[k] > 0, 1, 2).astype(np.int8)
-    edges = {"pre": st.unit_ids[s.pre[k]], "post": st.unit_ids[s.post[k]], "kind": kind,
-             "weight_mv": s.efficacy[k], "delay_ms": s.latency_ms[k], "score": -logp[k] / ccg.LN10,
-             "p_value": np.exp(logp[k]), "q_value": s.q[k], "efficacy": s.efficacy[k],
-             "excess_spikes": s.excess[k], "n_pre_spikes": counts[s.pre[k]]}
+    edges = {
+        "pre": st.unit_ids[s.pre[k]],
+        "post": st.unit_ids[s.post[k]],
+        "kind": kind,
+        "weight_mv": s.efficacy[k],
+        "delay_ms": s.latency_ms[k],
+        "score": -logp[k] / ccg.LN10,
+        "p_value": np.exp(logp[k]),
+        "q_value": s.q[k],
+        "efficacy": s.efficacy[k],
+        "excess_spikes": s.excess[k],
+        "n_pre_spikes": counts[s.pre[k]],
+    }
     dur = max(st.duration_s, 1e-9)
     isi_frac = viol / np.maximum(counts - 1, 1)
     e_out = np.bincount(s.pre[k][kind == 1], minlength=N)
     i_out = np.bincount(s.pre[k][kind == 2], minlength=N)
-    nrn = {"neuron_id": st.unit_ids, "channels": np.array([""] * N, dtype=object),
-           "row": np.full(N, -1, np.int64), "col": np.full(N, -1, np.int64),
-           "x_um": st.x_um, "y_um": st.y_um, "n_spikes": counts, "rate_hz": counts / dur,
-           "isi_violation_fraction": isi_frac, "multi_unit": (isi_frac > p.max_isi_violation).astype(np.int8),
-           "tested": tested.astype(np.int8), "n_excitatory_out": e_out, "n_inhibitory_out": i_out,
-           "type": np.where(e_out > i_out, "excitatory", np.where(i_out > e_out, "inhibitory", "unknown")
-                            ).astype(object)}
-    con = Connectome(neurons=nrn, edges=edges,
-                     meta={"mode": "spikes", "weight_unit": WEIGHT_UNIT, "source": st.source})
+    nrn = {
+        "neuron_id": st.unit_ids,
+        "channels": np.array([""] * N, dtype=object),
+        "row": np.full(N, -1, np.int64),
+        "col": np.full(N, -1, np.int64),
+        "x_um": st.x_um,
+        "y_um": st.y_um,
+        "n_spikes": counts,
+        "rate_hz": counts / dur,
+        "isi_violation_fraction": isi_frac,
+        "multi_unit": (isi_frac > p.max_isi_violation).astype(np.int8),
+        "tested": tested.astype(np.int8),
+        "n_excitatory_out": e_out,
+        "n_inhibitory_out": i_out,
+        "type": np.where(
+            e_out > i_out, "excitatory", np.where(i_out > e_out, "inhibitory", "unknown")
+        ).astype(object),
+    }
+    con = Connectome(
+        neurons=nrn, edges=edges, meta={"mode": "spikes", "weight_unit": WEIGHT_UNIT, "source": st.source}
+    )
     n_flag_dup = int(np.sum(np.triu(flagged & ((flag == 1) | (flag.T == 1)), 1)))
     n_flag_tr = int(np.sum(np.triu(flagged & ((flag == 2) | (flag.T == 2)), 1)))
     summary = {
-        "mode": "spikes", "weight_unit": WEIGHT_UNIT,
-        "neurons": N, "synapses": con.n_edges, "by_kind": con.counts_by_kind(),
+        "mode": "spikes",
+        "weight_unit": WEIGHT_UNIT,
+        "neurons": N,
+        "synapses": con.n_edges,
+        "by_kind": con.counts_by_kind(),
         "method": "cross-correlogram against a partially hollow Gaussian predictor, Poisson mid-p "
-                  "(Stark & Abeles 2009; English et al. 2017), BH-FDR",
-        "qc": {"pairs_tested": int(len(s.pre)), "pairs_untested": int(N * (N - 1) - len(s.pre)),
-               "units_tested": int(tested.sum()), "units_multi_unit": int(np.sum(isi_frac > p.max_isi_violation)),
-               "pairs_flagged_zero_lag_peak": n_flag_dup, "pairs_flagged_zero_lag_trough": n_flag_tr,
-               "rejected_reverse_shadow": int(shadow.sum()),
-               "rejected_onset_before_zero": int(((s.q <= p.q_threshold) & early).sum()),
-               "significant_but_flagged": int(np.sum((s.q <= p.q_threshold) & flagged[s.pre, s.post]))},
+        "(Stark & Abeles 2009; English et al. 2017), BH-FDR",
+        "qc": {
+            "pairs_tested": int(len(s.pre)),
+            "pairs_untested": int(N * (N - 1) - len(s.pre)),
+            "units_tested": int(tested.sum()),
+            "units_multi_unit": int(np.sum(isi_frac > p.max_isi_violation)),
+            "pairs_flagged_zero_lag_peak": n_flag_dup,
+            "pairs_flagged_zero_lag_trough": n_flag_tr,
+            "rejected_reverse_shadow": int(shadow.sum()),
+            "rejected_onset_before_zero": int(((s.q <= p.q_threshold) & early).sum()),
+            "significant_but_flagged": int(np.sum((s.q <= p.q_threshold) & flagged[s.pre, s.post])),
+        },
         "input": {"path": st.source, "units": N, "spikes": st.n_spikes, "duration_s": st.duration_s},
-        "parameters": p.to_dict(), "versions": _versions(),
+        "parameters": p.to_dict(),
+        "versions": _versions(),
         "timings": {"read_s": t_read, "ccg_and_tests_s": t_ccg, "total_s": time.perf_counter() - t0},
     }
     return SpikeInferResult(con, score, eff, delay, pm, qm, flag, summary)
@@ -207,8 +251,13 @@ def _versions() -> dict:
     import numba
     import scipy
 
-    return {"connectome": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "numba": numba.__version__}
+    return {
+        "connectome": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }
 
 
 def write_outputs(result: SpikeInferResult, out_dir) -> Path:
@@ -225,16 +274,24 @@ def write_outputs(result: SpikeInferResult, out_dir) -> Path:
             fh.attrs["mode"] = "spikes"
             fh.attrs["weight_unit"] = WEIGHT_UNIT
             fh.create_dataset("neuron_id", data=con.neuron_id, track_times=False)
-            for name, arr in (("score", result.score), ("weight_mv", result.efficacy), ("delay_ms", result.delay_ms),
-                              ("efficacy", result.efficacy), ("p_value", result.p), ("q_value", result.q),
-                              ("zero_lag_flag", result.flag)):
+            for name, arr in (
+                ("score", result.score),
+                ("weight_mv", result.efficacy),
+                ("delay_ms", result.delay_ms),
+                ("efficacy", result.efficacy),
+                ("p_value", result.p),
+                ("q_value", result.q),
+                ("zero_lag_flag", result.flag),
+            ):
                 fh.create_dataset(name, data=arr, track_times=False, compression="gzip", shuffle=True).flush()
             fh["weight_mv"].attrs["units"] = WEIGHT_UNIT
             fh["efficacy"].attrs["units"] = WEIGHT_UNIT
             fh["score"].attrs["meaning"] = "-log10 p of the pair's test"
             fh["zero_lag_flag"].attrs["meaning"] = "0 none, 1 sharp zero-lag peak, 2 zero-lag trough"
         con.write_graphml(tmp / "connectome.graphml")
-        (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n")
+        (tmp / "summary.json").write_text(
+            json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n"
+        )
     return out_dir
 
 

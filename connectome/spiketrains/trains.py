@@ -59,8 +59,18 @@ class SpikeTrains:
         return self.times_s[self.unit_index == k]
 
     @classmethod
-    def from_arrays(cls, times_s, unit_id, *, units=None, x_um=None, y_um=None, duration_s=None,
-                    source="<arrays>", check_order=True) -> "SpikeTrains":
+    def from_arrays(
+        cls,
+        times_s,
+        unit_id,
+        *,
+        units=None,
+        x_um=None,
+        y_um=None,
+        duration_s=None,
+        source="<arrays>",
+        check_order=True,
+    ) -> "SpikeTrains":
         """Validate a spike table and build the object.
 
         Parameters
@@ -88,11 +98,15 @@ class SpikeTrains:
         t = np.asarray(times_s)
         u = np.asarray(unit_id)
         if t.ndim != 1 or u.ndim != 1:
-            raise RecordingError(f"spike times and unit ids must be one-dimensional (got shapes {t.shape} "
-                                 f"and {u.shape})", src)
+            raise RecordingError(
+                f"spike times and unit ids must be one-dimensional (got shapes {t.shape} and {u.shape})", src
+            )
         if t.size != u.size:
-            raise RecordingError(f"{t.size} spike times but {u.size} unit ids: the spike table's columns "
-                                 "must have one entry per spike", src)
+            raise RecordingError(
+                f"{t.size} spike times but {u.size} unit ids: the spike table's columns "
+                "must have one entry per spike",
+                src,
+            )
         if t.dtype.kind not in "iuf":
             raise RecordingError(f"spike times must be numbers (got dtype {t.dtype})", src)
         if u.dtype.kind not in "iu" and not (u.dtype.kind == "f" and np.all(u == np.round(u))):
@@ -102,12 +116,18 @@ class SpikeTrains:
         bad = ~np.isfinite(t)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise RecordingError(f"{int(bad.sum())} spike time(s) are not finite (NaN or inf; first at "
-                                 f"index {i}, unit {int(u[i])})", src)
+            raise RecordingError(
+                f"{int(bad.sum())} spike time(s) are not finite (NaN or inf; first at "
+                f"index {i}, unit {int(u[i])})",
+                src,
+            )
         if t.size and t.min() < 0:
             i = int(np.argmin(t))
-            raise RecordingError(f"negative spike time {t[i]:g} s (index {i}, unit {int(u[i])}): times are "
-                                 "seconds from the start of the recording", src)
+            raise RecordingError(
+                f"negative spike time {t[i]:g} s (index {i}, unit {int(u[i])}): times are "
+                "seconds from the start of the recording",
+                src,
+            )
         # per unit, in the file's order: strictly increasing
         order = np.argsort(u, kind="stable")
         us, ts = u[order], t[order]
@@ -115,8 +135,11 @@ class SpikeTrains:
         dt = np.diff(ts)
         if check_order and np.any(same & (dt < 0)):
             i = int(np.flatnonzero(same & (dt < 0))[0])
-            raise RecordingError(f"spike times of unit {int(us[i])} are not in increasing order "
-                                 f"({ts[i]:.6f} s then {ts[i + 1]:.6f} s)", src)
+            raise RecordingError(
+                f"spike times of unit {int(us[i])} are not in increasing order "
+                f"({ts[i]:.6f} s then {ts[i + 1]:.6f} s)",
+                src,
+            )
         if not check_order:
             o2 = np.lexsort((t, u))
             us, ts = u[o2], t[o2]
@@ -124,8 +147,9 @@ class SpikeTrains:
         dup = same & (dt == 0)
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
-            raise RecordingError(f"{int(dup.sum())} duplicate spike(s): unit {int(us[i])} has two spikes at "
-                                 f"{ts[i]:.6f} s", src)
+            raise RecordingError(
+                f"{int(dup.sum())} duplicate spike(s): unit {int(us[i])} has two spikes at {ts[i]:.6f} s", src
+            )
         ids = np.unique(u)
         if units is not None:
             table = np.asarray(units)
@@ -136,12 +160,17 @@ class SpikeTrains:
                 raise RecordingError("the unit table lists a unit id twice", src)
             extra = np.setdiff1d(ids, table)
             if extra.size:
-                raise RecordingError(f"{int(np.isin(u, extra).sum())} spike(s) belong to unit id(s) missing "
-                                     f"from the unit table (first: {int(extra[0])})", src)
+                raise RecordingError(
+                    f"{int(np.isin(u, extra).sum())} spike(s) belong to unit id(s) missing "
+                    f"from the unit table (first: {int(extra[0])})",
+                    src,
+                )
             empty = np.setdiff1d(table, ids)
             if empty.size:
-                raise RecordingError(f"unit {int(empty[0])} has no spikes ({empty.size} unit(s) of the unit "
-                                     "table have none)", src)
+                raise RecordingError(
+                    f"unit {int(empty[0])} has no spikes ({empty.size} unit(s) of the unit table have none)",
+                    src,
+                )
             pos_ids = table
         else:
             pos_ids = ids
@@ -156,8 +185,11 @@ class SpikeTrains:
             if not (np.isfinite(duration_s) and duration_s > 0):
                 raise RecordingError(f"recording duration {duration_s!r} s must be a positive number", src)
             if t.size and t.max() > duration_s:
-                raise RecordingError(f"a spike at {t.max():.6f} s lies after the end of the recording "
-                                     f"({float(duration_s):g} s)", src)
+                raise RecordingError(
+                    f"a spike at {t.max():.6f} s lies after the end of the recording "
+                    f"({float(duration_s):g} s)",
+                    src,
+                )
             dur = float(duration_s)
         return cls(t[torder], index[torder], ids, xs, ys, dur, str(src))
 

@@ -46,8 +46,24 @@ def test_infer_spikes_end_to_end_then_compile(tmp_path, capsys):
     with h5py.File(out / "connectivity.h5") as fh:
         assert fh["score"].shape == (6, 6) and np.isfinite(fh["q_value"][0, 1])
     m = tmp_path / "m.map.h5"
-    assert main(["compile", str(out), "--technology", "rram", "--crossbar", "16x16", "--layers", "1",
-                 "--out", str(m), "-q"]) == 0
+    assert (
+        main(
+            [
+                "compile",
+                str(out),
+                "--technology",
+                "rram",
+                "--crossbar",
+                "16x16",
+                "--layers",
+                "1",
+                "--out",
+                str(m),
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert m.exists()
 
 
@@ -67,11 +83,14 @@ def test_voltages_win_unless_told(tmp_path, capsys):
     assert json.loads((tmp_path / "s" / "summary.json").read_text())["mode"] == "spikes"
 
 
-@pytest.mark.parametrize("t,u,fragment", [
-    ([0.2, 0.1], [1, 1], "not in increasing order"),
-    ([np.nan, 0.1], [1, 1], "not finite"),
-    ([0.1, 0.1], [1, 1], "duplicate spike"),
-])
+@pytest.mark.parametrize(
+    "t,u,fragment",
+    [
+        ([0.2, 0.1], [1, 1], "not in increasing order"),
+        ([np.nan, 0.1], [1, 1], "not finite"),
+        ([0.1, 0.1], [1, 1], "duplicate spike"),
+    ],
+)
 def test_bad_spikes_exit_2_nothing_written(tmp_path, capsys, t, u, fragment):
     p = tmp_path / "bad.npz"
     np.savez(p, times_s=np.array(t), unit_id=np.array(u))

@@ -1,4 +1,4 @@
-"""Spike-train mode's method on planted couplings: found with the right sign and latency, no false positive."""
+"""Spike-train mode on planted couplings: right sign and latency, no false positive."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ def result():
 
 def edges(res):
     e = res.connectome.edges
-    return {(int(a), int(b)): (int(k), float(d), float(w)) for a, b, k, d, w in
-            zip(e["pre"], e["post"], e["kind"], e["delay_ms"], e["weight_mv"])}
+    return {
+        (int(a), int(b)): (int(k), float(d), float(w))
+        for a, b, k, d, w in zip(e["pre"], e["post"], e["kind"], e["delay_ms"], e["weight_mv"])
+    }
 
 
 def test_planted_excitatory_and_inhibitory_found(result):

@@ -82,7 +82,9 @@ def test_nwb_units_written_by_pynwb(tmp_path):
     pynwb = pytest.importorskip("pynwb")
     from datetime import datetime, timezone
 
-    nwb = pynwb.NWBFile(session_description="t", identifier="x", session_start_time=datetime.now(timezone.utc))
+    nwb = pynwb.NWBFile(
+        session_description="t", identifier="x", session_start_time=datetime.now(timezone.utc)
+    )
     for uid in (3, 7, 9):
         nwb.add_unit(id=uid, spike_times=T[U == uid])
     p = tmp_path / "units.nwb"
@@ -95,7 +97,9 @@ def test_nwb_units_written_by_pynwb(tmp_path):
 def test_spikeinterface_sorting_and_folder(tmp_path):
     si = pytest.importorskip("spikeinterface")
     fs = 1000.0
-    s = si.NumpySorting.from_samples_and_labels([np.round(T * fs).astype(np.int64)], [U], sampling_frequency=fs)
+    s = si.NumpySorting.from_samples_and_labels(
+        [np.round(T * fs).astype(np.int64)], [U], sampling_frequency=fs
+    )
     check(read_spike_trains(s), "<")
     assert is_spike_input(s)
     with pytest.warns(UserWarning):  # "not serializable": a NumpySorting has no provenance to keep
