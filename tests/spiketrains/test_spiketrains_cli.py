@@ -110,3 +110,20 @@ def test_api_infer_picks_spike_mode(tmp_path):
     inf.write(tmp_path / "w")
     with h5py.File(tmp_path / "w" / "connectivity.h5") as fh:
         assert "p_value" in fh and fh.attrs["mode"] == "spikes"
+
+
+def test_infer_nwb_units(tmp_path, capsys):
+    pynwb = pytest.importorskip("pynwb")
+    from datetime import datetime, timezone
+
+    t, u = planted(seed=3, duration_s=200.0)
+    nwb = pynwb.NWBFile(session_description="t", identifier="x", session_start_time=datetime.now(timezone.utc))
+    for uid in range(6):
+        nwb.add_unit(id=10 + uid, spike_times=t[u == uid])
+    p = tmp_path / "units.nwb"
+    with pynwb.NWBHDF5IO(str(p), "w") as io:
+        io.write(nwb)
+    assert main(["infer", str(p), "--out", str(tmp_path / "inf")]) == 0
+    con = Connectome.read(tmp_path / "inf")
+    assert con.neuron_id.tolist() == list(range(10, 16))
+    assert (10, 11) in set(zip(con.edges["pre"].tolist(), con.edges["post"].tolist()))
