@@ -150,8 +150,8 @@ def main(argv=None):
             rows.append(run("lif bursts+shared", p, p.with_name(p.stem + ".truth.h5")))
     p = lif_input(30, minutes[-1], 3, dup=3)
     rows.append(run("lif + 3 duplicate units", p, p.with_name(p.stem + ".truth.h5")))
-    for n, seed in ((30, 4),):
-        s, t = psp_input(n, minutes[0], seed)
+    for m in sorted({minutes[0], minutes[-1]}):
+        s, t = psp_input(30, m, 4)
         rows.append(run("psp simulator spikes", s, t))
     print(f"machine: {machine()}\n")
     print(

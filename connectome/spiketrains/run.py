@@ -171,10 +171,13 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
     early = s.onset_log_p < np.log(p.onset_alpha)
     significant = (s.q <= p.q_threshold) & ~flagged[s.pre, s.post] & ~early
     shadow = ccg.reverse_shadow(logp, s.sign, significant, N, s.pre, s.post)
-    call = significant & ~shadow
+    # the smaller unit of a sharp zero-lag pair is a split or duplicated unit: its synapses are copies
+    dup_of = duplicate_of(flag, counts)
+    twin = (dup_of[s.pre] >= 0) | (dup_of[s.post] >= 0)
+    call = significant & ~shadow & ~twin
     # the score ranks pairs as the decision does: a pair a rule rejected keeps its order among the
     # rejected but ranks below every called pair (p and q stay those of the test)
-    rejected = flagged[s.pre, s.post] | early | shadow
+    rejected = flagged[s.pre, s.post] | early | shadow | twin
     if rejected.any() and call.any():
         cap = 0.999 * float((-logp[call] / ccg.LN10).min())
         score[s.pre[rejected], s.post[rejected]] = np.minimum(-logp[rejected] / ccg.LN10, cap)
@@ -208,6 +211,7 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
         "rate_hz": counts / dur,
         "isi_violation_fraction": isi_frac,
         "multi_unit": (isi_frac > p.max_isi_violation).astype(np.int8),
+        "duplicate_of": np.where(dup_of >= 0, st.unit_ids[np.maximum(dup_of, 0)], -1),
         "tested": tested.astype(np.int8),
         "n_excitatory_out": e_out,
         "n_inhibitory_out": i_out,
@@ -236,6 +240,8 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
             "pairs_flagged_zero_lag_peak": n_flag_dup,
             "pairs_flagged_zero_lag_trough": n_flag_tr,
             "rejected_reverse_shadow": int(shadow.sum()),
+            "units_duplicate": int((dup_of >= 0).sum()),
+            "rejected_duplicate_unit_edges": int((significant & ~shadow & twin).sum()),
             "rejected_onset_before_zero": int(((s.q <= p.q_threshold) & early).sum()),
             "significant_but_flagged": int(np.sum((s.q <= p.q_threshold) & flagged[s.pre, s.post])),
         },
@@ -245,6 +251,18 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
         "timings": {"read_s": t_read, "ccg_and_tests_s": t_ccg, "total_s": time.perf_counter() - t0},
     }
     return SpikeInferResult(con, score, eff, delay, pm, qm, flag, summary)
+
+
+def duplicate_of(flag: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per unit: the index of the unit it duplicates (the larger of a sharp zero-lag pair), or −1."""
+    N = len(counts)
+    out = np.full(N, -1, np.int64)
+    a, b = np.nonzero(np.triu((flag == ccg.FLAG_DUPLICATE) | (flag.T == ccg.FLAG_DUPLICATE), 1))
+    for i, j in sorted(zip(a.tolist(), b.tolist()), key=lambda ij: -max(counts[ij[0]], counts[ij[1]])):
+        small, big = (i, j) if (counts[i], -i) < (counts[j], -j) else (j, i)
+        if out[small] < 0:
+            out[small] = out[big] if out[big] >= 0 else big
+    return out
 
 
 def _versions() -> dict:

@@ -44,6 +44,9 @@ def test_duplicate_unit_flagged_not_called(result):
     got = edges(result)
     assert result.flag[0, 5] == 1 and result.flag[5, 0] == 1
     assert (0, 5) not in got and (5, 0) not in got
+    # the split unit (fewer spikes) inherits 0 → 1 from its twin: a copy, not called
+    assert result.connectome.neurons["duplicate_of"].tolist() == [-1, -1, -1, -1, -1, 0]
+    assert (5, 1) not in got and result.summary["qc"]["rejected_duplicate_unit_edges"] == 1
     assert result.summary["qc"]["pairs_flagged_zero_lag_peak"] == 1
 
 
