@@ -148,11 +148,16 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
             raise ConfigError("no such recording", path)
         entry["fingerprint"] = fingerprint = file_fingerprint(path)
         from ..io import open_recording
+        from ..spiketrains import is_spike_input, read_spike_trains
 
-        rec = open_recording(path)  # the contract's checks, before any stage runs
-        entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
-                              "sampling_rate_hz": rec.sampling_rate_hz}
-        getattr(rec.store, "close", lambda: None)()
+        if is_spike_input(path):  # sorted spike trains (docs/spiketrains.md): the readers' checks
+            st = read_spike_trains(path)
+            entry["recording"] = {"units": st.n_units, "spikes": st.n_spikes, "duration_s": st.duration_s}
+        else:
+            rec = open_recording(path)  # the contract's checks, before any stage runs
+            entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
+                                  "sampling_rate_hz": rec.sampling_rate_hz}
+            getattr(rec.store, "close", lambda: None)()
         file_dir.mkdir(parents=True, exist_ok=True)
         _clean_stale(file_dir)
         infer_dir = file_dir / "infer"
@@ -256,7 +261,13 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
         import warnings
 
         from ..infer import InferParams, infer_recording
+        from ..spiketrains import SpikeParams, infer_spike_trains_to, is_spike_input
 
+        if is_spike_input(path):  # spike-train mode: [infer] q_threshold applies, the rest is voltage-only
+            q = cfg.infer.get("q_threshold", SpikeParams.q_threshold)
+            sp = SpikeParams(q_threshold=q, workers=cfg.threads)
+            s = infer_spike_trains_to(path, infer_dir, sp).summary
+            return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
         p = InferParams.from_dict({"workers": cfg.threads, **cfg.infer})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts

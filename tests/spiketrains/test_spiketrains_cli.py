@@ -127,3 +127,17 @@ def test_infer_nwb_units(tmp_path, capsys):
     con = Connectome.read(tmp_path / "inf")
     assert con.neuron_id.tolist() == list(range(10, 16))
     assert (10, 11) in set(zip(con.edges["pre"].tolist(), con.edges["post"].tolist()))
+
+
+def test_run_pipeline_over_sorted_sessions(tmp_path, capsys):
+    for k in (1, 2):
+        spike_file(tmp_path / f"s{k}.h5", duration_s=120.0)
+    (tmp_path / "p.toml").write_text(
+        '[run]\ninputs = ["s1.h5", "s2.h5"]\noutput = "out"\nstages = ["infer", "compile"]\n\n'
+        '[[compile]]\ntechnology = "rram"\ncrossbar = "16x16"\nlayers = 1\n'
+    )
+    assert main(["run", str(tmp_path / "p.toml"), "--quiet", "--no-report"]) == 0
+    for k in (1, 2):
+        d = tmp_path / "out" / f"s{k}"
+        assert json.loads((d / "infer" / "summary.json").read_text())["mode"] == "spikes"
+        assert (d / "rram.map.h5").exists()
