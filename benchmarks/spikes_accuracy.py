@@ -5,6 +5,10 @@ Two generators, neither read by the method:
 - ``lif``: the current-based LIF network of :mod:`connectome.simulate.lif_spikes`
   (network bursts, hidden shared inputs, rate heterogeneity; optionally
   duplicate units);
+- ``lnp``: a linear–nonlinear Poisson (GLM-type) network written here, with
+  no membrane and no reset: each unit's rate is a baseline × a shared slow
+  modulation (a 40-s drift and 4× bursts of 300 ms every ≈ 15 s) × exp(summed
+  exponential coupling currents, 1–3 ms delays), 2 ms dead time;
 - ``psp``: the project's voltage simulator (``connectome simulate``): its truth
   file's spike times, taken as a perfect sorting.
 
@@ -27,6 +31,7 @@ import time
 from pathlib import Path
 
 import h5py
+import numba
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -45,6 +50,77 @@ def lif_input(n: int, minutes: float, seed: int, dup: int = 0) -> Path:
             LIFParams(n_neurons=n, duration_s=60.0 * minutes, seed=seed, n_duplicates=dup), out
         )
     return out
+
+
+@numba.njit(cache=True)
+def _lnp_kernel(n, steps, dt, base, W, D, tau, mod, seed):
+    np.random.seed(seed)
+    Dm = D.max() + 1
+    ring = np.zeros((Dm, n))
+    drive = np.zeros(n)
+    dec = np.exp(-dt / tau)
+    st = np.empty(1 << 16, np.int64)
+    su = np.empty(1 << 16, np.int64)
+    ns = 0
+    last = np.full(n, -(10**9))
+    dead = int(2.0 / dt)
+    for s in range(steps):
+        slot = s % Dm
+        for j in range(n):
+            drive[j] = drive[j] * dec + ring[slot, j]
+            ring[slot, j] = 0.0
+        for j in range(n):
+            if s - last[j] < dead:
+                continue
+            if np.random.random() < base[j] * mod[s // 10] * np.exp(drive[j]) * dt / 1000.0:
+                last[j] = s
+                if ns == st.size:
+                    st = np.concatenate((st, np.empty(st.size, np.int64)))
+                    su = np.concatenate((su, np.empty(su.size, np.int64)))
+                st[ns] = s
+                su[ns] = j
+                ns += 1
+                for k in range(n):
+                    if W[j, k] != 0.0:
+                        ring[(s + D[j, k]) % Dm, k] += W[j, k]
+    return st[:ns], su[:ns]
+
+
+def lnp_input(n: int, minutes: float, seed: int) -> tuple[Path, Path]:
+    """A linear–nonlinear Poisson network's spikes (.npz) and its truth (.truth.h5)."""
+    out = cache_dir() / f"spk_lnp_n{n}_m{minutes:g}_s{seed}.npz"
+    truth = out.with_name(out.stem + ".truth.h5")
+    if out.exists() and truth.exists():
+        return out, truth
+    print("generating", out.name, file=sys.stderr, flush=True)
+    T = 60.0 * minutes
+    rng = np.random.default_rng(seed)
+    dt = 0.2
+    exc = rng.random(n) < 0.8
+    A = (rng.random((n, n)) < 0.1) & ~np.eye(n, dtype=bool)
+    W = np.where(A, np.where(exc[:, None], 1.0, -1.5) * rng.lognormal(0, 0.4, (n, n)), 0.0)
+    D = rng.integers(int(1.0 / dt), int(3.0 / dt), (n, n))
+    base = rng.lognormal(np.log(4), 0.5, n)
+    steps = int(T * 1000 / dt)
+    m = np.ones(steps // 10 + 1)  # per 2 ms
+    t2 = np.arange(m.size) * 2e-3
+    m *= 1 + 0.5 * np.sin(2 * np.pi * t2 / 40.0)
+    for b in rng.uniform(0, T, int(T / 15)):
+        i = int(b / 2e-3)
+        m[i : i + 150] *= 4
+    st, su = _lnp_kernel(n, steps, dt, base, W, D, 3.0, m, seed)
+    t = (st + rng.random(st.size)) * dt / 1000
+    o = np.lexsort((su, t))
+    np.savez(out, times_s=t[o], unit_id=su[o], duration_s=T)
+    pre, post = np.nonzero(A)
+    with h5py.File(truth, "w") as fh:
+        fh["neurons/id"] = np.arange(n)
+        fh["neurons/is_excitatory"] = exc.astype(np.int8)
+        fh["edges/pre"], fh["edges/post"] = pre, post
+        fh["edges/weight_mv"] = W[pre, post]  # coupling (log-rate units), not mV
+        fh["edges/kind"] = np.where(exc[pre], 1, 2).astype(np.int8)
+        fh["edges/delay_ms"] = D[pre, post] * dt
+    return out, truth
 
 
 def psp_input(n: int, minutes: float, seed: int) -> tuple[Path, Path]:
@@ -148,6 +224,9 @@ def main(argv=None):
         for n, seed in ((20, 1), (40, 2)):
             p = lif_input(n, m, seed)
             rows.append(run("lif bursts+shared", p, p.with_name(p.stem + ".truth.h5")))
+    for m in sorted({minutes[0], minutes[-1]}):
+        s, t = lnp_input(30, m, 7)
+        rows.append(run("lnp (GLM-type) bursts+drift", s, t))
     p = lif_input(30, minutes[-1], 3, dup=3)
     rows.append(run("lif + 3 duplicate units", p, p.with_name(p.stem + ".truth.h5")))
     for m in sorted({minutes[0], minutes[-1]}):
