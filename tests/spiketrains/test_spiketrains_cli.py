@@ -117,7 +117,9 @@ def test_infer_nwb_units(tmp_path, capsys):
     from datetime import datetime, timezone
 
     t, u = planted(seed=3, duration_s=200.0)
-    nwb = pynwb.NWBFile(session_description="t", identifier="x", session_start_time=datetime.now(timezone.utc))
+    nwb = pynwb.NWBFile(
+        session_description="t", identifier="x", session_start_time=datetime.now(timezone.utc)
+    )
     for uid in range(6):
         nwb.add_unit(id=10 + uid, spike_times=t[u == uid])
     p = tmp_path / "units.nwb"
