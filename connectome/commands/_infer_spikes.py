@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import click
 
 
@@ -16,7 +18,12 @@ def infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, param
             d[k] = v
     p = SpikeParams.from_dict(d)
     check_output(out_dir, "infer", inputs=[recording], folder=True)
-    res = infer_spike_trains_to(recording, out_dir, p)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = infer_spike_trains_to(recording, out_dir, p)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            click.echo(f"connectome: warning: {w.message}", err=True)
     s = res.summary
     k = s["by_kind"]
     click.echo(

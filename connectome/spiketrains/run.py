@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -149,6 +150,12 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
     t_read = time.perf_counter() - t0
     t = time.perf_counter()
     tested, s, viol = pair_evidence(st, p)
+    if tested.sum() < 2:
+        warnings.warn(
+            f"{st.source}: fewer than two units have min_spikes = {p.min_spikes} spikes; "
+            "no pair was tested and the connectome is empty",
+            stacklevel=2,
+        )
     t_ccg = time.perf_counter() - t
     N = st.n_units
     counts = st.counts()
