@@ -121,7 +121,7 @@ class PairStats:
     efficacy: np.ndarray  # Σ (count − predictor) over the window / pre spikes
     excess: np.ndarray  # Σ (count − predictor) over the window (spikes)
     flag: np.ndarray  # FLAG_* (zero-lag artefacts)
-    onset_log_p: np.ndarray  # log p of a same-sign deviation already at lags ≤ 0 (bins −1, 0)
+    onset_log_p: np.ndarray  # log p of a same-sign deviation already at lags ≤ 0 (bins −2 … 0)
 
 
 def _window(lags, w):
@@ -187,7 +187,7 @@ def pair_tests(
     excess = np.where(exc, S - L, SI_LI)
     efficacy = excess / np.maximum(n_pre, 1)
     flag = zero_lag_flags(n, lam, n_center, n_pre, n_post, duplicate_alpha / max(1, n_pairs_family))
-    s0, l0 = n[:, n_center - 1 : n_center + 1].sum(1), lam[:, n_center - 1 : n_center + 1].sum(1)
+    s0, l0 = n[:, n_center - 2 : n_center + 1].sum(1), lam[:, n_center - 2 : n_center + 1].sum(1)
     onset = np.where(exc, log_poisson_up(s0, l0), log_poisson_low(s0, l0))
     return PairStats(pre, post, log_p, bh_q(log_p), sign, latency, efficacy, excess, flag, onset)
 

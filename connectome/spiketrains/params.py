@@ -48,9 +48,10 @@ class SpikeParams:
         pairs. Flagged pairs are never called synapses.
     onset_alpha : float
         A significant pair whose deviation (same sign) is already present in
-        the two bins at lags ≤ 0 next to zero at this one-sided level is not
-        called: a synaptic effect starts after the presynaptic spike (a
-        refractory shadow or zero-lag shared input starts at or before it).
+        the zero-lag bin and the two before it (≈ −1.25 to +0.25 ms) at this
+        one-sided level is not called: a synaptic effect starts after the
+        presynaptic spike (a refractory shadow or zero-lag shared input
+        starts at or before it).
     refractory_ms : float
         A unit with more than ``max_isi_violation`` of its inter-spike
         intervals below this is flagged as a possible multi-unit cluster
