@@ -35,6 +35,7 @@ from .infer import InferParams, InferResult, infer_connectome, write_outputs
 from .infer.preprocess import run_pass1
 from .io import Recording, open_recording
 from .io.atomic import atomic_path
+from .io.interop import is_si_recording
 from .io.progmap import ProgrammingMap, write_map
 from .io.scratch import make_scratch, release
 from .io.writer import create_recording
@@ -65,9 +66,12 @@ __all__ = [
 def _recording(source) -> Recording:
     if isinstance(source, Recording):
         return source
-    if isinstance(source, (str, os.PathLike)):
+    if isinstance(source, (str, os.PathLike)) or is_si_recording(source):
         return open_recording(source)
-    raise ConfigError(f"expected a Recording or the path of a recording, got {type(source).__name__}")
+    raise ConfigError(
+        "expected a Recording, the path of a recording or a SpikeInterface recording, "
+        f"got {type(source).__name__}"
+    )
 
 
 def _infer_params(params) -> InferParams:
@@ -309,7 +313,7 @@ def infer(
             "sampling_rate_hz and geometry are only for an array of samples (a file has its own)"
         )
     rec = _recording(source)
-    return Inference(infer_connectome(rec.path, p, progress))
+    return Inference(infer_connectome(rec, p, progress))
 
 
 def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, progress) -> Inference:

@@ -43,6 +43,8 @@ COMMAND_MODULES = [
     "connectome.commands.verify",
     "connectome.commands.imprint",
     "connectome.commands.report",
+    "connectome.commands.convert",
+    "connectome.commands.export",
 ]
 
 

@@ -129,6 +129,13 @@ def inference_params(con: Connectome) -> InferParams:
         return InferParams()
 
 
+def recording_keywords(con: Connectome) -> dict:
+    """The ``open_recording`` keywords (``series``, ``segment``) that name the data ``infer`` read,
+    from ``summary.json``; empty for a recording with one series."""
+    given = (con.meta.get("summary") or {}).get("input") or {}
+    return {k: given[k] for k in ("series", "segment") if given.get(k) not in (None, "")}
+
+
 def resolve_recording(source, con: Connectome, recording=None) -> Path:
     """The recording a connectome was inferred from.
 
@@ -284,7 +291,7 @@ def pair_traces(
     pre_ch = _channels(con, pre, source)
     post_ch = _channels(con, post, source)[0]
     p = inference_params(con)
-    rec = open_recording(resolve_recording(source, con, recording))
+    rec = open_recording(resolve_recording(source, con, recording), **recording_keywords(con))
     top = max(pre_ch + [post_ch])
     if top >= rec.n_channels:
         raise ConnectomeFormatError(

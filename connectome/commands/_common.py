@@ -74,3 +74,21 @@ def check_input(path, what: str = "input"):
 
 def echo_err(msg: str) -> None:
     click.echo(msg, err=True)
+
+
+def recording_options(f):
+    """``--series``, ``--segment``, ``--format``: which data of a recording file to read
+    (:func:`connectome.io.open_recording`); the command receives ``series``, ``segment``, ``rec_format``."""
+    f = click.option("--format", "rec_format", default=None, metavar="NAME",
+                     help="Reader: cnea, nwb, zarr, or a SpikeInterface format (maxwell, intan, "
+                          "openephysbinary, spikeglx, biocam, mcsraw, si-folder, …); default: by content.")(f)
+    f = click.option("--segment", type=int, default=None, metavar="K",
+                     help="Segment K (0-based) of a recording with gaps in time.")(f)
+    return click.option("--series", default=None, metavar="NAME",
+                        help="NWB series to read (default: the highest-rate ElectricalSeries).")(f)
+
+
+def open_kwargs(series=None, segment=None, rec_format=None) -> dict:
+    """:func:`connectome.io.open_recording` keywords of :func:`recording_options` (unset ones left out)."""
+    d = {"series": series, "segment": segment, "format": rec_format}
+    return {k: v for k, v in d.items() if v is not None}

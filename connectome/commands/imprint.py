@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from ._common import parse_params, progress_bar
+from ._common import open_kwargs, parse_params, progress_bar, recording_options
 
 
 def _f(v, fmt="{:.3f}"):
@@ -65,8 +65,9 @@ def format_imprint(s: dict, out) -> str:
               help="Any other imprint parameter (docs/fidelity.md), repeatable.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
+@recording_options
 def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_ltp, nl_ltd, c2c_sigma,
-                max_duration_s, crossbar, layers, seed, params, as_json, quiet):
+                max_duration_s, crossbar, layers, seed, params, as_json, quiet, series, segment, rec_format):
     """Imprint RECORDING on an N×N crossbar (N = neurons found) and write the result as a map.
 
     Rows are driven by presynaptic spikes, columns by each postsynaptic
@@ -124,7 +125,8 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
         with progress_bar(quiet) as bar:
             s = imprint_recording(recording, out, technology=technology, technology_file=technology_file,
                                   device_overrides=dev, params=p, reference=reference, rows=rows, cols=cols,
-                                  layers=layers, progress=bar)
+                                  layers=layers, progress=bar,
+                                  open_kw=open_kwargs(series, segment, rec_format))
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)

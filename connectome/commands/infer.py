@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from ._common import check_input, parse_params, progress_bar
+from ._common import check_input, open_kwargs, parse_params, progress_bar, recording_options
 
 
 @click.command("infer")
@@ -24,7 +24,9 @@ from ._common import check_input, parse_params, progress_bar
               help="voltage: membrane potentials (/data); spikes: sorted spike trains (CNEA /spikes, NWB "
               "Units, a sorter folder, .npz/.csv/.parquet; docs/spiketrains.md); auto: spikes only if the "
               "input has no voltages.")
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet, mode):
+@recording_options
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet,
+              series, segment, rec_format, mode):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,
@@ -32,6 +34,7 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     streamed in chunks; memory does not grow with its length.
     """
     from ..infer import InferParams, infer_recording
+    from ..io import open_recording
     from ..io.atomic import check_output
 
     check_input(recording, "recording")
@@ -52,7 +55,10 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
-            res = infer_recording(recording, out_dir, p, progress=bar)
+            opened = open_recording(recording, **open_kwargs(series, segment, rec_format))
+            if "others:" in str(opened.attrs.get("series_note", "")):  # several series: say which was read
+                click.echo(f"connectome: reading series {opened.attrs['series_note']}", err=True)
+            res = infer_recording(opened, out_dir, p, progress=bar)
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)

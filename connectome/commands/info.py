@@ -9,6 +9,7 @@ import numpy as np
 
 from ..io import open_recording
 from ..spikes.qc import channel_glance
+from ._common import open_kwargs, recording_options
 
 
 def _human_bytes(n: float) -> str:
@@ -94,14 +95,15 @@ def _grid_map(rec, g) -> list[str]:
 )
 @click.option("--channels", "show_channels", is_flag=True, help="Print one line per channel.")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
-def info_cmd(path, windows, show_channels, as_json):
+@recording_options
+def info_cmd(path, windows, show_channels, as_json, series, segment, rec_format):
     """Describe a recording: size, timing, chunking and a per-channel glance.
 
     The glance (noise level, coupled or not, flat, saturated) is computed from
     a bounded sample of the file: WINDOWS one-second windows spread over its
     length, so it costs the same for a 1-minute or a 1-hour recording.
     """
-    rec = open_recording(path)
+    rec = open_recording(path, **open_kwargs(series, segment, rec_format))
     g = glance_recording(rec, n_windows=windows)
     summary = {
         "path": str(rec.path),
@@ -147,7 +149,7 @@ def info_cmd(path, windows, show_channels, as_json):
         f"size on disk  {_human_bytes(s['size_on_disk_bytes'])}  "
         f"(uncompressed {_human_bytes(s['uncompressed_bytes'])}, ×{ratio:.1f})",
     ]
-    for k in ("device", "start_time"):
+    for k in ("device", "start_time", "series_note", "identifier", "session_start_time"):
         if k in s["attrs"]:
             lines.append(f"{k:<13} {s['attrs'][k]}")
     gl = s["glance"]

@@ -313,7 +313,7 @@ class Connectome:
         """
         pd = require_pandas("Connectome.to_pandas")
         edges = dict(self.edges)
-        edges["kind"] = self.kind_names().astype(str) if self.n_edges else np.zeros(0, dtype=object)
+        edges["kind"] = self.kind_names().astype(str) if self.n_edges else np.zeros(0, dtype=str)
         ecols = tables.order_columns(edges, tables.EDGE_ORDER)
         ncols = tables.order_columns(self.neurons, tables.NEURON_ORDER)
         return (pd.DataFrame({c: self.neurons[c] for c in ncols}), pd.DataFrame({c: edges[c] for c in ecols}))

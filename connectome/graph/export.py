@@ -1,9 +1,14 @@
 """Export a connectome for graph tools: GraphML, GEXF (Gephi) or JSON node-link (d3, Cytoscape.js).
 
 The format follows the file's suffix. Nodes carry the neuron columns and
-edges the edge columns (``kind`` as a word); missing values (NaN) are left
-out of GraphML/GEXF attributes and written as ``null`` in JSON, so every
-file is valid for strict readers. A pair with both a chemical and an
+edges the edge columns (``kind`` as a word) plus ``weight`` = |``weight_mv``|
+(the attribute graph tools use for strengths; the sign is in ``weight_mv``
+and ``kind``); missing values (NaN) are left out of GraphML/GEXF attributes
+and written as ``null`` in JSON, so every file is valid for strict readers.
+JSON holds the edges under ``"edges"`` (networkx ≥ 3.4) and again under
+``"links"`` (older networkx, d3). GEXF places each node at its electrode
+position (``viz:position``, µm) and carries no date, so the same connectome
+gives the same bytes. A pair with both a chemical and an
 electrical synapse becomes a multigraph (two edges). Files are written to a
 temporary name and renamed.
 
@@ -15,7 +20,7 @@ Examples
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "c.json"
 >>> export_graph(c, p)
 PosixPath('...c.json')
->>> len(json.loads(p.read_text())["links"])
+>>> len(json.loads(p.read_text())["edges"])
 2
 """
 
@@ -24,6 +29,8 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+
+import numpy as np
 
 from ..errors import ConnectomeFormatError
 from ..io.atomic import atomic_path
@@ -67,8 +74,6 @@ INTEGER_COLUMNS = {
 
 
 def _integral_columns(cols: dict) -> dict:
-    import numpy as np
-
     out = {}
     for k, v in cols.items():
         v = np.asarray(v)
@@ -100,16 +105,35 @@ def export_graph(c: Connectome, path) -> Path:
         raise ConnectomeFormatError(
             f"cannot export to {suffix or 'a file without suffix'!r}: use {', '.join(EXPORT_FORMATS)}", path
         )
-    whole = Connectome(
-        neurons=_integral_columns(c.neurons), edges=_integral_columns(c.edges), meta=dict(c.meta)
-    )
+    edges = _integral_columns(c.edges)
+    if "weight_mv" in edges and "weight" not in edges:
+        # the magnitude; the sign stays in weight_mv and kind
+        edges["weight"] = np.abs(np.asarray(edges["weight_mv"], np.float64))
+    whole = Connectome(neurons=_integral_columns(c.neurons), edges=edges, meta=dict(c.meta))
     g = _clean(whole.to_networkx(), drop_nan=suffix != ".json")
     with atomic_path(path) as tmp:
         if suffix == ".graphml":
             nx.write_graphml(g, tmp)
         elif suffix == ".gexf":
-            nx.write_gexf(g, tmp)
+            _write_gexf(g, tmp)
         else:
-            data = nx.node_link_data(g, edges="links")
+            data = nx.node_link_data(g, edges="edges")
+            data["links"] = data["edges"]  # networkx < 3.4 and d3 read "links"
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True, allow_nan=False) + "\n")
     return path
+
+
+def _write_gexf(g, path) -> None:
+    """GEXF 1.2 with ``viz:position`` (x_um, y_um; z 0) and no run-dependent ``lastmodifieddate``."""
+    import re
+
+    import networkx as nx
+
+    for _, d in g.nodes(data=True):
+        x, y = d.get("x_um"), d.get("y_um")
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+            d["viz"] = {"position": {"x": float(x), "y": float(y), "z": 0.0}}
+    text = "\n".join(nx.generate_gexf(g, version="1.2draft"))
+    text = re.sub(r'<meta lastmodifieddate="[^"]*"', "<meta", text, count=1)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("<?xml version='1.0' encoding='utf-8'?>\n" + text + "\n")

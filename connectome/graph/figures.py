@@ -279,7 +279,9 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
     if electrodes is not None:
         handles.append(Line2D([], [], marker="s", ls="", color="#d9d9d9", label="electrode"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    ax.set_aspect("equal")
+    # equal scales by widening the data limits, not by shrinking the box: a shrunk box moves
+    # the title out of the space constrained layout reserved for it (it was clipped at the top)
+    ax.set_aspect("equal", adjustable="datalim")
     ax.invert_yaxis()  # row 0 of the array at the top, as the chip is drawn
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")

@@ -30,6 +30,44 @@ from .kinds import KIND_CODES
 
 EDGE_ORDER = ["pre", "post", "kind", "weight_mv", "delay_ms", "score", "p_value", "q_value"]
 NEURON_ORDER = ["neuron_id", "channels", "row", "col", "x_um", "y_um", "n_spikes", "rate_hz"]
+#: Every column ``infer`` writes to ``edges.csv``, in file order, with its dtype (``object``: text).
+#: An empty table is written with all of them, so the header does not depend on the number of rows.
+EDGE_SCHEMA = {
+    "pre": np.int64,
+    "post": np.int64,
+    "kind": object,
+    "weight_mv": np.float64,
+    "delay_ms": np.float64,
+    "score": np.float64,
+    "p_value": np.float64,
+    "q_value": np.float64,
+    "subclass": object,
+    "n_spikes_used": np.int64,
+    "rise_ms": np.float64,
+    "decay_ms": np.float64,
+    "single_trial_snr": np.float64,
+    "bidirectional": np.int8,
+    "weight_electrode_mv": np.float64,
+    "spikelet_z": np.float64,
+    "joint_z": np.float64,
+}
+#: Every column ``infer`` writes to ``neurons.csv``, in file order, with its dtype.
+NEURON_SCHEMA = {
+    "neuron_id": np.int64,
+    "channels": object,
+    "row": np.int64,
+    "col": np.int64,
+    "x_um": np.float64,
+    "y_um": np.float64,
+    "n_spikes": np.int64,
+    "rate_hz": np.float64,
+    "ap_amplitude_mv": np.float64,
+    "snr": np.float64,
+    "n_excitatory_out": np.int64,
+    "n_inhibitory_out": np.int64,
+    "dale_consistency": np.float64,
+    "type": object,
+}
 _STRING_EDGE_COLS = {"kind", "subclass"}
 _STRING_NEURON_COLS = {"channels", "type"}
 
@@ -71,6 +109,12 @@ def read_parts(path) -> Parts:
     )
 
 
+def _empty_dtype(dt):
+    """The dtype of an empty column: text as numpy str (pandas then gives it the text dtype it
+    gives a column of words), everything else as it is."""
+    return np.dtype(str) if dt is object else dt
+
+
 def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
     try:
         with open(path, "rb") as fh:
@@ -85,8 +129,9 @@ def _read_table(path: Path, string_cols: set, kind_col: bool) -> dict:
     if not header or header == [""]:
         raise ConnectomeFormatError("empty CSV (no header)", path)
     body = body.strip("\n")
-    if not body:
-        return {h: np.zeros(0) for h in header}
+    if not body:  # no rows: each known column gets its dtype (as it would with rows)
+        schema = {**NEURON_SCHEMA, **EDGE_SCHEMA}
+        return {h: np.zeros(0, dtype=_empty_dtype(schema.get(h, np.float64))) for h in header}
     out = {}
     text_cols = [i for i, h in enumerate(header) if h in string_cols and not (kind_col and h == "kind")]
     if text_cols:  # slow path, only for free-text columns
@@ -169,6 +214,10 @@ def read_graphml(path) -> Parts:
         g = nx.read_graphml(path)
     except Exception as exc:
         raise ConnectomeFormatError(f"cannot read GraphML ({exc})", path) from None
+    for *_, d in g.edges(data=True):  # ``weight`` = |weight_mv| is for graph tools (write_graphml)
+        w, wm = d.get("weight"), d.get("weight_mv")
+        if isinstance(w, float) and isinstance(wm, float) and (w == abs(wm) or w != w and wm != wm):
+            del d["weight"]
     return Parts(Path(path), meta={"source": os.fspath(path)}, graph=g)
 
 
@@ -253,8 +302,13 @@ def write_csv(c, out_dir) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     edges = dict(c.edges)
     edges["kind"] = c.kind_names()
-    _write_table(out_dir / "edges.csv", edges, EDGE_ORDER)
-    _write_table(out_dir / "neurons.csv", dict(c.neurons), NEURON_ORDER)
+    neurons = dict(c.neurons)
+    if not c.n_edges:  # the same header as a table with rows
+        edges = {**{k: np.zeros(0, _empty_dtype(dt)) for k, dt in EDGE_SCHEMA.items()}, **edges}
+    if not c.n_neurons:
+        neurons = {**{k: np.zeros(0, _empty_dtype(dt)) for k, dt in NEURON_SCHEMA.items()}, **neurons}
+    _write_table(out_dir / "edges.csv", edges, list(EDGE_SCHEMA) if not c.n_edges else EDGE_ORDER)
+    _write_table(out_dir / "neurons.csv", neurons, list(NEURON_SCHEMA) if not c.n_neurons else NEURON_ORDER)
 
 
 def write_graphml(c, path) -> None:
@@ -274,6 +328,9 @@ def write_graphml(c, path) -> None:
             for k, v in list(d.items()):
                 if isinstance(v, float) and np.isnan(v):
                     del d[k]
+        for *_, d in g.edges(data=True):
+            if isinstance(d.get("weight_mv"), float) and "weight" not in d:
+                d["weight"] = abs(d["weight_mv"])
         with atomic_path(path) as tmp:
             nx.write_graphml(g, tmp)
         return
@@ -308,8 +365,11 @@ def write_graphml(c, path) -> None:
         keys.append((f"d{len(keys)}", "node", name, t))
         ncols.append((keys[-1][0], t, vals))
     ecols = []
-    for name in [k for k in c.edges if k not in ("pre", "post", "kind")] + ["kind"]:
-        t, vals = typed(c.kind_names() if name == "kind" else c.edges[name])
+    extra = {}
+    if "weight_mv" in c.edges and "weight" not in c.edges:  # the attribute graph tools use; sign in weight_mv
+        extra["weight"] = np.abs(np.asarray(c.edges["weight_mv"], np.float64))
+    for name in [k for k in c.edges if k not in ("pre", "post", "kind")] + ["kind"] + list(extra):
+        t, vals = typed(c.kind_names() if name == "kind" else extra[name] if name in extra else c.edges[name])
         keys.append((f"d{len(keys)}", "edge", name, t))
         ecols.append((keys[-1][0], vals))
     ids = [str(int(v)) for v in c.neuron_id]

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..graph.connectome import Connectome
-from ..io import atomic_path, open_recording
+from ..io import Recording, atomic_path, open_recording
 from ..io.checksum import file_fingerprint
 from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, clean_spikes, merge_channels
@@ -34,6 +34,9 @@ from .sta import accumulate
 from .stats import pair_statistics, residual_curves
 
 log = logging.getLogger("connectome.infer")
+#: recording attributes copied into summary.json's "input" (session metadata, which series and source)
+_SESSION_ATTRS = ("identifier", "session_start_time", "session_description", "series", "series_note",
+                  "segment", "source_format", "start_time_s")
 
 
 class InferResult:
@@ -63,8 +66,9 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     p = params or InferParams()
     timings = {}
     t0 = time.perf_counter()
-    rec = open_recording(path)
-    fingerprint = file_fingerprint(rec.path)
+    rec = path if isinstance(path, Recording) else open_recording(path)  # a Recording keeps its series/format
+    fp = getattr(rec.store, "fingerprint", None)  # a store not backed by one file hashes samples
+    fingerprint = fp() if fp else file_fingerprint(rec.path)
     timings["open_s"] = time.perf_counter() - t0
     work = make_scratch("connectome-infer-", folder=tmp_dir,  # docs/outputs.md: where temporaries live
                         planned_bytes=2 * rec.n_channels * -(-rec.n_samples // max(1, int(round(
@@ -100,7 +104,8 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
     result.summary.update({"input": {"path": str(rec.path), "abs_path": str(Path(rec.path).resolve()),
                                      "fingerprint": fingerprint,
                                      "channels": rec.n_channels, "duration_s": rec.duration_s,
-                                     "sampling_rate_hz": rec.sampling_rate_hz},
+                                     "sampling_rate_hz": rec.sampling_rate_hz,
+                                     **{k: rec.attrs[k] for k in _SESSION_ATTRS if k in rec.attrs}},
                            "parameters": p.to_dict(), "versions": _versions(), "timings": timings})
     result.connectome.meta.update({"input_fingerprint": fingerprint, "source": str(rec.path)})
     return result

@@ -420,8 +420,11 @@ def _read_chunks(file_chunks, n_samples: int, n_channels: int, fs: float) -> tup
     return (min(step, n_samples), int(file_chunks[1]) if file_chunks and len(file_chunks) > 1 else n_channels)
 
 
-def open_recording(path: str | os.PathLike) -> Recording:
-    """Open and validate a CNEA recording (``.h5``, ``.zarr`` or NWB).
+def open_recording(path: str | os.PathLike, *, series=None, segment=None, format=None) -> Recording:
+    """Open and validate a CNEA recording (``.h5``, ``.zarr``, NWB, or through SpikeInterface).
+
+    ``path`` may be a SpikeInterface ``BaseRecording``; ``series``, ``segment``
+    and ``format`` are passed to :func:`connectome.io.dispatch.open_store`.
 
     Validation (every failure a :class:`RecordingError` naming the file and
     the problem; details in docs/formats.md):
@@ -444,7 +447,7 @@ def open_recording(path: str | os.PathLike) -> Recording:
     - geometry per :func:`read_geometry`.
     """
     try:
-        store = open_store(path)
+        store = open_store(path, series=series, segment=segment, format=format)
     except (KeyError, RuntimeError, ValueError) as exc:
         if not _raised_by_h5py(exc):
             raise

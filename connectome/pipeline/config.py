@@ -38,6 +38,8 @@ RUN_KEYS = {
                "N > 0: start a local dask.distributed cluster with N worker processes",
     "scheduler": "address of an existing dask.distributed scheduler (e.g. tcp://10.0.0.5:8786); overrides workers",
     "threads": "threads per file for the chunked passes of infer (default 2)",
+    "series": "NWB series to read from each recording (default: the highest-rate ElectricalSeries)",
+    "segment": "segment (0-based) to read from recordings with gaps in time",
 }
 #: keys of each ``[[compile]]`` table (the options of ``connectome compile``).
 COMPILE_KEYS = {
@@ -110,6 +112,8 @@ class PipelineConfig:
     infer: dict = field(default_factory=dict)
     compile: tuple = ()
     verify: dict = field(default_factory=dict)
+    #: which data of each recording to read (``open_recording`` keywords ``series``, ``segment``)
+    read: dict = field(default_factory=dict)
 
     def stage_params(self, stage: str, target: CompileTarget | None = None) -> dict:
         """The parameters that decide one stage's outputs (the key for resuming)."""
@@ -118,7 +122,7 @@ class PipelineConfig:
 
             d = InferParams.from_dict({"workers": self.threads, **self.infer}).to_dict()
             d.pop("workers", None)  # threads change speed, not results
-            return d
+            return {**d, **self.read}
         if stage == "compile":
             return {"name": target.name, "format": target.format, **target.options}
         if stage == "verify":
@@ -278,7 +282,8 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
     cfg = PipelineConfig(path=Path(path) if path else None,
                          inputs=tuple(inputs), output=(base / output).resolve() if not Path(output).is_absolute()
                          else Path(output), stages=tuple(stages), workers=workers, scheduler=scheduler,
-                         threads=threads, infer=dict(infer), compile=targets, verify=dict(verify))
+                         threads=threads, infer=dict(infer), compile=targets, verify=dict(verify),
+                         read=_read_keys(run, path))
     try:
         cfg.stage_params("infer")  # validates [infer] against InferParams
     except ConfigError as exc:
@@ -286,6 +291,20 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[infer]: {exc}", path) from None
     return cfg
+
+
+def _read_keys(run: dict, path) -> dict:
+    """``series``/``segment`` of ``[run]``, checked (the keywords of ``open_recording``)."""
+    out = {}
+    if "series" in run:
+        if not isinstance(run["series"], str) or not run["series"]:
+            raise ConfigError(f"[run] series must be a series name, not {run['series']!r}", path)
+        out["series"] = run["series"]
+    if "segment" in run:
+        if not isinstance(run["segment"], int) or isinstance(run["segment"], bool) or run["segment"] < 0:
+            raise ConfigError(f"[run] segment must be an integer ≥ 0, not {run['segment']!r}", path)
+        out["segment"] = run["segment"]
+    return out
 
 
 def load_config(path) -> PipelineConfig:

@@ -154,7 +154,7 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
             st = read_spike_trains(path)
             entry["recording"] = {"units": st.n_units, "spikes": st.n_spikes, "duration_s": st.duration_s}
         else:
-            rec = open_recording(path)  # the contract's checks, before any stage runs
+            rec = open_recording(path, **cfg.read)  # the contract's checks, before any stage runs
             entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
                                   "sampling_rate_hz": rec.sampling_rate_hz}
             getattr(rec.store, "close", lambda: None)()
@@ -271,7 +271,9 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
         p = InferParams.from_dict({"workers": cfg.threads, **cfg.infer})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts
-            res = infer_recording(path, infer_dir, p, progress=progress)
+            from ..io import open_recording
+
+            res = infer_recording(open_recording(path, **cfg.read), infer_dir, p, progress=progress)
         s = res.summary
         return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
     if stage == "compile":

@@ -244,13 +244,14 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
     if max_traces <= 0 or not edges:
         return {"status": "not computed (--max-traces 0)" if max_traces <= 0 else "no accepted edges", "traces": {}}
     from ..graph.connectome import Connectome
-    from ..traces import inference_params, neuron_spike_train, resolve_recording, spike_triggered_windows
+    from ..traces import (inference_params, neuron_spike_train, recording_keywords, resolve_recording,
+                          spike_triggered_windows)
     from ..io import open_recording
 
     try:
         con = Connectome.read(infer)
         rec_path = resolve_recording(infer, con)
-        rec = open_recording(rec_path)
+        rec = open_recording(rec_path, **recording_keywords(con))
     except ConnectomeError as exc:
         return {"status": f"recording not available: {exc}", "traces": {}}
     p = inference_params(con)

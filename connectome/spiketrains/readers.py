@@ -295,7 +295,7 @@ def _from_sorter_folder(p: Path) -> SpikeTrains:
         import spikeinterface.extractors as se
     except ImportError:
         raise RecordingError(
-            "reading a sorter output folder needs spikeinterface (pip install 'connectome[spikeinterface]')",
+            "reading a sorter output folder needs spikeinterface (the optional 'interop' extra)",
             p,
         ) from None
     try:

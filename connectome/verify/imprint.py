@@ -250,7 +250,7 @@ class ImprintInput:
         self.close()
 
 
-def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None) -> ImprintInput:
+def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None, open_kw=None) -> ImprintInput:
     """Stream the recording once (the infer stage's pass 1) and find neurons and their traces."""
     import time
 
@@ -263,7 +263,7 @@ def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None) -> I
 
     p = infer_params or InferParams()
     t0 = time.perf_counter()
-    rec = open_recording(recording_path)
+    rec = open_recording(recording_path, **(open_kw or {}))  # open_kw: series, segment, format
     work = make_scratch("connectome-imprint-", folder=tmp_dir)  # docs/outputs.md: where temporaries live
     try:
         p1 = run_pass1(rec, p, work, progress)
@@ -544,7 +544,7 @@ def write_side_file(result: ImprintResult, path, info: dict) -> Path:
 def imprint_recording(recording, out, *, technology: str | None = "rram", technology_file=None,
                       device_overrides: dict | None = None, params: ImprintParams = ImprintParams(),
                       reference=None, rows: int | None = None, cols: int | None = None, layers: int | None = None,
-                      infer_params=None, progress=None) -> dict:
+                      infer_params=None, progress=None, open_kw=None) -> dict:
     """Imprint RECORDING on an N×N crossbar and write the map ``out`` (+ ``MAP.imprint.h5``).
 
     Returns the summary (also in the map's ``summary`` under ``imprint``);
@@ -568,9 +568,9 @@ def imprint_recording(recording, out, *, technology: str | None = "rram", techno
     from ..io import open_recording
 
     t0 = time.perf_counter()
-    open_recording(recording)  # a bad recording fails here, before any output directory is made
+    open_recording(recording, **(open_kw or {}))  # a bad recording fails here, before any output is made
     out.resolve().parent.mkdir(parents=True, exist_ok=True)
-    with prepare(recording, infer_params, progress, tmp_dir=out.resolve().parent) as inp:
+    with prepare(recording, infer_params, progress, tmp_dir=out.resolve().parent, open_kw=open_kw) as inp:
         if inp.neurons.n == 0:
             warnings.warn(f"{inp.recording.path}: no neurons with detectable action potentials; "
                           "the imprinted crossbar is empty", stacklevel=2)

@@ -82,3 +82,34 @@ def test_order_is_type_then_position():
         }
     )
     assert c.neuron_id[neuron_order(c)].tolist() == [3, 1, 0, 2]
+
+
+def test_every_title_and_legend_lies_inside_the_saved_figure(sample_dir):
+    """At the saved size no title, axis label or legend is cut at the figure's edges
+    (the first title line of the grid figure was)."""
+    from connectome.graph.figures import plot_degrees
+
+    c = Connectome.read(sample_dir)
+    xy = (np.asarray(c.neurons["x_um"]), np.asarray(c.neurons["y_um"]))
+    makers = (
+        lambda: plot_grid(c, xy),
+        lambda: plot_adjacency(c),
+        lambda: plot_weights(c),
+        lambda: plot_degrees(c),
+        lambda: plot_distance(c),
+    )
+    for make in makers:
+        fig = make()
+        fig.set_dpi(150)
+        fig.draw_without_rendering()
+        W, H = fig.bbox.width, fig.bbox.height
+        texts = [fig._suptitle] if fig._suptitle is not None else []
+        for ax in fig.axes:
+            texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        for leg in fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]:
+            texts += list(leg.get_texts())
+        for t in texts:
+            if not t.get_visible() or not t.get_text().strip():
+                continue
+            b = t.get_window_extent()
+            assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, (t.get_text(), b, W, H)
