@@ -7,7 +7,7 @@ follows everything slower than a few ms — rate co-modulation, network bursts,
 shared slow drive — but not a sharp monosynaptic peak or trough (Stark &
 Abeles 2009, J Neurosci Methods 179:90). A synapse is an excess (excitatory)
 or deficit (inhibitory) of counts over the predictor in the monosynaptic
-window (≈ 1–4 ms), Poisson mid-p values, that is also larger than the mirror
+window (1–5 ms; 1–8 ms for a deficit), Poisson mid-p values, that is also larger than the mirror
 (anticausal) side of the correlogram, which rejects zero-centred peaks of
 shared input (English et al. 2017, Neuron 96:505: "p_fast" and "p_causal";
 the pair's p is the larger of the two, an intersection–union test).

@@ -25,8 +25,8 @@ class SpikeParams:
         0.4 ms, spycon's sCCG 1 ms).
     window_ms : tuple of float
         The monosynaptic window of lags (pre spike → post spike) tested for an
-        excess or deficit; bins whose centre lies in it (≈ 1–4 ms: English et
-        al. 2017 used 0.8–2.8 ms; this range adds slower dendritic synapses).
+        excess; bins whose centre lies in it (choice: English et al. 2017 used
+        0.8–2.8 ms, spycon's sCCG 0–5 ms; 1–5 ms adds slower-rising EPSPs).
     window_inh_ms : tuple of float
         The window tested for a deficit (inhibition): an IPSP's trough in the
         post unit's firing starts as early as an EPSP's peak but lasts as long
