@@ -111,7 +111,7 @@ def main(argv=None) -> int:
         "--keep", default=None, help="write the outputs here (kept) instead of a temporary directory"
     )
     args = ap.parse_args(argv)
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="connectome-identical-"))
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="identical-outputs-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
         out = tmp / "out"

@@ -41,6 +41,7 @@ _EXPORTS = {
     "VerifyReport": "connectome.api",
     "Report": "connectome.api",
     "compare": "connectome.api",
+    "imprint": "connectome.api",
     "simulate": "connectome.api",
     "Simulation": "connectome.api",
     "Connectome": "connectome.graph.connectome",

@@ -18,15 +18,19 @@ or ``save`` method is called (``simulate`` writes the recording it makes).
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .compile import CompileOptions, compile_connectome, source_files
+from .devices import load_technology
 from .errors import ConfigError, check_known_keys
 from .graph.compare import compare_connectomes, compare_paths
 from .graph.connectome import Connectome, require_pandas
@@ -39,7 +43,7 @@ from .io.interop import is_si_recording
 from .io.progmap import ProgrammingMap, write_map
 from .io.scratch import make_scratch, release
 from .io.writer import create_recording
-from .spikes.neurons import Neurons, clean_spikes, merge_channels
+from .spikes.neurons import Neurons, find_neurons
 from .verify import verify_map
 from .verify.report import format_report
 
@@ -57,9 +61,12 @@ __all__ = [
     "VerifyReport",
     "Report",
     "compare",
+    "imprint",
     "simulate",
     "Simulation",
 ]
+
+log = logging.getLogger("connectome.api")
 
 
 # ------------------------------------------------------------------ helpers
@@ -192,25 +199,8 @@ def detect_spikes(recording, params=None, progress=None) -> SpikeTable:
         p1 = run_pass1(rec, p, work, progress)
     finally:
         release(work)
-    ch, smp, amp = clean_spikes(
-        p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction, rec.n_channels
-    )
-    noise = np.median(p1.noise_mv, axis=0)
-    neurons = merge_channels(
-        ch,
-        smp,
-        amp,
-        noise,
-        rec.rows,
-        rec.cols,
-        rec.x_um,
-        rec.y_um,
-        fs=rec.sampling_rate_hz,
-        min_spikes=p.min_spikes,
-        radius=p.merge_radius_pitches,
-        window_ms=p.merge_window_ms,
-        fraction=p.merge_fraction,
-    )
+    ch, smp, amp, _, neurons = find_neurons(p1, rec, p)
+    log.info("detect_spikes: %s: %d spikes, %d neurons", rec.path, ch.size, neurons.n)
     return SpikeTable(
         channel=ch,
         sample=smp,
@@ -262,6 +252,7 @@ def infer(
     scale=1.0,
     offset=0.0,
     progress=None,
+    tmp_dir=None,
     mode: str | None = None,
 ) -> Inference:
     """Infer the connectome of a recording: its path, a :class:`Recording`, or an array of samples.
@@ -285,6 +276,10 @@ def infer(
     scale, offset : float or ndarray (one per channel)
         Only with an integer ndarray.
     progress : tqdm-like, optional
+    tmp_dir : path, optional
+        Where the temporary folder of the chunked passes goes (default:
+        ``$CONNECTOME_TMPDIR`` or the system's; docs/outputs.md). The command
+        line puts it next to the output.
     mode : {None, "voltage", "spikes"}
         ``"spikes"``: sorted spike trains (a spike file, a SpikeInterface
         sorting, :class:`connectome.spiketrains.SpikeTrains`; ``params`` are
@@ -307,16 +302,33 @@ def infer(
             return inf
     p = _infer_params(params)
     if isinstance(source, np.ndarray):
-        return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress)
+        return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress, tmp_dir)
     if sampling_rate_hz is not None or geometry is not None:
         raise ConfigError(
             "sampling_rate_hz and geometry are only for an array of samples (a file has its own)"
         )
     rec = _recording(source)
-    return Inference(infer_connectome(rec, p, progress))
+    if tmp_dir is not None:
+        Path(tmp_dir).mkdir(parents=True, exist_ok=True)
+    result = Inference(infer_connectome(rec, p, progress, tmp_dir=tmp_dir))
+    _log_inference(result, rec.path)
+    return result
 
 
-def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, progress) -> Inference:
+def _log_inference(result: Inference, source) -> None:
+    s = result.summary
+    t = s.get("timings", {})
+    log.info(
+        "infer: %s: %s neurons, %s synapses %s (pass 1 %.1f s, neurons %.1f s, pass 2 %.1f s, statistics %.1f s)",
+        source,
+        s.get("neurons"),
+        s.get("synapses"),
+        s.get("by_kind"),
+        *(t.get(k, float("nan")) for k in ("pass1_s", "neurons_s", "pass2_s", "stats_s")),
+    )
+
+
+def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, progress, tmp_dir) -> Inference:
     if x.ndim != 2:
         raise ConfigError(f"samples must be a 2-D array (time × channels), got shape {x.shape}")
     if x.dtype.kind in "iu":
@@ -338,7 +350,7 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, pro
         )
     rows = np.asarray(g.get("rows", np.zeros(n_channels, np.int64)))
     cols = np.asarray(g.get("cols", np.arange(n_channels)))
-    work = make_scratch("connectome-array-", planned_bytes=dtype.itemsize * x.size)
+    work = make_scratch("connectome-array-", folder=tmp_dir, planned_bytes=dtype.itemsize * x.size)
     try:
         path = work / "samples.h5"
         attrs = {"pitch_um": float(g["pitch_um"])} if "pitch_um" in g else None
@@ -377,9 +389,14 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, pro
 class CompiledMap(ProgrammingMap):
     """A :class:`~connectome.io.progmap.ProgrammingMap` from :func:`compile`, with :meth:`save`."""
 
-    def save(self, path) -> Path:
-        """Write the map (.h5 or .zarr) and its summary.json atomically, as ``connectome compile`` does."""
-        write_map(self, path, extra_summary={"timings_s": self.timings})
+    def save(self, path, *, timings: bool = True) -> Path:
+        """Write the map (.h5 or .zarr) and its summary.json atomically, as ``connectome compile`` does.
+
+        ``timings``: also record the wall-clock time of each compile step in
+        summary.json (never in the map itself); the batch runner leaves them
+        out so that a re-run writes the same bytes.
+        """
+        write_map(self, path, extra_summary={"timings_s": self.timings} if timings else None)
         return Path(path)
 
 
@@ -388,8 +405,6 @@ def _compile_options(options, overrides: dict) -> CompileOptions:
         return CompileOptions(**overrides)
     if isinstance(options, CompileOptions):
         if overrides:
-            import dataclasses
-
             return dataclasses.replace(options, **overrides)
         return options
     if isinstance(options, dict):
@@ -398,7 +413,7 @@ def _compile_options(options, overrides: dict) -> CompileOptions:
     raise ConfigError(f"compile options: expected CompileOptions or a dict, got {type(options).__name__}")
 
 
-def compile(connectome, options=None, **overrides) -> CompiledMap:
+def compile(connectome, options=None, *, progress=None, **overrides) -> CompiledMap:
     """Compile a connectome into a crossbar programming map (``connectome compile``), in memory.
 
     Parameters
@@ -408,6 +423,8 @@ def compile(connectome, options=None, **overrides) -> CompiledMap:
         ``technology`` (default ``"rram"``), ``rows``, ``cols``, ``layers``,
         ``scheme``, ``full_scale`` … (docs/compile.md); keyword arguments
         override single options.
+    progress : callable(str), optional
+        Called with the name of each compile step as it starts.
 
     Returns
     -------
@@ -418,9 +435,22 @@ def compile(connectome, options=None, **overrides) -> CompiledMap:
     if options is None or isinstance(options, CompileOptions):
         check_known_keys(overrides, (f.name for f in fields(CompileOptions)), "compile option")
     opts = _compile_options(options, overrides)
+    tech = load_technology(opts.technology, opts.technology_file)  # a bad technology fails before any read
     path = Path(connectome) if isinstance(connectome, (str, os.PathLike)) else None
+    if progress is not None:
+        progress("read")
     con = _connectome(connectome)
-    pm = compile_connectome(con, opts, source_path=path, source_files=source_files(path) if path else None)
+    pm = compile_connectome(
+        con,
+        opts,
+        tech=tech,
+        source_path=path,
+        source_files=source_files(path) if path else None,
+        progress=progress,
+    )
+    sm = pm.summary
+    log.info("compile: %s: %s synapses → %s tiles (lower bound %s), %s cells", opts.technology or tech.name,
+             sm.get("synapses"), sm.get("tiles"), sm.get("tiles_lower_bound"), sm.get("cells"))
     return CompiledMap(**{f.name: getattr(pm, f.name) for f in fields(ProgrammingMap)})
 
 
@@ -454,7 +484,7 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
     map_in_memory = isinstance(programming_map, ProgrammingMap)
     con_in_memory = not isinstance(connectome, (str, os.PathLike))
     if not (map_in_memory or con_in_memory):
-        return VerifyReport(verify_map(programming_map, connectome, **options))
+        return _logged(VerifyReport(verify_map(programming_map, connectome, **options)))
     if not map_in_memory and not isinstance(programming_map, (str, os.PathLike)):
         raise ConfigError(
             f"expected a ProgrammingMap or the path of a map, got {type(programming_map).__name__}"
@@ -471,6 +501,7 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
         con_path = connectome
         if con_in_memory:  # GraphML keeps every float exactly (CSV rounds to 7 digits)
             con_path = work / "connectome.graphml"
+            assert con is not None
             con.write_graphml(con_path)
         report = VerifyReport(verify_map(map_path, con_path, **options))
     finally:
@@ -479,6 +510,12 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
         report["map"]["path"] = "<in memory>"
     if con_in_memory:
         report["connectome"]["path"] = "<in memory>"
+    return _logged(report)
+
+
+def _logged(report: VerifyReport) -> VerifyReport:
+    log.info("verify: pearson %s, spearman %s, sign flips %s, synapses lost %s", report.get("pearson"),
+             report.get("spearman"), report.get("sign_flips"), report.get("synapses_lost"))
     return report
 
 
@@ -502,6 +539,100 @@ def compare(a, b, match: str = "auto", max_distance_um: float = 15.0) -> Report:
         return read_with_channels(x) if isinstance(x, (str, os.PathLike)) else _connectome(x)
 
     return Report(compare_connectomes(load(a), load(b), match=match, max_distance_um=max_distance_um))
+
+
+# ----------------------------------------------------------------- imprint
+def _imprint_params(params, seed, max_duration_s):
+    from .verify.imprint import ImprintParams
+
+    if isinstance(params, ImprintParams):
+        return dataclasses.replace(params, seed=seed, max_duration_s=max_duration_s)
+    if params is not None and not isinstance(params, dict):
+        raise ConfigError(f"imprint parameters: expected ImprintParams or a dict, got {type(params).__name__}")
+    d = dict(params or {})
+    check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
+                     "imprint parameter")
+    if "window_ms" in d:
+        w = d["window_ms"]
+        if not (isinstance(w, (list, tuple)) and len(w) == 2):
+            raise ConfigError("imprint parameter window_ms expects two numbers, e.g. [1.0, 8.0]")
+        d["window_ms"] = tuple(float(x) for x in w)
+    try:
+        return ImprintParams(**d, seed=seed, max_duration_s=max_duration_s)
+    except TypeError as exc:
+        raise ConfigError(f"bad imprint parameter: {exc}") from None
+
+
+def imprint(
+    recording,
+    out,
+    *,
+    technology: str | None = "rram",
+    technology_file=None,
+    params=None,
+    device=None,
+    reference=None,
+    rows: int | None = None,
+    cols: int | None = None,
+    layers: int | None = None,
+    seed: int = 0,
+    max_duration_s: float | None = None,
+    progress=None,
+    open_kw: dict | None = None,
+) -> Report:
+    """Imprint a recording on an N×N crossbar and write it as a map (``connectome imprint``).
+
+    The other paste route (docs/fidelity.md): the recording drives the
+    crossbar's rows (spikes) and columns (membrane deflections) directly.
+    Writes ``out`` (.h5 or .zarr, an ordinary programming map) and
+    ``MAP.imprint.h5`` (the raw conductances).
+
+    Parameters
+    ----------
+    recording : path
+    out : path
+    technology, technology_file : str, path
+        ``rram`` or ``pcm`` (any alias), and an optional TOML of overrides.
+    params : ImprintParams or dict, optional
+        Imprint parameters (``window_ms``, ``z_threshold`` …).
+    device : dict, optional
+        Device-curve overrides: ``nl_ltp``, ``nl_ltd``, ``c2c_sigma``.
+    reference : path, optional
+        An infer output directory or a truth file to score the imprint against.
+    rows, cols, layers : int, optional
+        Geometry of the output map (default: the technology's).
+    seed : int
+        Seed of the device noise and of compile.
+    max_duration_s : float, optional
+        Imprint only the first seconds (neurons are still found on all of it).
+    open_kw : dict, optional
+        How to open the recording (``series``, ``segment``, ``format``; see :func:`open_recording`).
+
+    Returns
+    -------
+    Report
+        The imprint summary (also in the map's summary under ``imprint``).
+    """
+    from .verify.imprint import imprint_recording
+
+    p = _imprint_params(params, seed, max_duration_s)
+    if technology is None and technology_file is None:
+        technology = "rram"
+    info = imprint_recording(
+        recording,
+        out,
+        technology=technology,
+        technology_file=technology_file,
+        device_overrides=dict(device or {}),
+        params=p,
+        reference=reference,
+        rows=rows,
+        cols=cols,
+        layers=layers,
+        progress=progress,
+        open_kw=open_kw,
+    )
+    return Report(info)
 
 
 # ---------------------------------------------------------------- simulate
@@ -544,6 +675,8 @@ def simulate(out, params=None, *, model: str = "psp", progress=None, **overrides
     model : ``"psp"`` or ``"hh"``
         The PSP-kernel simulator or the conductance-based Hodgkin–Huxley network.
     """
+    cls: Any
+    run: Any
     if model == "psp":
         from .simulate import SimParams as cls
         from .simulate import simulate as run
@@ -557,8 +690,6 @@ def simulate(out, params=None, *, model: str = "psp", progress=None, **overrides
         p = cls.from_dict({**(params or {}), **overrides})
     elif isinstance(params, cls):
         if overrides:
-            import dataclasses
-
             p = dataclasses.replace(params, **overrides)
         else:
             p = params

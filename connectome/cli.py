@@ -48,11 +48,41 @@ COMMAND_MODULES = [
 ]
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="connectome")
-def cli():
+@click.option("--verbose", "-v", is_flag=True, help="Log what each stage does on stderr (same as --log-level info).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False), default=None,
+              help="Log messages of this level and above on stderr [default: warning].")
+def cli(verbose, log_level):
     """Copy a neuronal network's synaptic connectivity from intracellular array
-    recordings and paste it onto non-volatile memory crossbars."""
+    recordings and paste it onto non-volatile memory crossbars.
+
+    Options common to every command that writes something: -o/--out (where),
+    -q/--quiet (no progress bar, nothing on stdout), --json (a machine-readable
+    summary on stdout). --verbose and --log-level go before the command:
+    `connectome -v infer REC -o DIR`.
+    """
+    configure_logging(log_level or ("info" if verbose else None))
+
+
+def configure_logging(level: str | None) -> None:
+    """Send the package's log records (logger ``connectome``) of ``level`` and above to stderr."""
+    import logging
+
+    logger = logging.getLogger("connectome")
+    for h in [h for h in logger.handlers if getattr(h, "_connectome_cli", False)]:
+        logger.removeHandler(h)  # main() may run several times in one process (tests)
+    if level is None:
+        logger.setLevel(logging.NOTSET)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler._connectome_cli = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("connectome: %(levelname)s: %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 for _name in COMMAND_MODULES:

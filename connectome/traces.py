@@ -165,7 +165,7 @@ def resolve_recording(source, con: Connectome, recording=None) -> Path:
             )
         return rp
     if not inp.get("path"):
-        raise ConnectomeFormatError("no summary.json naming the recording; give --recording", source)
+        raise ConnectomeFormatError("no summary.json naming the recording; pass its path as recording", source)
     named = Path(inp["path"])
     base = source if source.is_dir() else source.parent
     cands = (
@@ -191,7 +191,7 @@ def resolve_recording(source, con: Connectome, recording=None) -> Path:
     why = "; ".join(tried) if tried else "not found"
     raise ConnectomeFormatError(
         f"recording {inp['path']!r} (summary.json's input, relative to where infer ran): "
-        f"{why}; give --recording",
+        f"{why}; pass its path as recording",
         source,
     )
 
@@ -282,12 +282,12 @@ def pair_traces(
     (40, 4.1)
     """
     con = connectome if connectome is not None else Connectome.read(source)
-    for nid in (pre, post):
+    for name, nid in (("pre", pre), ("post", post)):
         if not np.any(con.neuron_id == nid):
             lo, hi = (int(con.neuron_id.min()), int(con.neuron_id.max())) if con.n_neurons else (0, -1)
-            raise ConfigError(f"--pair: no neuron {nid} (neuron ids run {lo}…{hi})", source)
+            raise ConfigError(f"pair {name}={nid}: no such neuron (neuron ids run {lo}…{hi})", source)
     if pre == post:
-        raise ConfigError("--pair needs two different neurons", source)
+        raise ConfigError(f"pair: pre and post must be two different neurons, got {pre} twice", source)
     pre_ch = _channels(con, pre, source)
     post_ch = _channels(con, post, source)[0]
     p = inference_params(con)

@@ -36,19 +36,48 @@ def test_docs_api_examples_run_as_written(tmp_path, monkeypatch):
     assert res.failed == 0 and res.attempted >= 20
 
 
-#: modules of the API, graph, spikes and io layers whose ``>>>`` examples must run as written
-EXAMPLE_MODULES = ["connectome", "connectome.api", "connectome.traces", "connectome.graph.kinds",
-                   "connectome.graph.connectome", "connectome.graph.compare", "connectome.graph.analysis",
-                   "connectome.graph.motifs", "connectome.spikes.detect", "connectome.io.scratch",
-                   "connectome.io.writer", "connectome.io.recording", "connectome.errors"]
+def _modules_with_examples() -> list[str]:
+    """Every module of the package whose source holds a ``>>>`` example (read from the files, not imported)."""
+    pkg = ROOT / "connectome"
+    out = []
+    for path in sorted(pkg.rglob("*.py")):
+        if ">>>" in path.read_text(encoding="utf-8"):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            out.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return out
 
 
-@pytest.mark.parametrize("name", EXAMPLE_MODULES)
-def test_module_examples_run(name):
+#: examples that do not run as written yet → the file whose owner has to update them (strict: once fixed,
+#: the entry must go)
+KNOWN_FAILING_EXAMPLES = {
+    # the expected weights predate the p99 full-scale default (quantised against the 99th percentile)
+    "connectome.verify.effective": "connectome/verify/effective.py",
+}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=f"stale example in {KNOWN_FAILING_EXAMPLES[m]}"))
+        if m in KNOWN_FAILING_EXAMPLES
+        else m
+        for m in _modules_with_examples()
+    ],
+)
+def test_module_examples_run(name, monkeypatch):
+    """Every ``>>>`` example of the package runs as written (the equivalent of ``--doctest-modules``)."""
     import importlib
 
+    monkeypatch.chdir(ROOT)  # examples name the bundled sample by its path in the repository
     res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert res.failed == 0
+
+
+def test_examples_are_found():
+    found = _modules_with_examples()
+    assert len(found) >= 30
+    wanted = {"connectome", "connectome.spikes.neurons", "connectome.spikes.detect", "connectome.io.scratch"}
+    assert wanted <= set(found)
 
 
 def test_import_is_lazy_and_names_are_listed():

@@ -59,7 +59,9 @@ def check_input(path, what: str = "input"):
         os.stat(path)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise ConnectomeError(f"symlink loop: the {what} path is a symbolic link that resolves to itself", path) from None
+            raise ConnectomeError(
+                f"symlink loop: the {what} path is a symbolic link that resolves to itself", path
+            ) from None
         if exc.errno == errno.ENOENT:
             why = ("a symbolic link to nothing (its target does not exist)" if os.path.islink(path)
                    else "no such file or directory")
@@ -74,6 +76,35 @@ def check_input(path, what: str = "input"):
 
 def echo_err(msg: str) -> None:
     click.echo(msg, err=True)
+
+
+# ------------------------------------------------------------------ shared options
+# The same flag means the same thing in every command (README "Commands"): -o/--out the output,
+# -q/--quiet no progress bar and nothing on stdout, --json a machine-readable summary on stdout.
+def out_option(help: str, *, required: bool = False, dest: str = "out"):
+    """``-o/--out PATH``: where the command writes."""
+    return click.option("--out", "-o", dest, type=click.Path(), required=required, default=None, help=help)
+
+
+def quiet_option(help: str = "No progress bar and nothing on stdout (outputs are still written)."):
+    """``-q/--quiet``."""
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def json_option(help: str = "Print a machine-readable JSON summary on stdout instead of text."):
+    """``--json``."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def echo_json(obj) -> None:
+    """``obj`` as JSON on stdout (sorted keys; numpy scalars as numbers, paths as text)."""
+    import json
+
+    def default(o):
+        item = getattr(o, "item", None)
+        return item() if callable(item) else str(o)
+
+    click.echo(json.dumps(obj, indent=1, sort_keys=True, default=default))
 
 
 def recording_options(f):

@@ -7,7 +7,9 @@ import warnings
 import click
 
 
-def infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, params: dict) -> None:
+def infer_spikes(
+    recording, out_dir, q_threshold, min_pre_spikes, workers, params: dict, quiet=False, as_json=False
+) -> None:
     """Run spike-train mode and print the one-line summary (the CLI's ``--mode spikes`` branch)."""
     from ..io.atomic import check_output
     from ..spiketrains import SpikeParams, infer_spike_trains_to
@@ -25,6 +27,13 @@ def infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, param
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)
     s = res.summary
+    if quiet:
+        return
+    if as_json:
+        from ._common import echo_json
+
+        echo_json({"out": str(out_dir), **{key: s[key] for key in ("mode", "neurons", "synapses", "by_kind", "input")}})
+        return
     k = s["by_kind"]
     click.echo(
         f"{recording}: {s['neurons']} units, {s['synapses']} synapses ({k['excitatory']} excitatory, "

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from ._common import quiet_option
+
 
 def _fmt(v, spec=".3f"):
     return "–" if v is None else format(v, spec)
@@ -87,7 +89,8 @@ def format_comparison(r: dict) -> str:
     default=None,
     help="Also write A's graph to PATH: .graphml, .gexf or .json (node-link).",
 )
-def compare_cmd(a, b, match, max_distance_um, as_json, export):
+@quiet_option("Print nothing (the --export file is still written).")
+def compare_cmd(a, b, match, max_distance_um, as_json, export, quiet):
     """Compare connectome A with B (another connectome or a ground-truth .truth.h5).
 
     A and B are `connectome infer` output directories, edges.csv, GraphML or
@@ -116,6 +119,8 @@ def compare_cmd(a, b, match, max_distance_um, as_json, export):
 
         export_graph(read_with_channels(a), export)
         r["export"] = str(export)
+    if quiet:
+        return
     if as_json:
         click.echo(json.dumps(r, indent=1, sort_keys=True, allow_nan=False))
         return

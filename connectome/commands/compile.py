@@ -119,12 +119,10 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
     holds tiles against the lower bound, utilisation, time, energy, area,
     expected weight error and the clipped weights.
     """
-    from ..compile import CompileOptions, compile_connectome, parse_crossbar, source_files
-    from ..devices import load_technology
-    from ..graph.formats import read_connectome
-    from ..io.progmap import check_map_path, summary_path, write_map
-
+    from .. import api
+    from ..compile import CompileOptions, parse_crossbar
     from ..io.atomic import check_output
+    from ..io.progmap import check_map_path, summary_path
     from ._common import check_input
 
     out = Path(out)
@@ -142,7 +140,6 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
                           **({} if full_scale is None else {"full_scale": full_scale}),
                           partitioner=partitioner, delay_buckets=delay_buckets, power_budget_mw=power_budget_mw,
                           seed=seed, baselines=not no_baselines)
-    tech = load_technology(technology, technology_file)
     with progress_bar(quiet) as bar:
         if bar is not None:
             bar.reset(total=len(STAGES))
@@ -152,14 +149,11 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
                 bar.set_description(name)
                 bar.update(1)
 
-        stage("read")
-        con = read_connectome(source)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            pm = compile_connectome(con, opts, tech=tech, source_path=source,
-                                    source_files=source_files(Path(source)), progress=stage)
+            pm = api.compile(source, opts, progress=stage)
         stage("write")
-        write_map(pm, out, extra_summary={"timings_s": pm.timings})
+        pm.save(out)
     echo_warnings(caught)
     if quiet:
         return

@@ -19,7 +19,8 @@ def format_imprint(s: dict, out) -> str:
     d = s["device"]
     lines = [
         f"map             {out}  (+ {s['side_file']}: N×N conductances, z, weights, pulse counts)",
-        f"crossbar        {s['neurons']}×{s['neurons']} {s['technology']} cells, {s['imprinted_seconds']:g} s imprinted, "
+        f"crossbar        {s['neurons']}×{s['neurons']} {s['technology']} cells, "
+        f"{s['imprinted_seconds']:g} s imprinted, "
         f"{s['pulses_per_cell_mean']:g} write pulses per cell on average",
         f"device          NL_LTP {d['nl_ltp']:g}, NL_LTD {d['nl_ltd']:g}, {d['pulses_ltp']}/{d['pulses_ltd']} pulses, "
         f"c2c σ {100 * d['c2c_sigma']:g} % of the window, {d['g_min_us']:g}–{d['g_max_us']:g} µS",
@@ -30,10 +31,12 @@ def format_imprint(s: dict, out) -> str:
     c = s.get("comparison")
     if c:
         lines += [
-            f"reference       {c['reference']} ({c['reference_kind']}): {c['neurons_matched']} of {c['neurons']} neurons "
+            f"reference       {c['reference']} ({c['reference_kind']}): {c['neurons_matched']} of {c['neurons']} "
+            "neurons "
             f"matched, {c['pairs_scored']} pairs scored, {c['reference_synapses_scored']} synapses",
             f"ranking         AUC {_f(c['auc'])} (excitatory {_f(c['auc_excitatory'])}, inhibitory "
-            f"{_f(c['auc_inhibitory'])}" + (f", detectable {_f(c.get('auc_detectable'))}" if "auc_detectable" in c else "")
+            f"{_f(c['auc_inhibitory'])}"
+            + (f", detectable {_f(c.get('auc_detectable'))}" if "auc_detectable" in c else "")
             + f"); recall at matched count {_f(c['recall_at_matched_count'])}",
             f"rank corr.      Spearman {_f(c['spearman_synapses'])} over synapses, {_f(c['spearman_all_pairs'])} over "
             f"all pairs ({c['spearman_all_pairs_basis']})",
@@ -78,12 +81,10 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     (MAP, readable by map-info), the raw crossbar as MAP.imprint.h5. With
     --reference the summary scores the imprint against that connectome.
     """
-    from ..errors import ConfigError, check_known_keys
-    from ..verify.imprint import ImprintParams, imprint_recording
-    from ..compile import parse_crossbar
-
     from pathlib import Path
 
+    from .. import api
+    from ..compile import parse_crossbar
     from ..io.atomic import check_output
     from ..io.progmap import check_map_path, summary_path
     from ..verify.imprint import side_path
@@ -98,17 +99,6 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
     check_output(side_path(out), "imprint", inputs=inputs)
     if summary_path(out).parent != Path(out):
         check_output(summary_path(out), "json", inputs=inputs)
-    d = parse_params(params)
-    check_known_keys(d, [f for f in ImprintParams.__dataclass_fields__ if f not in ("seed", "max_duration_s")],
-                     "imprint parameter")
-    if "window_ms" in d:
-        if not (isinstance(d["window_ms"], list) and len(d["window_ms"]) == 2):
-            raise ConfigError("window_ms expects two numbers, e.g. window_ms=[1.0, 8.0]")
-        d["window_ms"] = tuple(float(x) for x in d["window_ms"])
-    try:
-        p = ImprintParams(**d, seed=seed, max_duration_s=max_duration_s)
-    except TypeError as exc:
-        raise ConfigError(f"bad imprint parameter: {exc}") from None
     dev = {}
     if nl is not None:
         dev.update(nl_ltp=abs(nl), nl_ltd=abs(nl))
@@ -118,15 +108,13 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
         dev["nl_ltd"] = abs(nl_ltd)
     if c2c_sigma is not None:
         dev["c2c_sigma"] = c2c_sigma
-    if technology is None and technology_file is None:
-        technology = "rram"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress_bar(quiet) as bar:
-            s = imprint_recording(recording, out, technology=technology, technology_file=technology_file,
-                                  device_overrides=dev, params=p, reference=reference, rows=rows, cols=cols,
-                                  layers=layers, progress=bar,
-                                  open_kw=open_kwargs(series, segment, rec_format))
+            s = api.imprint(recording, out, technology=technology, technology_file=technology_file,
+                            params=parse_params(params), device=dev, reference=reference, rows=rows, cols=cols,
+                            layers=layers, seed=seed, max_duration_s=max_duration_s, progress=bar,
+                            open_kw=open_kwargs(series, segment, rec_format))
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)

@@ -3,29 +3,42 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import click
 
-from ._common import check_input, open_kwargs, parse_params, progress_bar, recording_options
+from ._common import (
+    check_input,
+    echo_json,
+    json_option,
+    open_kwargs,
+    out_option,
+    parse_params,
+    progress_bar,
+    quiet_option,
+    recording_options,
+)
 
 
 @click.command("infer")
 @click.argument("recording", type=click.Path())
-@click.option("--out", "out_dir", required=True, type=click.Path(), help="Output directory: new, empty or an earlier infer output "
-              "(replaced atomically; anything else is refused).")
-@click.option("--q", "q_threshold", type=float, default=None, help="Benjamini–Hochberg level (default 0.01).")
+@out_option("Output directory: new, empty or an earlier infer output (replaced atomically; anything else is "
+            "refused).", required=True, dest="out_dir")
+@click.option("--q-threshold", "--q", "q_threshold", type=float, default=None,
+              help="Benjamini–Hochberg level (default 0.01; --q is the older name).")
 @click.option("--min-pre-spikes", type=int, default=None, help="Fewest presynaptic spikes for a pair to be tested.")
 @click.option("--workers", type=int, default=None, help="Threads for the chunked passes (default 2).")
 @click.option("--chunk-s", type=float, default=None, help="Seconds of recording per chunk (default 1).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
               help="Any other inference parameter (see docs/inference.md), repeatable.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@json_option("Print the summary (summary.json's counts) as JSON on stdout.")
+@quiet_option()
 @click.option("--mode", type=click.Choice(["auto", "voltage", "spikes"]), default="auto", show_default=True,
               help="voltage: membrane potentials (/data); spikes: sorted spike trains (CNEA /spikes, NWB "
               "Units, a sorter folder, .npz/.csv/.parquet; docs/spiketrains.md); auto: spikes only if the "
               "input has no voltages.")
 @recording_options
-def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, quiet,
+def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, as_json, quiet,
               series, segment, rec_format, mode):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
@@ -33,7 +46,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     weight and delay), connectome.graphml and summary.json. The recording is
     streamed in chunks; memory does not grow with its length.
     """
-    from ..infer import InferParams, infer_recording
+    from .. import api
+    from ..infer import InferParams
     from ..io import open_recording
     from ..io.atomic import check_output
 
@@ -43,7 +57,8 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     if mode == "spikes" or (mode == "auto" and is_spike_input(recording)):
         from ._infer_spikes import infer_spikes
 
-        return infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, parse_params(params))
+        return infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, parse_params(params),
+                            quiet=quiet, as_json=as_json)
     d = parse_params(params)
     for k, v in (("q_threshold", q_threshold), ("min_pre_spikes", min_pre_spikes),
                  ("workers", workers), ("chunk_s", chunk_s)):
@@ -58,11 +73,18 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
             opened = open_recording(recording, **open_kwargs(series, segment, rec_format))
             if "others:" in str(opened.attrs.get("series_note", "")):  # several series: say which was read
                 click.echo(f"connectome: reading series {opened.attrs['series_note']}", err=True)
-            res = infer_recording(opened, out_dir, p, progress=bar)
+            res = api.infer(opened, p, progress=bar, tmp_dir=Path(out_dir).resolve().parent)
+            res.write(out_dir)
     for w in caught:
         if issubclass(w.category, UserWarning):
             click.echo(f"connectome: warning: {w.message}", err=True)
     s = res.summary
+    if quiet:
+        return
+    if as_json:
+        echo_json({"out": str(out_dir), **{key: s[key] for key in ("neurons", "synapses", "by_kind",
+                                                                  "excitatory_eventful", "input") if key in s}})
+        return
     k = s["by_kind"]
     click.echo(f"{recording}: {s['neurons']} neurons, {s['synapses']} synapses "
                f"({k['excitatory']} excitatory [{s['excitatory_eventful']} eventful], {k['inhibitory']} inhibitory, "

@@ -289,44 +289,20 @@ def inspect_cmd(
     distributions and connection probability against distance. See
     docs/inspect.md for every definition and figure.
     """
-    from ..graph.analysis import graph_statistics, kind_codes
+    from ..graph.analysis import graph_statistics
     from ..graph.connectome import Connectome
-    from ..io.atomic import atomic_path
-
-    if null_samples < 0:
-        raise ConfigError(f"--null-samples must be ≥ 0, got {null_samples}")
-    if swaps_per_edge <= 0:
-        raise ConfigError(f"--swaps-per-edge must be positive, got {swaps_per_edge}")
-    if distance_bin_um is not None and not distance_bin_um > 0:
-        raise ConfigError(f"--distance-bin-um must be positive, got {distance_bin_um}")
-    try:
-        kind_codes(kinds)
-    except ValueError as exc:
-        raise ConfigError(f"--kinds: {exc}") from None
     from ..io.atomic import check_output
     from ._common import check_input
 
+    _check_options(null_samples, swaps_per_edge, distance_bin_um, kinds)
     check_input(source, "connectome")
     con = Connectome.read(source)
     if pair is not None:
-        import numpy as np
-
-        for nid in pair:
-            if not np.any(con.neuron_id == nid):
-                lo, hi = (int(con.neuron_id.min()), int(con.neuron_id.max())) if con.n_neurons else (0, -1)
-                raise ConfigError(f"--pair: no neuron {nid} (neuron ids run {lo}…{hi})", source)
-        if pair[0] == pair[1]:
-            raise ConfigError("--pair needs two different neurons", source)
-        from ..traces import resolve_recording
-
-        recording = resolve_recording(source, con, recording)  # fail before the statistics, not after
+        recording = _check_pair(con, pair, source, recording)  # fail before the statistics, not after
+    fig_dir = None
     if figures is not None or pair is not None:
-        check_output(
-            Path(figures) if figures else default_figure_dir(source),
-            "figures",
-            inputs=[source, recording],
-            folder=True,
-        )
+        fig_dir = Path(figures) if figures else default_figure_dir(source)
+        check_output(fig_dir, "figures", inputs=[source, recording], folder=True)
     if export:
         check_output(export, "export", inputs=[source, recording])
     t0 = time.perf_counter()
@@ -339,42 +315,10 @@ def inspect_cmd(
         kinds=kinds,
     )
     took = time.perf_counter() - t0
-    out_dir = None
-    written = []
-    pair_summary = None
-    notes = []
-    if figures is not None or pair is not None:
-        from ..graph.figures import write_figures
-
-        out_dir = Path(figures) if figures else default_figure_dir(source)
-        tr = None
-        if pair is not None:
-            from ..traces import pair_traces
-
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                with progress_bar(quiet) as bar:
-                    tr = pair_traces(
-                        source, pair[0], pair[1], connectome=con, recording=recording, seed=seed, progress=bar
-                    )
-            for w in caught:
-                if issubclass(w.category, UserWarning):
-                    click.echo(f"connectome: warning: {w.message}", err=True)
-            pair_summary = tr.summary()
-        electrodes, why = _electrodes(source, con, recording)
-        if electrodes is None:
-            notes.append(f"electrode grid not drawn: {why}")
-        written = write_figures(
-            con, out_dir, stats, electrodes=electrodes, pair=tr, kinds=kinds, distance_bin_um=distance_bin_um
-        )
-        doc = {
-            "source": str(source),
-            "statistics": stats,
-            "pair": pair_summary,
-            "figures": sorted(p.name for p in written),
-        }
-        with atomic_path(out_dir / "inspect.json") as tmp:
-            tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    written, pair_summary, notes = [], None, []
+    if fig_dir is not None:
+        written, pair_summary, notes = _figures(con, source, stats, fig_dir, pair, recording, seed, kinds,
+                                                distance_bin_um, quiet)
     if export:
         from ..graph.export import export_graph
 
@@ -383,8 +327,8 @@ def inspect_cmd(
         doc = {"source": str(source), "statistics": stats}
         if pair_summary is not None:
             doc["pair"] = pair_summary
-        if out_dir is not None:
-            doc["figures_dir"] = str(out_dir)
+        if fig_dir is not None:
+            doc["figures_dir"] = str(fig_dir)
         if export:
             doc["export"] = str(export)
         click.echo(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False))
@@ -392,13 +336,78 @@ def inspect_cmd(
     click.echo(format_statistics(stats, source, took))
     if pair_summary is not None:
         click.echo(format_pair(pair_summary))
-    if out_dir is not None:
+    if fig_dir is not None:
         names = sorted({p.stem for p in written})
-        click.echo(f"figures        {out_dir}: {', '.join(names)} (PNG + SVG), inspect.json")
+        click.echo(f"figures        {fig_dir}: {', '.join(names)} (PNG + SVG), inspect.json")
     for n in notes:
         click.echo(f"               {n}")
     if export:
         click.echo(f"export         {export}")
+
+
+def _check_options(null_samples, swaps_per_edge, distance_bin_um, kinds) -> None:
+    from ..graph.analysis import kind_codes
+
+    if null_samples < 0:
+        raise ConfigError(f"--null-samples must be ≥ 0, got {null_samples}")
+    if swaps_per_edge <= 0:
+        raise ConfigError(f"--swaps-per-edge must be positive, got {swaps_per_edge}")
+    if distance_bin_um is not None and not distance_bin_um > 0:
+        raise ConfigError(f"--distance-bin-um must be positive, got {distance_bin_um}")
+    try:
+        kind_codes(kinds)
+    except ValueError as exc:
+        raise ConfigError(f"--kinds: {exc}") from None
+
+
+def _check_pair(con, pair, source, recording):
+    """``--pair PRE POST``: two different neurons of ``con``; returns the recording their traces come from."""
+    import numpy as np
+
+    from ..traces import resolve_recording
+
+    for nid in pair:
+        if not np.any(con.neuron_id == nid):
+            lo, hi = (int(con.neuron_id.min()), int(con.neuron_id.max())) if con.n_neurons else (0, -1)
+            raise ConfigError(f"--pair: no neuron {nid} (neuron ids run {lo}…{hi})", source)
+    if pair[0] == pair[1]:
+        raise ConfigError("--pair needs two different neurons", source)
+    return resolve_recording(source, con, recording)
+
+
+def _figures(con, source, stats, out_dir: Path, pair, recording, seed, kinds, distance_bin_um, quiet):
+    """Write the figures (and the pair's traces) and ``inspect.json``; returns (files, pair summary, notes)."""
+    from ..graph.figures import write_figures
+    from ..io.atomic import atomic_path
+
+    tr, pair_summary, notes = None, None, []
+    if pair is not None:
+        from ..traces import pair_traces
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with progress_bar(quiet) as bar:
+                tr = pair_traces(source, pair[0], pair[1], connectome=con, recording=recording, seed=seed,
+                                 progress=bar)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                click.echo(f"connectome: warning: {w.message}", err=True)
+        pair_summary = tr.summary()
+    electrodes, why = _electrodes(source, con, recording)
+    if electrodes is None:
+        notes.append(f"electrode grid not drawn: {why}")
+    written = write_figures(
+        con, out_dir, stats, electrodes=electrodes, pair=tr, kinds=kinds, distance_bin_um=distance_bin_um
+    )
+    doc = {
+        "source": str(source),
+        "statistics": stats,
+        "pair": pair_summary,
+        "figures": sorted(p.name for p in written),
+    }
+    with atomic_path(out_dir / "inspect.json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    return written, pair_summary, notes
 
 
 COMMANDS = [inspect_cmd]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-
 from pathlib import Path
 
 import click
 
 from ..errors import ConnectomeFormatError
+from ._common import echo_json, json_option, out_option, quiet_option
 
 
 def write_run_report(root, *, max_traces: int | None = None, log=None) -> Path:
@@ -18,10 +18,10 @@ def write_run_report(root, *, max_traces: int | None = None, log=None) -> Path:
     """
     from ..errors import ConnectomeError
     from ..report import batch_data, recording_data, render_batch, render_recording, write_report
-    from ..report.build import DEFAULT_MAX_TRACES, _read_json
+    from ..report.build import DEFAULT_MAX_TRACES, read_json
 
     root = Path(root)
-    man = _read_json(root / "run-manifest.json")
+    man = read_json(root / "run-manifest.json")
     for f in man.get("files", []):
         if f.get("status") != "done" or not f.get("output"):
             continue
@@ -39,12 +39,13 @@ def write_run_report(root, *, max_traces: int | None = None, log=None) -> Path:
 
 @click.command("report")
 @click.argument("source", type=click.Path())
-@click.option("--out", "out", type=click.Path(), default=None,
-              help="The HTML file to write [default: SOURCE/report.html].")
+@out_option("The HTML file to write [default: SOURCE/report.html].")
 @click.option("--max-traces", type=int, default=None, show_default=False,
               help="Accepted edges (strongest by score) whose spike-triggered average is read back from the "
                    "recording for the drill-down [default: 200; 0: none].")
-def report_cmd(source, out, max_traces):
+@json_option("Print the pages written as JSON on stdout.")
+@quiet_option("Print nothing (the pages are still written).")
+def report_cmd(source, out, max_traces, as_json, quiet):
     """Write one self-contained HTML page (no network needed to view it) for SOURCE.
 
     SOURCE is a recording's output folder (connectome infer --out, or a run's
@@ -54,7 +55,6 @@ def report_cmd(source, out, max_traces):
     """
     from ..report import recording_data, render_recording, write_report
     from ..report.build import DEFAULT_MAX_TRACES
-
     from ._common import check_input
 
     check_input(source, "output folder")
@@ -72,7 +72,12 @@ def report_cmd(source, out, max_traces):
     else:
         d = recording_data(src, max_traces=DEFAULT_MAX_TRACES if max_traces is None else max_traces)
         path = write_report(render_recording(d), Path(out) if out is not None else src / "report.html")
-    click.echo(f"report → {path}")
+    if quiet:
+        return 0
+    if as_json:
+        echo_json({"report": str(path), "bytes": Path(path).stat().st_size})
+    else:
+        click.echo(f"report → {path}")
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import ConfigError
-from ._common import parse_params, progress_bar
+from ._common import echo_json, json_option, out_option, parse_params, progress_bar, quiet_option
 
 
 def _grid(value: str) -> tuple:
@@ -23,12 +23,7 @@ def _grid(value: str) -> tuple:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Random seed (same seed → identical files)."
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(),
-    help="Recording to write (.h5 or .zarr); the truth goes to <stem>.truth.h5.",
-)
+@out_option("Recording to write (.h5 or .zarr); the truth goes to <stem>.truth.h5.", required=True)
 @click.option(
     "--compression",
     type=click.Choice(["lzf", "gzip", "none"]),
@@ -50,8 +45,9 @@ def _grid(value: str) -> tuple:
     help="psp: spike trains with PSP kernels added to V_m; hh: conductance-based "
     "Hodgkin–Huxley network with gap junctions (docs/simulator.md).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model, quiet):
+@json_option()
+@quiet_option()
+def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model, as_json, quiet):
     """Simulate a cultured network on a CNEA and write its recording and ground truth.
 
     The recording is streamed in one-second blocks: memory does not grow with
@@ -73,6 +69,13 @@ def simulate_cmd(neurons, grid, duration, seed, out, compression, params, model,
     with progress_bar(quiet) as bar:
         res = simulate(out, d, model=model, progress=bar)
     k = res.n_edges
+    if quiet:
+        return
+    if as_json:
+        echo_json({"recording": str(res.recording_path), "truth": str(res.truth_path), "channels": res.n_channels,
+                   "duration_s": res.duration_s, "neurons": res.n_neurons, "spikes": res.n_spikes,
+                   "synapses": dict(k), "model": model, "seed": seed, "wall_s": round(res.wall_s, 3)})
+        return
     click.echo(
         f"{res.recording_path}: {res.n_channels} channels × {res.duration_s:g} s, {res.n_neurons} neurons, "
         f"{res.n_spikes} spikes, synapses {k['excitatory']} excitatory / {k['inhibitory']} inhibitory / "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 
@@ -53,11 +52,11 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
     are simulated under the same drive. Written to MAP.verify.json (or
     --out); see docs/fidelity.md.
     """
-    from ..verify import parse_duration, verify_map
-    from ..verify.functional import LIFParams
-    from ..verify.report import default_report_path, format_report, write_report
-
+    from .. import api
     from ..io.atomic import check_output
+    from ..verify import parse_duration
+    from ..verify.functional import LIFParams
+    from ..verify.report import default_report_path
     from ._common import check_input
     from .compile import echo_warnings
 
@@ -73,7 +72,7 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
             bar.set_description("verify")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            report = verify_map(map_path, connectome_path, after_s=after_s, seed=seed,
+            report = api.verify(map_path, connectome_path, after_s=after_s, seed=seed,
                                 drift_compensation=drift_compensation, functional=functional,
                                 programming_noise_scale=programming_noise_scale, read_noise_scale=read_noise_scale,
                                 drift_scale=drift_scale, stuck_fraction=stuck_fraction,
@@ -81,14 +80,14 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
                                 functional_params=fp)
         if bar is not None:
             bar.update(1 + int(functional))
-        write_report(report, out)
+        report.write(out)
     echo_warnings(caught)
     if quiet:
         return
     if as_json:
-        click.echo(json.dumps(report, indent=1, sort_keys=True))
+        click.echo(report.to_json())
     else:
-        click.echo(format_report(report))
+        click.echo(str(report))
         click.echo(f"\nreport          {out}")
 
 

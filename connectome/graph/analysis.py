@@ -19,6 +19,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -109,7 +111,7 @@ def degrees(adj) -> tuple[np.ndarray, np.ndarray]:
 def degree_statistics(adj) -> dict:
     """Distributions of in- and out-degree, and the neurons without inputs, outputs or both."""
     d_in, d_out = degrees(adj)
-    out = {
+    out: dict[str, Any] = {
         "in": distribution(d_in),
         "out": distribution(d_out),
         "no_inputs": int(np.sum(d_in == 0)),

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -317,7 +318,7 @@ def compare_connectomes(
     ka_, kb_ = a.edges["kind"][ia], b.edges["kind"][ib]
     da, db = a.edges["delay_ms"][ia], b.edges["delay_ms"][ib]
     fin = np.isfinite(wa) & np.isfinite(wb)
-    mt = {"pairs": tp}
+    mt: dict[str, Any] = {"pairs": tp}
     if fin.sum() >= 3 and np.ptp(wa[fin]) > 0 and np.ptp(wb[fin]) > 0:
         mt["weight_pearson_r"] = _f(stats.pearsonr(wa[fin], wb[fin])[0])
         mt["weight_spearman_r"] = _f(stats.spearmanr(wa[fin], wb[fin])[0])

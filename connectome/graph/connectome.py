@@ -12,6 +12,7 @@ docs/formats.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -289,7 +290,7 @@ class Connectome:
             vals = [d.get(k) for _, d in g.nodes(data=True)]
             neurons[k] = _column(vals)
         data = list(g.edges(data=True))
-        edges = {
+        edges: dict[str, Any] = {
             "pre": np.array([remap[u] for u, _, _ in data], dtype=np.int64),
             "post": np.array([remap[v] for _, v, _ in data], dtype=np.int64),
         }

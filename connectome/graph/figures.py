@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,10 +167,6 @@ def plot_adjacency(c: Connectome, max_dense: int = 3000):
 
 def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
     """Neurons and synapses drawn on the electrode grid (µm); ``electrodes``: (x_um, y_um) per channel."""
-    from matplotlib.collections import LineCollection
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import FancyArrowPatch
-
     fig = _figure(6.6, 7.4)
     ax = fig.add_subplot()
     ok_count = 0
@@ -204,42 +201,70 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
     base = max(8.0, min(60.0, 4000.0 / max(n, 1)))
     size = base * (0.5 + deg / max(1, deg.max()) * 1.5) if n else np.zeros(0)
     if c.n_edges:
-        pi = c.index_of(c.edges["pre"])
-        qi = c.index_of(c.edges["post"])
-        kinds = c.kind_names()
-        w = np.abs(c.edges["weight_mv"])
-        lim = _weight_limit(w)
-        alpha = np.clip(0.25 + 0.6 * w / lim, 0.25, 0.85)
-        ok = np.isfinite(x[pi]) & np.isfinite(y[pi]) & np.isfinite(x[qi]) & np.isfinite(y[qi]) & (pi != qi)
-        order = np.argsort(w)  # strongest on top
-        ok_count = int(ok.sum())
-        if ok_count <= max_arrows:
-            for e in order[ok[order]]:
-                ax.add_patch(
-                    FancyArrowPatch(
-                        (x[pi[e]], y[pi[e]]),
-                        (x[qi[e]], y[qi[e]]),
-                        arrowstyle="-|>",
-                        mutation_scale=8,
-                        lw=0.6 + 1.4 * min(1.0, w[e] / lim),
-                        color=KIND_COLOURS[kinds[e]],
-                        alpha=float(alpha[e]),
-                        shrinkA=3,
-                        shrinkB=4,
-                        connectionstyle="arc3,rad=0.12",
-                        zorder=1,
-                    )
-                )
-        else:
-            sel = order[ok[order]]
-            segs = np.stack([np.c_[x[pi[sel]], y[pi[sel]]], np.c_[x[qi[sel]], y[qi[sel]]]], axis=1)
-            cols = [KIND_COLOURS[k] for k in kinds[sel]]
-            # fainter the more lines there are, so that density (not overdraw) shows
-            ax.add_collection(
-                LineCollection(
-                    segs, colors=cols, linewidths=0.4, alpha=min(0.35, 8 / np.sqrt(len(sel))), zorder=1
+        ok_count = _draw_synapses(ax, c, x, y, max_arrows)
+    _draw_neurons(ax, c, x, y, types, size)
+    _grid_legend(fig, c, types, electrodes is not None)
+    # equal scales by widening the data limits, not by shrinking the box: a shrunk box moves
+    # the title out of the space constrained layout reserved for it (it was clipped at the top)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.invert_yaxis()  # row 0 of the array at the top, as the chip is drawn
+    ax.set_xlabel("x (µm)")
+    ax.set_ylabel("y (µm)")
+    how = "arrows pre → post, width ∝ |weight|" if ok_count <= max_arrows else "lines (too many for arrows)"
+    ax.set_title(
+        f"{n} neurons on the array (marker size ∝ degree)\n{c.n_edges} synapses as {how}", fontsize=10
+    )
+    return fig
+
+
+def _draw_synapses(ax, c: Connectome, x, y, max_arrows: int) -> int:
+    """Synapses as arrows (up to ``max_arrows``) or as faint lines; returns how many could be drawn."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.patches import FancyArrowPatch
+
+    pi = c.index_of(c.edges["pre"])
+    qi = c.index_of(c.edges["post"])
+    kinds = c.kind_names()
+    w = np.abs(c.edges["weight_mv"])
+    lim = _weight_limit(w)
+    alpha = np.clip(0.25 + 0.6 * w / lim, 0.25, 0.85)
+    ok = np.isfinite(x[pi]) & np.isfinite(y[pi]) & np.isfinite(x[qi]) & np.isfinite(y[qi]) & (pi != qi)
+    order = np.argsort(w)  # strongest on top
+    ok_count = int(ok.sum())
+    if ok_count <= max_arrows:
+        for e in order[ok[order]]:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x[pi[e]], y[pi[e]]),
+                    (x[qi[e]], y[qi[e]]),
+                    arrowstyle="-|>",
+                    mutation_scale=8,
+                    lw=0.6 + 1.4 * min(1.0, w[e] / lim),
+                    color=KIND_COLOURS[kinds[e]],
+                    alpha=float(alpha[e]),
+                    shrinkA=3,
+                    shrinkB=4,
+                    connectionstyle="arc3,rad=0.12",
+                    zorder=1,
                 )
             )
+    else:
+        sel = order[ok[order]]
+        segs = np.stack([np.c_[x[pi[sel]], y[pi[sel]]], np.c_[x[qi[sel]], y[qi[sel]]]], axis=1)
+        cols = [KIND_COLOURS[k] for k in kinds[sel]]
+        # fainter the more lines there are, so that density (not overdraw) shows
+        ax.add_collection(
+            LineCollection(
+                segs,  # type: ignore[arg-type]  # an (n, 2, 2) array is a sequence of segments
+                colors=cols, linewidths=0.4, alpha=min(0.35, 8 / np.sqrt(len(sel))), zorder=1,
+            )
+        )
+    return ok_count
+
+
+def _draw_neurons(ax, c: Connectome, x, y, types, size) -> None:
+    """Neurons as markers coloured by type (sized by degree), labelled with their ids when few."""
+    n = c.n_neurons
     for t in _TYPE_ORDER:
         sel = types == t
         if sel.any():
@@ -257,6 +282,12 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
                     fontsize=7,
                     zorder=3,
                 )
+
+
+def _grid_legend(fig, c: Connectome, types, electrodes: bool) -> None:
+    """The legend of :func:`plot_grid`: neuron types, synapse kinds, electrodes."""
+    from matplotlib.lines import Line2D
+
     handles = [
         Line2D(
             [],
@@ -276,20 +307,9 @@ def plot_grid(c: Connectome, electrodes=None, max_arrows: int = 400):
         for k, v in counts.items()
         if v
     ]
-    if electrodes is not None:
+    if electrodes:
         handles.append(Line2D([], [], marker="s", ls="", color="#d9d9d9", label="electrode"))
     fig.legend(handles=handles, loc="outside lower center", ncol=3, fontsize=8, frameon=False)
-    # equal scales by widening the data limits, not by shrinking the box: a shrunk box moves
-    # the title out of the space constrained layout reserved for it (it was clipped at the top)
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.invert_yaxis()  # row 0 of the array at the top, as the chip is drawn
-    ax.set_xlabel("x (µm)")
-    ax.set_ylabel("y (µm)")
-    how = "arrows pre → post, width ∝ |weight|" if ok_count <= max_arrows else "lines (too many for arrows)"
-    ax.set_title(
-        f"{n} neurons on the array (marker size ∝ degree)\n{c.n_edges} synapses as {how}", fontsize=10
-    )
-    return fig
 
 
 def plot_degrees(c: Connectome, kinds=None):
@@ -357,7 +377,7 @@ def plot_distance(c: Connectome, bin_um: float | None = None, kinds=None):
         curves += [
             (k, k, KIND_COLOURS[k]) for k in ("excitatory", "inhibitory") if np.any(c.kind_names() == k)
         ]
-    ref = None
+    ref: dict[str, Any] = {}
     for t, (label, kd, colour) in enumerate(curves):
         r = connection_probability_by_distance(c, bin_um, kd)
         if r is None:

@@ -26,6 +26,8 @@ reverse a directed 3-cycle; with many edges this bias is negligible
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -382,7 +384,7 @@ def motif_significance(
         z = (values - mean) / sd if sd > 0 else None
         return mean, sd, z
 
-    out = {
+    out: dict[str, Any] = {
         "counts": data,
         "null_mean": {},
         "null_sd": {},

@@ -25,7 +25,7 @@ from ..graph.connectome import Connectome
 from ..io import Recording, atomic_path, open_recording
 from ..io.checksum import file_fingerprint
 from ..io.scratch import make_scratch, release
-from ..spikes.neurons import Neurons, clean_spikes, merge_channels
+from ..spikes.neurons import Neurons, find_neurons
 from . import classify
 from .electrical import SPIKELET_KINETICS_MS
 from .params import InferParams
@@ -78,13 +78,8 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
         p1 = run_pass1(rec, p, work, progress)
         timings["pass1_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        ch, smp, amp = clean_spikes(p1.spike_channel, p1.spike_sample, p1.spike_amp_mv,
-                                    p.min_ap_fraction, rec.n_channels)
+        ch, smp, amp, noise, neurons = find_neurons(p1, rec, p)
         p1.spike_channel, p1.spike_sample, p1.spike_amp_mv = ch, smp, amp
-        noise = np.median(p1.noise_mv, axis=0)
-        neurons = merge_channels(ch, smp, amp, noise, rec.rows, rec.cols, rec.x_um, rec.y_um, fs=rec.sampling_rate_hz,
-                                 min_spikes=p.min_spikes, radius=p.merge_radius_pitches,
-                                 window_ms=p.merge_window_ms, fraction=p.merge_fraction)
         timings["neurons_s"] = time.perf_counter() - t
         if neurons.n == 0:
             warnings.warn(f"{rec.path}: no neurons with detectable action potentials; the connectome is empty",

@@ -155,7 +155,7 @@ class ChunkReader:
                 buf = out[:n]
             elif f == FILTER_DEFLATE:
                 try:
-                    buf = np.frombuffer(zlib.decompress(buf), np.uint8)
+                    buf = np.frombuffer(zlib.decompress(buf), np.uint8)  # type: ignore[arg-type]  # an ndarray is a buffer
                 except zlib.error as exc:
                     raise ValueError(f"corrupt deflate chunk ({exc})") from None
             elif f == FILTER_SHUFFLE:

@@ -192,6 +192,8 @@ class SpikeInterfaceStore(Store):
         gains = np.asarray(gains, np.float64) * 1e-3
         offsets = np.asarray(offsets, np.float64) * 1e-3
         self._gains, self._offsets = gains, offsets
+        scale: np.ndarray | float
+        off: np.ndarray | float
         if self._convert:
             scale, off = 1.0, 0.0
         else:
@@ -261,7 +263,7 @@ class SpikeInterfaceStore(Store):
     def nbytes_on_disk(self) -> int:
         if self.path.exists():
             return super().nbytes_on_disk()
-        return int(np.prod(self.shape)) * self.dtype.itemsize
+        return int(np.prod(self.shape)) * np.dtype(self.dtype).itemsize
 
     def fingerprint(self) -> str:
         """Sampled SHA-256 of the recording's metadata and 16 evenly spread blocks of samples
@@ -271,7 +273,7 @@ class SpikeInterfaceStore(Store):
 
             return file_fingerprint(self.path)
         h = hashlib.sha256()
-        h.update(repr((self.shape, self.dtype.str, self.data_attrs["sampling_rate_hz"])).encode())
+        h.update(repr((self.shape, np.dtype(self.dtype).str, self.data_attrs["sampling_rate_hz"])).encode())
         h.update(self._gains.tobytes() + self._offsets.tobytes())
         if self._xy is not None:
             h.update(np.ascontiguousarray(self._xy).tobytes())

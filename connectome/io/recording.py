@@ -13,6 +13,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -260,7 +261,22 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
       col × pitch, row × pitch. A ``pitch_um`` attribute that disagrees with the
       positions (> 1 %) is reported in a warning; the positions win.
     """
-    src_name = getattr(store, "geometry_source", None)
+    tables = _channel_tables(store, n_channels, n_samples, path)
+    attr_pitch = _pitch_attribute(store, path)
+    rows: Any = None  # int64 arrays once known
+    cols: Any = None
+    parts: list[str] = []
+    if "row" in tables:
+        rows, cols = _grid_indices(tables, path)
+        parts.append("/channels/row, col")
+    if "x_um" in tables:
+        where = getattr(store, "geometry_source", None) or "/channels/x_um, y_um"
+        return _geometry_from_positions(tables, rows, cols, attr_pitch, n_channels, where, parts, path)
+    return _raster_geometry(rows, cols, attr_pitch, n_channels, parts, path)
+
+
+def _channel_tables(store: Store, n_channels: int, n_samples: int, path) -> dict:
+    """The channel table's vectors (``row``, ``col``, ``x_um``, ``y_um``; those present), checked for shape."""
     tables = {}
     for name in ("row", "col", "x_um", "y_um"):
         arr = store.optional(f"channels/{name}")
@@ -285,101 +301,116 @@ def read_geometry(store: Store, n_channels: int, n_samples: int, path) -> Geomet
         if (a in tables) != (b in tables):
             have, miss = (a, b) if a in tables else (b, a)
             raise RecordingError(f"/channels/{have} is present but /channels/{miss} is missing", path)
+    return tables
 
+
+def _pitch_attribute(store: Store, path) -> float | None:
+    """The root attribute ``pitch_um`` (µm), checked; None when absent."""
     attr_pitch = store.root_attrs.get("pitch_um")
-    if attr_pitch is not None:
-        try:
-            attr_pitch = float(attr_pitch)
-        except (TypeError, ValueError):
-            raise RecordingError(f"root attribute pitch_um is not a number ({attr_pitch!r})", path) from None
-        if not (math.isfinite(attr_pitch) and attr_pitch > 0):
-            raise RecordingError(
-                f"root attribute pitch_um must be a positive number of µm, got {attr_pitch}", path
-            )
+    if attr_pitch is None:
+        return None
+    try:
+        attr_pitch = float(attr_pitch)
+    except (TypeError, ValueError):
+        raise RecordingError(f"root attribute pitch_um is not a number ({attr_pitch!r})", path) from None
+    if not (math.isfinite(attr_pitch) and attr_pitch > 0):
+        raise RecordingError(f"root attribute pitch_um must be a positive number of µm, got {attr_pitch}", path)
+    return attr_pitch
 
-    rows = cols = None
-    parts = []
-    if "row" in tables:
-        rc = []
-        for name in ("row", "col"):
-            v = tables[name].astype(np.float64)
-            if not np.all(np.isfinite(v)):
-                k = int(np.flatnonzero(~np.isfinite(v))[0])
-                raise RecordingError(f"/channels/{name} of channel {k} is not finite", path)
-            if np.any(v != np.round(v)):
-                k = int(np.flatnonzero(v != np.round(v))[0])
-                raise RecordingError(f"/channels/{name} of channel {k} is {v[k]}, not a whole number", path)
-            if v.min() < 0 or v.max() >= MAX_GRID_SIDE:
-                k = int(np.argmin(v) if v.min() < 0 else np.argmax(v))
-                raise RecordingError(
-                    f"/channels/{name} of channel {k} is {v[k]:.0f}; grid indices must be "
-                    f"0 … {MAX_GRID_SIDE - 1}",
-                    path,
-                )
-            rc.append(v.astype(np.int64))
-        rows, cols = rc
-        _check_distinct(rows, cols, "(row, col)", path)
-        parts.append("/channels/row, col")
 
-    if "x_um" in tables:
-        x = tables["x_um"].astype(np.float64)
-        y = tables["y_um"].astype(np.float64)
-        for name, v in (("x_um", x), ("y_um", y)):
-            if not np.all(np.isfinite(v)):
-                k = int(np.flatnonzero(~np.isfinite(v))[0])
-                raise RecordingError(f"/channels/{name} of channel {k} is not finite", path)
-        _check_distinct(x, y, "(x_um, y_um)", path)
-        x0, y0 = float(x.min()), float(y.min())
-        where = src_name or "/channels/x_um, y_um"
-        if n_channels > 1:
-            pitch = infer_pitch(x, y)
-            psrc = f"pitch inferred from {where}"
-        else:
-            pitch = attr_pitch or DEFAULT_PITCH_UM
-            psrc = "pitch from attribute pitch_um" if attr_pitch else f"pitch default {DEFAULT_PITCH_UM:g} µm"
-        if not (math.isfinite(pitch) and pitch > 0):
-            raise RecordingError(f"cannot infer the electrode pitch from {where}", path)
-        gx, gy = (x - x0) / pitch, (y - y0) / pitch
-        if max(gx.max(), gy.max()) >= MAX_GRID_SIDE:
+def _grid_indices(tables: dict, path) -> tuple[np.ndarray, np.ndarray]:
+    """``/channels/row`` and ``col`` as int64: whole numbers in 0 … MAX_GRID_SIDE − 1, one channel per site."""
+    rc = []
+    for name in ("row", "col"):
+        v = tables[name].astype(np.float64)
+        if not np.all(np.isfinite(v)):
+            k = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise RecordingError(f"/channels/{name} of channel {k} is not finite", path)
+        if np.any(v != np.round(v)):
+            k = int(np.flatnonzero(v != np.round(v))[0])
+            raise RecordingError(f"/channels/{name} of channel {k} is {v[k]}, not a whole number", path)
+        if v.min() < 0 or v.max() >= MAX_GRID_SIDE:
+            k = int(np.argmin(v) if v.min() < 0 else np.argmax(v))
             raise RecordingError(
-                f"{where} span {gy.max() + 1:.0f} × {gx.max() + 1:.0f} sites at the inferred "
-                f"{pitch:g} µm pitch; "
-                f"at most {MAX_GRID_SIDE} per side",
+                f"/channels/{name} of channel {k} is {v[k]:.0f}; grid indices must be "
+                f"0 … {MAX_GRID_SIDE - 1}",
                 path,
             )
-        off = np.maximum(np.abs(gx - np.round(gx)), np.abs(gy - np.round(gy)))
-        if np.any(off > 0.25):
-            k = int(np.argmax(off))
-            raise RecordingError(
-                f"{where} are not on a square grid: channel {k} at ({x[k]:g}, {y[k]:g}) µm is "
-                f"{off[k]:.2f} pitch "
-                f"from the nearest node of the {pitch:g} µm grid from origin ({x0:g}, {y0:g}) µm",
-                path,
-            )
-        prow, pcol = np.round(gy).astype(np.int64), np.round(gx).astype(np.int64)
-        if attr_pitch is not None and n_channels > 1 and abs(attr_pitch - pitch) > 0.01 * pitch:
-            warnings.warn(
-                f"{path}: root attribute pitch_um = {attr_pitch:g} µm but the channel positions are "
-                f"{pitch:g} µm apart; using {pitch:g} µm (from the positions)",
-                stacklevel=3,
-            )
-        elif attr_pitch is not None and n_channels > 1:
-            psrc += " (agrees with attribute pitch_um)"
-        if rows is None:
-            _check_distinct(prow, pcol, f"grid sites at the {pitch:g} µm pitch", path)
-            rows, cols = prow, pcol
-            parts.append(f"rows/cols from {where}")
-        elif not (np.array_equal(rows - rows.min(), prow) and np.array_equal(cols - cols.min(), pcol)):
-            k = int(np.flatnonzero((rows - rows.min() != prow) | (cols - cols.min() != pcol))[0])
-            warnings.warn(
-                f"{path}: /channels/row, col and {where} disagree (channel {k}: row {rows[k]}, col "
-                f"{cols[k]} but position ({x[k]:g}, {y[k]:g}) µm); using /channels/row, col for the grid",
-                stacklevel=3,
-            )
-        parts.append(f"positions from {where}")
-        parts.append(psrc)
-        return Geometry(rows, cols, x, y, float(pitch), (x0, y0), "; ".join(parts))
+        rc.append(v.astype(np.int64))
+    rows, cols = rc
+    _check_distinct(rows, cols, "(row, col)", path)
+    return rows, cols
 
+
+def _geometry_from_positions(tables: dict, rows, cols, attr_pitch, n_channels: int, where: str, parts: list,
+                             path) -> Geometry:
+    """The geometry when the file has channel positions: pitch and grid nodes inferred from them."""
+    x = tables["x_um"].astype(np.float64)
+    y = tables["y_um"].astype(np.float64)
+    for name, v in (("x_um", x), ("y_um", y)):
+        if not np.all(np.isfinite(v)):
+            k = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise RecordingError(f"/channels/{name} of channel {k} is not finite", path)
+    _check_distinct(x, y, "(x_um, y_um)", path)
+    x0, y0 = float(x.min()), float(y.min())
+    if n_channels > 1:
+        pitch = infer_pitch(x, y)
+        psrc = f"pitch inferred from {where}"
+    else:
+        pitch = attr_pitch or DEFAULT_PITCH_UM
+        psrc = "pitch from attribute pitch_um" if attr_pitch else f"pitch default {DEFAULT_PITCH_UM:g} µm"
+    if not (math.isfinite(pitch) and pitch > 0):
+        raise RecordingError(f"cannot infer the electrode pitch from {where}", path)
+    prow, pcol = _nodes(x, y, x0, y0, pitch, where, path)
+    # stacklevel 4: the warning names the caller of read_geometry's caller, as before this step was split out
+    if attr_pitch is not None and n_channels > 1 and abs(attr_pitch - pitch) > 0.01 * pitch:
+        warnings.warn(
+            f"{path}: root attribute pitch_um = {attr_pitch:g} µm but the channel positions are "
+            f"{pitch:g} µm apart; using {pitch:g} µm (from the positions)",
+            stacklevel=4,
+        )
+    elif attr_pitch is not None and n_channels > 1:
+        psrc += " (agrees with attribute pitch_um)"
+    if rows is None:
+        _check_distinct(prow, pcol, f"grid sites at the {pitch:g} µm pitch", path)
+        rows, cols = prow, pcol
+        parts.append(f"rows/cols from {where}")
+    elif not (np.array_equal(rows - rows.min(), prow) and np.array_equal(cols - cols.min(), pcol)):
+        k = int(np.flatnonzero((rows - rows.min() != prow) | (cols - cols.min() != pcol))[0])
+        warnings.warn(
+            f"{path}: /channels/row, col and {where} disagree (channel {k}: row {rows[k]}, col "
+            f"{cols[k]} but position ({x[k]:g}, {y[k]:g}) µm); using /channels/row, col for the grid",
+            stacklevel=4,
+        )
+    parts.append(f"positions from {where}")
+    parts.append(psrc)
+    return Geometry(rows, cols, x, y, float(pitch), (x0, y0), "; ".join(parts))
+
+
+def _nodes(x, y, x0: float, y0: float, pitch: float, where: str, path) -> tuple[np.ndarray, np.ndarray]:
+    """Grid (row, col) of each position: within 0.25 pitch of a node, at most MAX_GRID_SIDE per side."""
+    gx, gy = (x - x0) / pitch, (y - y0) / pitch
+    if max(gx.max(), gy.max()) >= MAX_GRID_SIDE:
+        raise RecordingError(
+            f"{where} span {gy.max() + 1:.0f} × {gx.max() + 1:.0f} sites at the inferred "
+            f"{pitch:g} µm pitch; "
+            f"at most {MAX_GRID_SIDE} per side",
+            path,
+        )
+    off = np.maximum(np.abs(gx - np.round(gx)), np.abs(gy - np.round(gy)))
+    if np.any(off > 0.25):
+        k = int(np.argmax(off))
+        raise RecordingError(
+            f"{where} are not on a square grid: channel {k} at ({x[k]:g}, {y[k]:g}) µm is "
+            f"{off[k]:.2f} pitch "
+            f"from the nearest node of the {pitch:g} µm grid from origin ({x0:g}, {y0:g}) µm",
+            path,
+        )
+    return np.round(gy).astype(np.int64), np.round(gx).astype(np.int64)
+
+
+def _raster_geometry(rows, cols, attr_pitch, n_channels: int, parts: list, path) -> Geometry:
+    """The geometry without positions: the given grid (or a square raster) at the attribute's or default pitch."""
     pitch = attr_pitch or DEFAULT_PITCH_UM
     psrc = "pitch from attribute pitch_um" if attr_pitch else f"pitch default {DEFAULT_PITCH_UM:g} µm"
     if rows is None:
@@ -487,8 +518,8 @@ def _h5_reason(exc: BaseException) -> str:
     return msg.strip().splitlines()[0] if msg.strip() else type(exc).__name__
 
 
-def _validated(store: Store) -> Recording:
-    p = store.path
+def _data_shape(store: Store, p) -> tuple[int, int]:
+    """``(n_samples, n_channels)`` of /data, after the format attribute, rank, size and dtype checks."""
     fmt = store.root_attrs.get("format")
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", "replace")
@@ -513,6 +544,11 @@ def _validated(store: Store) -> Recording:
         raise RecordingError(
             f"unsupported /data dtype {store.dtype}; supported: {', '.join(SUPPORTED_DTYPES)}", p
         )
+    return n_samples, n_channels
+
+
+def _sampling_rate(store: Store, p) -> float:
+    """The sampling rate (Hz), from /data's attributes or the root's, within the accepted range."""
     sr = store.data_attrs.get("sampling_rate_hz", store.root_attrs.get("sampling_rate_hz"))
     if sr is None:
         raise RecordingError("missing /data attribute sampling_rate_hz", p)
@@ -528,6 +564,11 @@ def _validated(store: Store) -> Recording:
             f"{MAX_SAMPLING_RATE_HZ:g} Hz (membrane-potential recordings)",
             p,
         )
+    return sr
+
+
+def _scale_offset(store: Store, n_channels: int, n_samples: int, p) -> tuple[np.ndarray, np.ndarray]:
+    """The units check and the mV conversion (scale, offset: scalars or one per channel; no zero scale)."""
     units = store.data_attrs.get("units", "mV")
     if str(units) not in ("mV", "millivolts"):
         raise RecordingError(f"/data units are {units!r}; expected 'mV'", p)
@@ -542,16 +583,11 @@ def _validated(store: Store) -> Recording:
             "their samples would read as the offset",
             p,
         )
+    return scale, offset
 
-    geo = read_geometry(store, n_channels, n_samples, p)
-    if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
-        warnings.warn(
-            f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
-            "table to tell the orientation; read as time × channels, as the format says. A channels × "
-            "time file must be transposed",
-            stacklevel=2,
-        )
 
+def _check_stored(store: Store, p) -> None:
+    """/data is whole on disk: the file is as long as it says and (unless ``sparse``) no chunk is missing."""
     sparse = store.data_attrs.get("sparse", False)
     if not isinstance(sparse, (bool, np.bool_, int, np.integer)) or sparse not in (0, 1):
         raise RecordingError(f"/data attribute sparse must be true or false, got {sparse!r}", p)
@@ -580,6 +616,24 @@ def _validated(store: Store) -> Recording:
                 "if unwritten regions are meant to read as the fill value)",
                 p,
             )
+
+
+def _validated(store: Store) -> Recording:
+    """The :class:`Recording` of an opened store, once every rule of docs/formats.md is checked."""
+    p = store.path
+    n_samples, n_channels = _data_shape(store, p)
+    sr = _sampling_rate(store, p)
+    scale, offset = _scale_offset(store, n_channels, n_samples, p)
+    geo = read_geometry(store, n_channels, n_samples, p)
+    if n_samples < n_channels and geo.source.startswith("no channel table") and scale.ndim == 0:
+        warnings.warn(
+            f"{p}: /data is {n_samples} × {n_channels} (fewer samples than channels) and has no channel "
+            "table to tell the orientation; read as time × channels, as the format says. A channels × "
+            "time file must be transposed",
+            stacklevel=2,
+        )
+
+    _check_stored(store, p)
 
     file_chunks = tuple(int(c) for c in store.chunks) if store.chunks else None
     chunks = _read_chunks(file_chunks, n_samples, n_channels, sr)

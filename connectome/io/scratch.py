@@ -123,12 +123,15 @@ def clean_stale(root) -> list[Path]:
     Only folders that are this package's scratch folders are candidates: those
     with an owner file, and — in a folder that is not ``.connectome-tmp``
     (the system temp folder, ``$CONNECTOME_TMPDIR``) — only those whose name
-    starts with :data:`SCRATCH_PREFIX`. Anything else in a shared temp
-    folder is never touched.
+    starts with :data:`SCRATCH_PREFIX`, and of those an ownerless one only
+    when it is empty (a scratch folder whose process died before writing its
+    owner file holds nothing yet; a user's ``/tmp/connectome-results`` or a
+    benchmark's ``connectome-…`` folder holds files). Anything else in a
+    shared temp folder is never touched.
     """
     root = Path(root)
     dedicated = root.name == SCRATCH_NAME
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(root.iterdir())
     except OSError:
@@ -143,7 +146,7 @@ def clean_stale(root) -> list[Path]:
         if owner is None:
             # an owner file is written right after the folder: one without it older than a minute is stale
             try:
-                stale = time.time() - d.stat().st_mtime > 60
+                stale = time.time() - d.stat().st_mtime > 60 and (dedicated or not any(d.iterdir()))
             except OSError:
                 continue
         else:

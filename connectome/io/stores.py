@@ -13,6 +13,7 @@ import abc
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Store(abc.ABC):
 
     # -- array of samples -------------------------------------------------
     shape: tuple[int, ...]
-    dtype: np.dtype
+    dtype: np.dtype | None  # None: the file has no /data array
     chunks: tuple[int, ...] | None
 
     @abc.abstractmethod
@@ -298,7 +299,7 @@ class ZarrStore(Store):
             raise RecordingError(f"cannot open as a zarr group ({type(exc).__name__}: {exc})", path) from None
         self.root_attrs = _attrs_to_dict(dict(self._group.attrs))
         try:
-            arr = self._group["data"]
+            arr: Any = self._group["data"]  # an Array, or a Group where the array should be
             self.has_data = hasattr(arr, "shape")
         except KeyError:
             self.has_data = False

@@ -94,6 +94,12 @@ class CompileTarget:
     options: dict = field(default_factory=dict)
     format: str = "h5"
 
+    def __post_init__(self):
+        if self.format not in ("h5", "zarr"):
+            raise ConfigError(f"[[compile]] format must be h5 or zarr, not {self.format!r}")
+        if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
+            raise ConfigError(f"[[compile]] name {self.name!r} must be letters, digits, '_', '-' or '.'")
+
     def map_name(self) -> str:
         return f"{self.name}.map.{self.format}"
 
@@ -105,7 +111,7 @@ class PipelineConfig:
     path: Path | None
     inputs: tuple = ()
     output: Path = Path("out")
-    stages: tuple = ("infer", "compile")
+    stages: tuple = ("infer",)
     workers: int = 0
     scheduler: str = ""
     threads: int = 2
@@ -114,6 +120,23 @@ class PipelineConfig:
     verify: dict = field(default_factory=dict)
     #: which data of each recording to read (``open_recording`` keywords ``series``, ``segment``)
     read: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        """The run-level rules (the tables' own keys are checked by :func:`config_from_dict`)."""
+        stages = list(self.stages)
+        if stages != list(STAGES[: len(stages)]):
+            raise ConfigError(f"[run] stages must be one of {[list(STAGES[:k]) for k in (1, 2, 3)]}, not {stages}",
+                              self.path)
+        if "compile" in stages and not self.compile:
+            raise ConfigError("stage 'compile' needs at least one [[compile]] table", self.path)
+        for key, lo in (("workers", 0), ("threads", 1)):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
+                raise ConfigError(f"[run] {key} must be an integer ≥ {lo}, not {v!r}", self.path)
+        if not isinstance(self.scheduler, str):
+            raise ConfigError("[run] scheduler must be an address string", self.path)
+        if not all(isinstance(t, CompileTarget) for t in self.compile):
+            raise ConfigError("[[compile]] entries must be CompileTarget objects", self.path)
 
     def stage_params(self, stage: str, target: CompileTarget | None = None) -> dict:
         """The parameters that decide one stage's outputs (the key for resuming)."""
@@ -124,6 +147,7 @@ class PipelineConfig:
             d.pop("workers", None)  # threads change speed, not results
             return {**d, **self.read}
         if stage == "compile":
+            assert target is not None, "the compile stage needs its target"
             return {"name": target.name, "format": target.format, **target.options}
         if stage == "verify":
             return dict(self.verify)
@@ -149,9 +173,7 @@ def _compile_target(t: dict, k: int, path) -> CompileTarget:
         raise ConfigError(f"[[compile]] entry {k + 1} must be a table", path)
     check_known_keys(t, COMPILE_KEYS, f"key in [[compile]] entry {k + 1}:", path)
     t = dict(t)
-    fmt = str(t.pop("format", "h5")).lstrip(".")
-    if fmt not in ("h5", "zarr"):
-        raise ConfigError(f"[[compile]] format must be h5 or zarr, not {fmt!r}", path)
+    fmt = str(t.pop("format", "h5")).lstrip(".")  # checked by CompileTarget
     tech = t.get("technology")
     if tech is None and "technology_file" not in t:
         t["technology"] = tech = "rram"
@@ -165,7 +187,10 @@ def _compile_target(t: dict, k: int, path) -> CompileTarget:
 
         t["rows"], t["cols"] = parse_crossbar(t.pop("crossbar"), "[[compile]] crossbar", path)
     _check_compile_options(t, f"[[compile]] entry {k + 1} ({name})", path)
-    return CompileTarget(name=name, options=t, format=fmt)
+    try:
+        return CompileTarget(name=name, options=t, format=fmt)
+    except ConfigError as exc:
+        raise ConfigError(exc.reason, path) from None
 
 
 def _check_compile_options(opts: dict, where: str, path) -> None:
@@ -267,18 +292,10 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
         stages = [stages]
     for s in stages:
         check_known_keys([s], STAGES, "stage", path)
-    if list(stages) != list(STAGES[:len(stages)]):
-        raise ConfigError(f"[run] stages must be one of {[list(STAGES[:k]) for k in (1, 2, 3)]}, not {stages}", path)
-    if "compile" in stages and not targets:
-        raise ConfigError("stage 'compile' needs at least one [[compile]] table", path)
     workers = run.get("workers", 0)
     threads = run.get("threads", 2)
-    for key, v in (("workers", workers), ("threads", threads)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "workers" else 1):
-            raise ConfigError(f"[run] {key} must be an integer ≥ {0 if key == 'workers' else 1}, not {v!r}", path)
     scheduler = run.get("scheduler", "")
-    if not isinstance(scheduler, str):
-        raise ConfigError("[run] scheduler must be an address string", path)
+    # PipelineConfig checks stages, workers, threads and scheduler
     cfg = PipelineConfig(path=Path(path) if path else None,
                          inputs=tuple(inputs), output=(base / output).resolve() if not Path(output).is_absolute()
                          else Path(output), stages=tuple(stages), workers=workers, scheduler=scheduler,
@@ -295,7 +312,7 @@ def config_from_dict(doc: dict, path=None, base: Path | None = None) -> Pipeline
 
 def _read_keys(run: dict, path) -> dict:
     """``series``/``segment`` of ``[run]``, checked (the keywords of ``open_recording``)."""
-    out = {}
+    out: dict[str, str | int] = {}
     if "series" in run:
         if not isinstance(run["series"], str) or not run["series"]:
             raise ConfigError(f"[run] series must be a series name, not {run['series']!r}", path)
@@ -353,11 +370,11 @@ def stage_key(*parts) -> str:
 
 #: the packages (below ``connectome/``) whose code decides each stage's outputs; a stage's key
 #: digests their source files, so any change to them (an upgrade, a patch) makes the stage run again
-STAGE_CODE = {
-    "infer": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph"),
-    "compile": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile"),
-    "verify": ("__init__.py", "errors.py", "io", "spikes", "infer", "graph", "devices", "compile", "verify",
-               "simulate"),
+STAGE_CODE = {  # api.py: the runner calls each stage through the Python API
+    "infer": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph"),
+    "compile": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph", "devices", "compile"),
+    "verify": ("__init__.py", "errors.py", "api.py", "io", "spikes", "infer", "graph", "devices", "compile",
+               "verify", "simulate"),
 }
 _CODE_SUFFIXES = (".py", ".toml")
 

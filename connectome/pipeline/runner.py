@@ -23,6 +23,7 @@ import socket
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from ..errors import ConfigError, ConnectomeError, EnvironmentFault
@@ -136,57 +137,23 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     per stage ``ran`` | ``skipped`` with seconds, key and output checksums,
     and ``error`` (one line) and ``failed_stage`` when it failed.
     """
-    from ..io.checksum import file_fingerprint
-
     path, file_dir = Path(path), Path(file_dir)
     say = log or (lambda msg: None)
-    entry = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {}, "error": None}
+    entry: dict[str, Any] = {"input": str(path), "output": str(file_dir), "status": "failed", "stages": {},
+                             "error": None}
     t_file = time.perf_counter()
     stage_name = "ingest"
     try:
-        if not path.exists():
-            raise ConfigError("no such recording", path)
-        entry["fingerprint"] = fingerprint = file_fingerprint(path)
-        from ..io import open_recording
-        from ..spiketrains import is_spike_input, read_spike_trains
-
-        if is_spike_input(path):  # sorted spike trains (docs/spiketrains.md): the readers' checks
-            st = read_spike_trains(path)
-            entry["recording"] = {"units": st.n_units, "spikes": st.n_spikes, "duration_s": st.duration_s}
-        else:
-            rec = open_recording(path, **cfg.read)  # the contract's checks, before any stage runs
-            entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
-                                  "sampling_rate_hz": rec.sampling_rate_hz}
-            getattr(rec.store, "close", lambda: None)()
-        file_dir.mkdir(parents=True, exist_ok=True)
-        _clean_stale(file_dir)
-        infer_dir = file_dir / "infer"
-        keys = {}  # stage label → key; a stage's key includes its upstream's
+        fingerprint = _ingest(path, file_dir, entry, cfg.read)
+        keys: dict[str, str] = {}  # stage label → key; a stage's key includes its upstream's
         for stage_name, target in _plan(cfg):
             label = stage_name if target is None else f"{stage_name}:{target.name}"
             upstream = {"infer": None, "compile": keys.get("infer"),
                         "verify": keys.get(f"compile:{label.partition(':')[2]}")}[stage_name]
             key = keys[label] = stage_key(label, fingerprint, cfg.stage_params(stage_name, target), upstream,
                                           __version__, code_digest(stage_name))
-            outputs = _outputs(stage_name, target, file_dir)
-            state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
-            t = time.perf_counter()
-            state = _state_ok(state_file, key, file_dir, outputs)
-            if state is not None:
-                entry["stages"][label] = {"status": "skipped", "seconds": 0.0, "key": key,
-                                          "outputs": state["outputs"], "result": state.get("result", {})}
-                say(f"{label}: up to date, skipped")
-                continue
-            stage_name = label
-            _drop_recorded_outputs(state_file, file_dir, outputs)
-            result = _run_stage(label.partition(":")[0], path, infer_dir, target, cfg, file_dir, progress)
-            sums = output_sha256(file_dir, outputs)
-            _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path), "outputs": sums,
-                                     "result": result})
-            seconds = time.perf_counter() - t
-            entry["stages"][label] = {"status": "ran", "seconds": round(seconds, 3), "key": key,
-                                      "outputs": sums, "result": result}
-            say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
+            stage_name = label  # named in the manifest if it fails
+            entry["stages"][label] = _run_or_skip(label, target, key, path, file_dir, cfg, progress, say)
         entry["status"] = "done"
     except EnvironmentFault:
         raise  # the machine failed, not this file: stop the run (exit status 4)
@@ -215,6 +182,51 @@ def process_file(path, file_dir, cfg: PipelineConfig, progress=None, log=None) -
     if entry["error"]:
         say(f"FAILED in {entry['failed_stage']}: {entry['error']}")
     return entry
+
+
+def _ingest(path: Path, file_dir: Path, entry: dict, read: dict | None = None) -> str:
+    """Check the recording (the format's rules, before any stage runs) and prepare its folder; its fingerprint."""
+    from ..io import open_recording
+    from ..io.checksum import file_fingerprint
+
+    if not path.exists():
+        raise ConfigError("no such recording", path)
+    entry["fingerprint"] = fingerprint = file_fingerprint(path)
+    from ..spiketrains import is_spike_input, read_spike_trains
+
+    if is_spike_input(path):  # sorted spike trains (docs/spiketrains.md): the readers' checks
+        st = read_spike_trains(path)
+        entry["recording"] = {"units": st.n_units, "spikes": st.n_spikes, "duration_s": st.duration_s}
+    else:
+        rec = open_recording(path, **(read or {}))  # the [run] series/segment choice
+        entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
+                              "sampling_rate_hz": rec.sampling_rate_hz}
+        getattr(rec.store, "close", lambda: None)()
+    file_dir.mkdir(parents=True, exist_ok=True)
+    _clean_stale(file_dir)
+    return fingerprint
+
+
+def _run_or_skip(label: str, target, key: str, path: Path, file_dir: Path, cfg: PipelineConfig, progress,
+                 say) -> dict:
+    """One stage of one recording: skipped if its state record matches and its outputs are intact, else run."""
+    stage = label.partition(":")[0]
+    outputs = _outputs(stage, target, file_dir)
+    state_file = file_dir / ".state" / f"{label.replace(':', '-')}.json"
+    t = time.perf_counter()
+    state = _state_ok(state_file, key, file_dir, outputs)
+    if state is not None:
+        say(f"{label}: up to date, skipped")
+        return {"status": "skipped", "seconds": 0.0, "key": key, "outputs": state["outputs"],
+                "result": state.get("result", {})}
+    _drop_recorded_outputs(state_file, file_dir, outputs)
+    result = _run_stage(stage, path, file_dir / "infer", target, cfg, file_dir, progress)
+    sums = output_sha256(file_dir, outputs)
+    _write_json(state_file, {"format": STATE_FORMAT, "key": key, "stage": label, "input": str(path),
+                             "outputs": sums, "result": result})
+    seconds = time.perf_counter() - t
+    say(f"{label}: {_describe(label, result)} ({seconds:.1f} s)")
+    return {"status": "ran", "seconds": round(seconds, 3), "key": key, "outputs": sums, "result": result}
 
 
 def _environment_fault(exc: Exception, file_dir: Path) -> EnvironmentFault | None:
@@ -257,50 +269,41 @@ def _outputs(stage: str, target, file_dir: Path) -> list[Path]:
 
 
 def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, file_dir: Path, progress) -> dict:
+    """Run one stage through the Python API (:mod:`connectome.api`) and write its outputs; its result summary."""
+    from .. import api
+
     if stage == "infer":
         import warnings
 
-        from ..infer import InferParams, infer_recording
         from ..spiketrains import SpikeParams, infer_spike_trains_to, is_spike_input
 
         if is_spike_input(path):  # spike-train mode: [infer] q_threshold applies, the rest is voltage-only
             q = cfg.infer.get("q_threshold", SpikeParams.q_threshold)
-            sp = SpikeParams(q_threshold=q, workers=cfg.threads)
-            s = infer_spike_trains_to(path, infer_dir, sp).summary
+            s = infer_spike_trains_to(path, infer_dir, SpikeParams(q_threshold=q, workers=cfg.threads)).summary
             return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
-        p = InferParams.from_dict({"workers": cfg.threads, **cfg.infer})
+        params = {"workers": cfg.threads, **cfg.infer}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts
             from ..io import open_recording
 
-            res = infer_recording(open_recording(path, **cfg.read), infer_dir, p, progress=progress)
-        s = res.summary
+            rec = open_recording(path, **cfg.read) if cfg.read else path
+            inference = api.infer(rec, params, progress=progress, tmp_dir=infer_dir.resolve().parent)
+        inference.write(infer_dir)
+        s = inference.summary
         return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
     if stage == "compile":
-        from ..compile import CompileOptions, compile_connectome, source_files
-        from ..devices import load_technology
-        from ..graph.formats import read_connectome
-        from ..io.progmap import write_map
-
-        copts = CompileOptions(**target.options)
-        tech = load_technology(copts.technology, copts.technology_file)
-        con = read_connectome(infer_dir)
-        pm = compile_connectome(con, copts, tech=tech, source_path=infer_dir, source_files=source_files(infer_dir))
-        write_map(pm, file_dir / target.map_name())
-        s = pm.summary
-        return {k: s[k] for k in ("tiles", "tiles_lower_bound", "groups", "cells", "synapses", "programming_time_s",
-                                  "programming_energy_uj") if k in s}
+        pm = api.compile(infer_dir, target.options)
+        pm.save(file_dir / target.map_name(), timings=False)  # no wall-clock values: a re-run writes the same bytes
+        keys = ("tiles", "tiles_lower_bound", "groups", "cells", "synapses", "programming_time_s",
+                "programming_energy_uj")
+        return {k: pm.summary[k] for k in keys if k in pm.summary}
     if stage == "verify":
-        try:
-            from ..verify import verify_map
-        except ImportError:
-            raise ConfigError("stage 'verify' is not available in this installation") from None
         v = dict(cfg.verify)
-        report = verify_map(file_dir / target.map_name(), infer_dir,
-                            after_s=parse_duration_s(v.pop("after", 0)), seed=v.pop("seed", 0), **v)
-        _write_json(file_dir / f"{target.name}.verify.json", report)
-        return {k: report[k] for k in ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
-                if k in report}
+        report = api.verify(file_dir / target.map_name(), infer_dir, after_s=parse_duration_s(v.pop("after", 0)),
+                            seed=v.pop("seed", 0), **v)
+        report.write(file_dir / f"{target.name}.verify.json")
+        scores = ("pearson", "spearman", "sign_flips", "synapses_lost", "functional_fidelity")
+        return {k: report[k] for k in scores if k in report}
     raise ValueError(stage)
 
 

@@ -58,7 +58,7 @@ def _read_csv(path: Path) -> tuple[list, list]:
     return header, rows
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
     try:
         with open(path) as fh:
             doc = json.load(fh)
@@ -87,7 +87,7 @@ def _maps(folder: Path) -> list:
     out = []
     for m in sorted(list(folder.glob("*.map.h5")) + list(folder.glob("*.map.zarr"))):
         sp = m.with_name(m.name[: -len(m.suffix)] + ".summary.json")
-        summary = _read_json(sp) if sp.is_file() else {}
+        summary = read_json(sp) if sp.is_file() else {}
         entry = {"name": m.name, "summary": summary, "tiles": []}
         try:
             from ..io.progmap import read_map
@@ -221,7 +221,7 @@ def motif_data(edges_header: list, edges: list, n_neurons: int, null_samples: in
 def _verifies(folder: Path) -> list:
     out = []
     for v in sorted(folder.glob("*.verify.json")):
-        doc = _read_json(v)
+        doc = read_json(v)
         scalars = {k: x for k, x in doc.items() if isinstance(x, (int, float, str, bool)) or x is None}
         if isinstance(doc.get("weights"), dict):
             scalars.update({f"weights.{k}": x for k, x in doc["weights"].items()
@@ -244,9 +244,14 @@ def _edge_traces(infer: Path, summary: dict, edges_header: list, edges: list, ma
     if max_traces <= 0 or not edges:
         return {"status": "not computed (--max-traces 0)" if max_traces <= 0 else "no accepted edges", "traces": {}}
     from ..graph.connectome import Connectome
-    from ..traces import (inference_params, neuron_spike_train, recording_keywords, resolve_recording,
-                          spike_triggered_windows)
     from ..io import open_recording
+    from ..traces import (
+        inference_params,
+        neuron_spike_train,
+        recording_keywords,
+        resolve_recording,
+        spike_triggered_windows,
+    )
 
     try:
         con = Connectome.read(infer)
@@ -306,7 +311,7 @@ def recording_data(outdir, *, max_traces: int = DEFAULT_MAX_TRACES, log=None) ->
     """
     outdir = Path(outdir)
     infer = infer_dir_of(outdir)
-    summary = _read_json(infer / "summary.json")
+    summary = read_json(infer / "summary.json")
     nh, neurons = _read_csv(infer / "neurons.csv")
     eh, edges = _read_csv(infer / "edges.csv")
     for need, header, path in ((("neuron_id", "row", "col", "x_um", "y_um"), nh, infer / "neurons.csv"),
@@ -326,7 +331,7 @@ def recording_data(outdir, *, max_traces: int = DEFAULT_MAX_TRACES, log=None) ->
 def batch_data(root) -> dict:
     """The batch page's data: the run manifest and, per recording, the link to its page."""
     root = Path(root)
-    man = _read_json(root / "run-manifest.json")
+    man = read_json(root / "run-manifest.json")
     if man.get("format") != "connectome-run-manifest":
         raise ConnectomeFormatError("not a connectome run manifest", root / "run-manifest.json")
     rows = []

@@ -10,8 +10,8 @@ in Python, so the numbers are in the HTML even without JavaScript.
 from __future__ import annotations
 
 import html
-import os
 import json
+import os
 from pathlib import Path
 
 from ..errors import OutputError
@@ -142,13 +142,16 @@ def render_recording(d: dict) -> str:
     body = f"""
 <header><h1>Connectome report: {_e(d['title'])}</h1>
 <nav><a href="#facts">Recording</a> <a href="#grid">Neurons on the array</a> <a href="#adjacency">Adjacency</a>
-<a href="#graph">Graph</a> <a href="#motifs">Motifs</a> <a href="#dist">Distributions</a> <a href="#tables">Tables</a> <a href="#map">Map</a>
+<a href="#graph">Graph</a> <a href="#motifs">Motifs</a> <a href="#dist">Distributions</a> <a href="#tables">Tables</a>
+<a href="#map">Map</a>
 <a href="#verify">Verify</a></nav></header>
 <section id="facts"><h2>Recording and QC</h2><div class="cols">
-<div><h3>Facts</h3>{_kv(facts)}</div><div><h3>QC</h3>{_kv(qc)}</div><div><h3>Timings (s)</h3>{_kv(timings, clock=True)}</div>
+<div><h3>Facts</h3>{_kv(facts)}</div><div><h3>QC</h3>{_kv(qc)}</div>
+<div><h3>Timings (s)</h3>{_kv(timings, clock=True)}</div>
 </div></section>
 <section id="grid"><h2>Neurons on the electrode grid</h2>
-<p class="legend">○ excitatory &nbsp; □ inhibitory &nbsp; ◇ type unknown; area ∝ spike count. Hover a neuron for its values.</p>
+<p class="legend">○ excitatory &nbsp; □ inhibitory &nbsp; ◇ type unknown; area ∝ spike count.
+Hover a neuron for its values.</p>
 <div class="fig" id="grid-fig"></div></section>
 <section id="adjacency"><h2>Adjacency, neurons sorted by type</h2>
 <p class="legend">Rows: presynaptic, columns: postsynaptic. Red: excitatory (+), blue: inhibitory (−), green:

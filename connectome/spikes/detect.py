@@ -19,9 +19,85 @@ Samples that are saturated or not finite are reported and never detected
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
+from ..errors import ConfigError
+
 _MAD = 1.4826
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    """The AP detector's parameters, validated when built (:class:`~connectome.errors.ConfigError` naming one).
+
+    Attributes
+    ----------
+    threshold : float
+        Multiple of the robust SD of the high-passed trace a peak must exceed.
+        6: intracellular APs stand 10–100× above the noise on a coupled
+        microhole electrode (Abbott et al. 2017, *Nature Nanotechnology* 12:460;
+        Abbott et al. 2020, *Nature Biomedical Engineering* 4:232), and
+        thresholds of 4–6 robust SDs are the usual compromise for
+        extracellular detection (Quiroga, Nadasdy & Ben-Shaul 2004, *Neural
+        Computation* 16:1661).
+    refractory_ms : float
+        Minimum distance between two peaks on a channel; 2 ms, about a
+        cortical neuron's absolute refractory period.
+    hp_window_ms : float
+        Width of the centred moving average subtracted to high-pass the trace.
+        10 ms: several times an AP's width (≈ 1–2 ms), so the AP keeps its
+        peak, and short against drift and PSPs (decay 5–20 ms), which it removes.
+    mad_stride : int
+        The robust SD is taken on every ``mad_stride``-th row (all rows when the
+        block has fewer than 20 × ``mad_stride``): a MAD needs a few thousand
+        samples, not all of a chunk (choice made here, for speed).
+    baseline_ms : (float, float)
+        The pre-spike baseline of the amplitude: the mean from
+        ``baseline_ms[0]`` to ``baseline_ms[1]`` ms before the peak, before an
+        AP's rising phase (≈ 1 ms).
+    bad_guard_ms : float
+        Peaks within this many ms of a saturated or non-finite sample are dropped.
+
+    Examples
+    --------
+    >>> DetectParams().hp_window_ms, DetectParams(threshold=5).threshold
+    (10.0, 5)
+    >>> DetectParams(mad_stride=0)
+    Traceback (most recent call last):
+    ...
+    connectome.errors.ConfigError: detection parameter mad_stride: must be an integer ≥ 1, got 0
+    """
+
+    threshold: float = 6.0
+    refractory_ms: float = 2.0
+    hp_window_ms: float = 10.0
+    mad_stride: int = 32
+    baseline_ms: tuple = (3.0, 1.5)
+    bad_guard_ms: float = 2.0
+
+    def __post_init__(self):
+        def bad(name, why):
+            raise ConfigError(f"detection parameter {name}: {why}, got {getattr(self, name)!r}")
+
+        for name in ("threshold", "hp_window_ms"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                bad(name, "must be a number > 0")
+        for name in ("refractory_ms", "bad_guard_ms"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                bad(name, "must be a number ≥ 0")
+        if isinstance(self.mad_stride, bool) or not isinstance(self.mad_stride, int) or self.mad_stride < 1:
+            bad("mad_stride", "must be an integer ≥ 1")
+        b = self.baseline_ms
+        if not (isinstance(b, (tuple, list)) and len(b) == 2 and all(isinstance(v, (int, float)) for v in b)
+                and b[0] > b[1] > 0):
+            bad("baseline_ms", "must be two numbers, start > end > 0 ms before the peak")
+        object.__setattr__(self, "baseline_ms", (float(b[0]), float(b[1])))
 
 
 def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
@@ -35,10 +111,11 @@ def robust_sd(x: np.ndarray, stride: int = 7) -> np.ndarray:
 def detect_block(
     x: np.ndarray,
     fs: float,
+    params: DetectParams | None = None,
     *,
-    threshold: float = 6.0,
-    refractory_ms: float = 2.0,
-    hp_window_ms: float = 10.0,
+    threshold: float | None = None,
+    refractory_ms: float | None = None,
+    hp_window_ms: float | None = None,
     valid: slice = slice(None),
     bad_bins=None,
     scratch=None,
@@ -50,17 +127,17 @@ def detect_block(
     x : ndarray, float32
     fs : float
         Sampling rate (Hz).
-    threshold : float
-        Multiple of the robust SD of the high-passed trace.
-    refractory_ms : float
-        Minimum distance between two peaks on a channel.
+    params : DetectParams, optional
+        The detector's parameters (defaults: :class:`DetectParams`).
+    threshold, refractory_ms, hp_window_ms : float, optional
+        Override single fields of ``params``.
     valid : slice
         Only peaks with row index in this slice are returned (the block may
         carry margins shared with its neighbours).
     bad_bins : (ndarray of bool, int, int), optional
         ``(badb, first_row, bin_len)``: bins (of ``bin_len`` rows from
-        ``first_row``) holding saturated or NaN samples; peaks within 2 ms of
-        one are dropped.
+        ``first_row``) holding saturated or NaN samples; peaks within
+        ``bad_guard_ms`` of one are dropped.
     scratch : ndarray, optional
         A float32 array of ``x``'s shape to hold the high-passed trace
         (reused across calls, it saves allocating and faulting in a large array).
@@ -70,7 +147,7 @@ def detect_block(
     rows, cols : ndarray of int64
         Peak sample (row in ``x``) and channel.
     amplitude_mv : ndarray of float32
-        Peak minus the mean over 3.0–1.5 ms before the peak.
+        Peak minus the mean over ``baseline_ms`` (3.0–1.5 ms) before the peak.
     noise_sd_mv : ndarray of float32
         Robust SD of the high-passed trace per channel.
 
@@ -85,13 +162,18 @@ def detect_block(
     """
     from .kernels import highpass_boxcar, scan_peaks
 
+    p = params or DetectParams()
+    overrides: dict[str, Any] = {k: v for k, v in (("threshold", threshold), ("refractory_ms", refractory_ms),
+                                   ("hp_window_ms", hp_window_ms)) if v is not None}
+    if overrides:
+        p = dataclasses.replace(p, **overrides)
     n = x.shape[0]
     x = np.ascontiguousarray(x, dtype=np.float32)
-    half = max(1, int(round(hp_window_ms * fs / 2000.0)))
+    half = max(1, int(round(p.hp_window_ms * fs / 2000.0)))
     hp = highpass_boxcar(x, half, out=scratch if scratch is not None and scratch.shape == x.shape else None)
-    sd = robust_sd(hp, stride=32)
-    thr = (threshold * np.maximum(sd, 1e-6)).astype(np.float32)
-    r = max(1, int(round(refractory_ms * fs / 1000.0)))
+    sd = robust_sd(hp, stride=p.mad_stride)
+    thr = (p.threshold * np.maximum(sd, 1e-6)).astype(np.float32)
+    r = max(1, int(round(p.refractory_ms * fs / 1000.0)))
     lo, hi, _ = valid.indices(n)
     peaks = scan_peaks(hp, thr, r, lo, hi)
     del hp
@@ -100,7 +182,7 @@ def detect_block(
         badb, first, blen = bad_bins
         badcols = np.flatnonzero(badb.any(axis=0))
         if badcols.size:
-            m = int(np.ceil(2e-3 * fs / blen))
+            m = int(np.ceil(p.bad_guard_ms * 1e-3 * fs / blen))
             keep = np.ones(rows.size, bool)
             for c in badcols:
                 sel = np.flatnonzero(cols == c)
@@ -111,8 +193,8 @@ def detect_block(
                     b = np.clip(k + m + 1, 0, badb.shape[0])
                     keep[sel] = (bc[b] - bc[a]) == 0
             rows, cols = rows[keep], cols[keep]
-    b0 = int(round(3.0e-3 * fs))
-    b1 = max(1, int(round(1.5e-3 * fs)))
+    b0 = int(round(p.baseline_ms[0] * 1e-3 * fs))
+    b1 = max(1, int(round(p.baseline_ms[1] * 1e-3 * fs)))
     idx = np.clip(rows[:, None] - np.arange(b1, b0 + 1)[None, :], 0, n - 1)
     base = x[idx, cols[:, None]].mean(axis=1)
     amp = (x[rows, cols] - base).astype(np.float32)

@@ -14,6 +14,7 @@ still merges with its partner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from scipy.ndimage import median_filter
@@ -135,6 +136,36 @@ def merge_channels(
     snr = med_amp / np.maximum(noise_mv, 1e-9)
     coupled = np.flatnonzero((count >= min_spikes) & (snr >= min_snr))
     tol = max(1, int(round(window_ms * 1e-3 * fs)))
+    members = _channel_groups(coupled, sample, ptr, rows, cols, snr, tol, radius, fraction)
+    trains, best, xs, ys, amps = [], [], [], [], []
+    for m in members:
+        t = np.sort(np.concatenate([sample[ptr[c] : ptr[c + 1]] for c in m]))
+        if len(m) > 1:
+            t = drop_copies(t, tol)
+        trains.append(t)
+        best.append(m[0])
+        w = med_amp[m]
+        xs.append(float(np.average(x_um[m], weights=w)))
+        ys.append(float(np.average(y_um[m], weights=w)))
+        amps.append(med_amp[m[0]])
+    sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
+    return Neurons(
+        channels=members,
+        best_channel=np.array(best, dtype=np.int64),
+        spike_ptr=sptr,
+        spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
+        x_um=np.array(xs),
+        y_um=np.array(ys),
+        ap_amp_mv=np.array(amps),
+    )
+
+
+def _channel_groups(coupled, sample, ptr, rows, cols, snr, tol: int, radius: float, fraction: float) -> list:
+    """Coupled channels merged by the coincidence rule (union–find): one int64 array per neuron.
+
+    Each group lists its channels best SNR first; groups are ordered by their
+    best channel.
+    """
     parent = {int(c): int(c) for c in coupled}
 
     def find(u):
@@ -170,24 +201,98 @@ def merge_channels(
         g = sorted(g, key=lambda c: (-snr[c], c))
         members.append(np.array(g, dtype=np.int64))
     members.sort(key=lambda m: int(m[0]))
-    trains, best, xs, ys, amps = [], [], [], [], []
-    for m in members:
-        t = np.sort(np.concatenate([sample[ptr[c] : ptr[c + 1]] for c in m]))
-        if len(m) > 1:
-            t = drop_copies(t, tol)
-        trains.append(t)
-        best.append(m[0])
-        w = med_amp[m]
-        xs.append(float(np.average(x_um[m], weights=w)))
-        ys.append(float(np.average(y_um[m], weights=w)))
-        amps.append(med_amp[m[0]])
-    sptr = np.concatenate([[0], np.cumsum([t.size for t in trains])]).astype(np.int64)
-    return Neurons(
-        channels=members,
-        best_channel=np.array(best, dtype=np.int64),
-        spike_ptr=sptr,
-        spike_sample=np.concatenate(trains).astype(np.int64) if trains else np.zeros(0, np.int64),
-        x_um=np.array(xs),
-        y_um=np.array(ys),
-        ap_amp_mv=np.array(amps),
+    return members
+
+
+class SpikeCandidates(Protocol):
+    """What :func:`find_neurons` reads from a first pass over a recording (e.g. ``Pass1`` of the inference)."""
+
+    spike_channel: np.ndarray  # candidates sorted by (channel, sample)
+    spike_sample: np.ndarray
+    spike_amp_mv: np.ndarray
+    noise_mv: np.ndarray  # (chunks, channels): robust SD of the high-passed trace per chunk
+
+
+class NeuronParams(Protocol):
+    """The parameters :func:`find_neurons` reads (``connectome.infer.InferParams`` has them all)."""
+
+    @property
+    def min_ap_fraction(self) -> float: ...
+    @property
+    def min_spikes(self) -> int: ...
+    @property
+    def merge_radius_pitches(self) -> float: ...
+    @property
+    def merge_window_ms(self) -> float: ...
+    @property
+    def merge_fraction(self) -> float: ...
+
+
+class FoundNeurons(NamedTuple):
+    """What :func:`find_neurons` returns: the cleaned spikes, the per-channel noise and the neurons."""
+
+    channel: np.ndarray
+    sample: np.ndarray
+    amplitude_mv: np.ndarray
+    noise_mv: np.ndarray  # (channels,): median over chunks
+    neurons: Neurons
+
+
+def find_neurons(candidates: SpikeCandidates, recording, params: NeuronParams) -> FoundNeurons:
+    """Spike candidates of a first pass → neurons: the one rule used by infer, imprint and the API.
+
+    Drops small candidates (:func:`clean_spikes`, ``min_ap_fraction``), takes
+    each channel's noise as the median of its per-chunk robust SDs, and merges
+    channels into neurons (:func:`merge_channels`, ``min_spikes``,
+    ``merge_radius_pitches``, ``merge_window_ms``, ``merge_fraction``) on the
+    recording's grid geometry.
+
+    Parameters
+    ----------
+    candidates : SpikeCandidates
+        ``spike_channel``, ``spike_sample``, ``spike_amp_mv`` sorted by
+        (channel, sample), and ``noise_mv`` (chunks × channels).
+    recording : Recording
+        Only its geometry and sampling rate are read (``n_channels``,
+        ``rows``, ``cols``, ``x_um``, ``y_um``, ``sampling_rate_hz``).
+    params : NeuronParams
+        e.g. :class:`connectome.infer.InferParams`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> t = np.arange(20) * 1000
+    >>> cand = NS(spike_channel=np.repeat([0, 1], 20), spike_sample=np.concatenate([t, t + 1]),
+    ...           spike_amp_mv=np.full(40, 5.0, np.float32), noise_mv=np.full((3, 2), 0.1))
+    >>> rec = NS(n_channels=2, rows=np.array([0, 0]), cols=np.array([0, 1]), x_um=np.array([0.0, 10.0]),
+    ...          y_um=np.zeros(2), sampling_rate_hz=10_000.0)
+    >>> par = NS(min_ap_fraction=0.5, min_spikes=10, merge_radius_pitches=3.0, merge_window_ms=0.2,
+    ...          merge_fraction=0.7)
+    >>> found = find_neurons(cand, rec, par)
+    >>> found.neurons.n, found.neurons.channels[0].tolist(), int(found.neurons.counts()[0])
+    (1, [0, 1], 20)
+    """
+    ch, smp, amp = clean_spikes(
+        candidates.spike_channel,
+        candidates.spike_sample,
+        candidates.spike_amp_mv,
+        params.min_ap_fraction,
+        recording.n_channels,
     )
+    noise = np.median(candidates.noise_mv, axis=0)
+    neurons = merge_channels(
+        ch,
+        smp,
+        amp,
+        noise,
+        recording.rows,
+        recording.cols,
+        recording.x_um,
+        recording.y_um,
+        fs=recording.sampling_rate_hz,
+        min_spikes=params.min_spikes,
+        radius=params.merge_radius_pitches,
+        window_ms=params.merge_window_ms,
+        fraction=params.merge_fraction,
+    )
+    return FoundNeurons(ch, smp, amp, noise, neurons)

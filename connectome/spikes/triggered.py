@@ -49,7 +49,7 @@ def neuron_spike_train(rec, channels, p, progress=None) -> np.ndarray:
     if progress is not None:
         progress.reset(total=len(bounds))
         progress.set_description("pair: presynaptic spikes")
-    found = {c: ([], []) for c in channels}
+    found: dict[int, tuple[list, list]] = {c: ([], []) for c in channels}
     for s, e in bounds:
         a, b = max(0, s - pad), min(rec.n_samples, e + pad)
         for c in channels:
@@ -135,7 +135,9 @@ def spike_triggered_windows(
     n = 0
     excluded = {"recording_edge": 0, "bad_samples": 0, "post_spike": 0}
     rng = np.random.default_rng(seed)
-    examples, ex_times, seen = [], [], 0
+    examples: list = []
+    ex_times: list = []
+    seen = 0
     spikes = np.asarray(spikes, np.int64)
     inside = (spikes + l0 >= 0) & (spikes + l1 < rec.n_samples)
     excluded["recording_edge"] = int((~inside).sum())

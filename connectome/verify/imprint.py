@@ -259,7 +259,7 @@ def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None, open
     from ..infer.sta import channel_gain_and_validity
     from ..io import open_recording
     from ..io.scratch import make_scratch
-    from ..spikes.neurons import clean_spikes, merge_channels
+    from ..spikes.neurons import find_neurons
 
     p = infer_params or InferParams()
     t0 = time.perf_counter()
@@ -267,13 +267,8 @@ def prepare(recording_path, infer_params=None, progress=None, tmp_dir=None, open
     work = make_scratch("connectome-imprint-", folder=tmp_dir)  # docs/outputs.md: where temporaries live
     try:
         p1 = run_pass1(rec, p, work, progress)
-        ch, smp, amp = clean_spikes(p1.spike_channel, p1.spike_sample, p1.spike_amp_mv, p.min_ap_fraction,
-                                    rec.n_channels)
+        ch, smp, amp, _, neurons = find_neurons(p1, rec, p)
         p1.spike_channel, p1.spike_sample, p1.spike_amp_mv = ch, smp, amp
-        noise = np.median(p1.noise_mv, axis=0)
-        neurons = merge_channels(ch, smp, amp, noise, rec.rows, rec.cols, rec.x_um, rec.y_um,
-                                 fs=rec.sampling_rate_hz, min_spikes=p.min_spikes, radius=p.merge_radius_pitches,
-                                 window_ms=p.merge_window_ms, fraction=p.merge_fraction)
         if neurons.n:
             col, scale = channel_gain_and_validity(p1, neurons, p)
             act = p1.activity_mv[np.arange(col.shape[0])[:, None], col] * scale

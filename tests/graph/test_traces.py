@@ -79,7 +79,7 @@ def test_windows_mean_and_sem_of_a_known_signal(sample_recording):
 
 
 def test_unknown_neuron_and_missing_recording(sample_dir, sample_recording, tmp_path):
-    with pytest.raises(ConfigError, match="no neuron 999"):
+    with pytest.raises(ConfigError, match="post=999: no such neuron"):
         pair_traces(sample_dir, 0, 999)
     moved = tmp_path / "moved"
     shutil.copytree(sample_dir, moved)
@@ -88,7 +88,7 @@ def test_unknown_neuron_and_missing_recording(sample_dir, sample_recording, tmp_
     summary["input"]["abs_path"] = str(tmp_path / "nowhere" / "rec.h5")
     (moved / "summary.json").write_text(json.dumps(summary))
     c = Connectome.read(moved)
-    with pytest.raises(ConnectomeFormatError, match="give --recording"):
+    with pytest.raises(ConnectomeFormatError, match="pass its path as recording"):
         resolve_recording(moved, c)
     assert resolve_recording(moved, c, sample_recording) == sample_recording  # explicit, same fingerprint
 

@@ -17,15 +17,20 @@ def test_clean_stale_in_a_shared_temp_folder_keeps_other_folders(tmp_path):
     other.mkdir()
     (other / "data.txt").write_text("keep me")
     _aged(other)
-    ours = tmp_path / "connectome-infer-crashed"  # ours, ownerless and old: stale
+    ours = tmp_path / "connectome-infer-crashed"  # ours, ownerless, empty and old: stale
     ours.mkdir()
     _aged(ours)
+    results = tmp_path / "connectome-results"  # a user's (or a benchmark's) folder with our prefix: not ours
+    results.mkdir()
+    (results / "edges.csv").write_text("keep me too")
+    _aged(results)
     dead = tmp_path / "connectome-infer-dead"  # ours, owner gone
     dead.mkdir()
     (dead / "owner").write_text(f"{socket.gethostname()} 999999999\n")
     removed = scratch.clean_stale(tmp_path)
     assert sorted(p.name for p in removed) == ["connectome-infer-crashed", "connectome-infer-dead"]
     assert (other / "data.txt").read_text() == "keep me"
+    assert (results / "edges.csv").read_text() == "keep me too"
 
 
 def test_clean_stale_in_the_dedicated_folder_removes_ownerless_folders(tmp_path):

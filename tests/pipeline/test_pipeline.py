@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,8 +15,8 @@ import pytest
 
 from connectome.cli import main
 from connectome.errors import ConfigError, EnvironmentFault
-from connectome.pipeline import config_from_dict, load_config, run_pipeline
 from connectome.io.checksum import sha256_file
+from connectome.pipeline import config_from_dict, load_config, run_pipeline
 from connectome.pipeline.runner import MANIFEST
 from connectome.simulate import SimParams, simulate
 
@@ -198,7 +199,7 @@ def test_a_second_run_on_the_same_output_is_refused(tmp_path, recordings):
 
 
 def test_demo_pipeline_cli(tmp_path, capsys):
-    rc = main(["run", str(REPO / "pipelines" / "demo.toml"), "--out", str(tmp_path / "demo"), "--quiet"])
+    rc = main(["run", str(REPO / "pipelines" / "demo.toml"), "--out", str(tmp_path / "demo")])
     assert rc == 0
     out = capsys.readouterr().out
     assert "1 of 1 recording(s) done" in out and "10 neurons, 8 synapses" in out
@@ -247,3 +248,31 @@ def test_existing_scheduler_address(tmp_path, recordings, monkeypatch):
     assert m["counts"]["done"] == 1
     monkeypatch.setattr("connectome.pipeline.cluster.CONNECT_TIMEOUT", "2s")
     assert main(["run", str(tmp_path / "p.toml"), "--scheduler", "tcp://127.0.0.1:1", "--quiet"]) == 2
+
+
+@pytest.mark.parametrize(
+    "kw, needle",
+    [
+        ({"stages": ("compile",)}, "[run] stages must be one of"),
+        ({"stages": ("infer", "compile")}, "needs at least one [[compile]] table"),
+        ({"workers": -1}, "[run] workers must be an integer ≥ 0"),
+        ({"threads": 0}, "[run] threads must be an integer ≥ 1"),
+        ({"scheduler": 8786}, "[run] scheduler must be an address string"),
+    ],
+)
+def test_pipeline_config_is_validated_when_built(tmp_path, kw, needle):
+    from connectome.pipeline.config import PipelineConfig
+
+    with pytest.raises(ConfigError, match=re.escape(needle)) as e:
+        PipelineConfig(path=tmp_path / "p.toml", **kw)
+    assert e.value.path == str(tmp_path / "p.toml")
+
+
+def test_compile_target_is_validated_when_built():
+    from connectome.pipeline.config import CompileTarget
+
+    assert CompileTarget("rram-64", {"technology": "rram"}).map_name() == "rram-64.map.h5"
+    with pytest.raises(ConfigError, match="name 'a b' must be"):
+        CompileTarget("a b")
+    with pytest.raises(ConfigError, match="format must be h5 or zarr"):
+        CompileTarget("x", format="npz")

@@ -15,6 +15,7 @@ from connectome.errors import EXIT_BAD_INPUT, OutputError
 from connectome.io.atomic import recognise
 from connectome.report import batch_data, recording_data, render_batch, render_recording, write_report
 
+
 class _R:
     def __init__(self, code, output):
         self.exit_code, self.output = code, output
@@ -212,7 +213,7 @@ def test_browser_reports_script_errors(bench, tmp_path):
 def test_run_writes_the_report_unless_told_not_to(tmp_path, capsys, no_report):
     cfg = tmp_path / "p.toml"
     cfg.write_text(f'[run]\ninputs = ["{SAMPLE.as_posix()}"]\noutput = "out"\nstages = ["infer"]\n')
-    args = ["run", str(cfg), "-q"] + (["--no-report"] if no_report else [])
+    args = ["run", str(cfg)] + (["--no-report"] if no_report else [])
     rc = main(args)
     out = capsys.readouterr().out
     assert rc == 0
