@@ -73,7 +73,7 @@ def pair_evidence(st: SpikeTrains, p: SpikeParams):
     if tested.sum() >= 2:
         old = numba.get_num_threads()
         if p.workers:
-            numba.set_num_threads(min(p.workers, numba.config.NUMBA_NUM_THREADS))
+            numba.set_num_threads(min(p.workers, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         try:
             c, pr = central_ccg(
                 st.times_s, st.unit_index, ptr, idx, tested, N, p.bin_ms / 1000.0, n_full, n_center, kernel
