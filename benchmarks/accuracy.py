@@ -10,6 +10,7 @@ pipeline never reads (:mod:`connectome.evaluate`). Prints a Markdown table;
     python benchmarks/accuracy.py --quick    # the small ones (≈ 2 min)
     python benchmarks/accuracy.py --hh       # the two Hodgkin–Huxley networks only
     python benchmarks/accuracy.py --quick --hh --joint   # … each also with joint_refit=true
+    python benchmarks/accuracy.py --quick --hh --off     # … each also with pre_center=false (defence off)
 
 Two simulators: the point-process PSP model (``connectome simulate``) and the
 conductance-based Hodgkin–Huxley network (``connectome simulate --model hh``,
@@ -70,6 +71,7 @@ def score(name: str, opts: dict, infer_params=()) -> dict:
         r = evaluate(out, rec.with_name(rec.stem + ".truth.h5"))
     bins = r.pop("recall_by_psp_mv")
     r["fp_disynaptic"] = r.get("false_positive_causes", {}).get("disynaptic", {}).get("count")
+    r["fp_disynaptic_base"] = r.get("false_positive_cause_base_rate", {}).get("disynaptic")
     row = {"scenario": name + (" · " + " ".join(infer_params) if infer_params else ""), **r,
            "wall_s": m["wall_s"], "rss_mb": m["rss_mb"]}
     for k, b in bins.items():
@@ -89,12 +91,14 @@ COLUMNS = [("scenario", "scenario"), ("neurons_recovered_fraction", "neurons fou
            ("wall_s", "infer wall (s)")]
 #: The issue-13 scores (second table): electrical synapses, weight scale, MCC, explained false positives.
 COLUMNS_13 = [("scenario", "scenario"), ("precision", "precision"), ("recall_detectable", "recall (ideal z ≥ 5)"),
+              ("recall_all", "recall (all)"),
               ("recall_detectable_analytic", "recall (analytic SNR ≥ 5)"), ("mcc", "MCC"),
               ("kind_correct_incl_electrical", "kind (incl. electrical)"), ("electrical_recall", "electrical recall"),
               ("electrical_kind_precision", "electrical kind-precision"), ("weight_pearson_r", "weight r"),
               ("weight_ratio_median_all", "est/true weight"), ("weight_ratio_median_mean_psp", "est/mean-PSP weight"),
               ("weight_pearson_r_mean_psp", "weight r (mean PSP)"),
-              ("median_latency_error_ms", "latency err (ms)"), ("false_positives", "FP"), ("fp_disynaptic", "FP disynaptic")]
+              ("roc_auc", "ROC AUC"), ("median_latency_error_ms", "latency err (ms)"), ("false_positives", "FP"),
+              ("fp_disynaptic", "FP disynaptic"), ("fp_disynaptic_base", "unconnected pairs with a chain")]
 
 
 def main() -> int:
@@ -103,6 +107,8 @@ def main() -> int:
     ap.add_argument("--hh", action="store_true", help="the Hodgkin–Huxley networks only (with --quick: "
                     "the small point-process scenarios and the HH networks)")
     ap.add_argument("--joint", action="store_true", help="each scenario also with joint_refit=true")
+    ap.add_argument("--off", action="store_true", help="each scenario also with pre_center=false "
+                    "(the presynaptic null centre, the defence against burst-locked responses, switched off)")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args()
     if args.hh and args.quick:
@@ -111,7 +117,8 @@ def main() -> int:
         todo = HH_SCENARIOS
     else:
         todo = {k: v for k, v in (SCENARIOS | HH_SCENARIOS).items() if v[1] or not args.quick}
-    variants = [(), ("joint_refit=true",)] if args.joint else [()]
+    variants = [()] + ([("pre_center=false",)] if args.off else [])
+    variants += [("joint_refit=true",)] if args.joint else []
     rows = []
     for name, (opts, _quick) in todo.items():
         for params in variants:

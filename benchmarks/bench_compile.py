@@ -135,9 +135,15 @@ def spatial_dir(n_synapses: int) -> Path:
 SPATIAL_PER_NEURON = 20
 
 
+#: Runs ``connectome.cli`` from this checkout, whatever the working directory.
+_CLI = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
+        "from connectome.cli import main; sys.exit(main(sys.argv[1:]))")
+
+
 def compile_args(src: Path, out: Path, tech: str = "rram", crossbar: str = "256x256", layers: int = 8,
                  clip: str = "none", partitioner: str = "spectral") -> list:
-    return ["connectome", "compile", str(src), "--technology", tech, "--crossbar", crossbar,
+    # this checkout's code (the `connectome` script would run whatever copy is installed)
+    return [sys.executable, "-c", _CLI, "compile", str(src), "--technology", tech, "--crossbar", crossbar,
             "--layers", str(layers), "--full-scale", clip, "--partitioner", partitioner, "--out", str(out),
             "--quiet"]
 

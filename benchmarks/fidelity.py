@@ -2,6 +2,7 @@
 
     python benchmarks/fidelity.py                       # tables on stdout, figures to docs/figures/
     python benchmarks/fidelity.py --no-functional       # weights only (≈ 1 min)
+    python benchmarks/fidelity.py --tile-sizes          # read-out table: fidelity vs tile size 64…1024 (≈ 10 min)
 
 Input: the simulator's 2,000-neuron network (``bench_verify.network_dir``:
 150,066 synapses, lognormal PSPs), compiled once per technology with its
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package, not an installed one
 import _harness as H  # noqa: E402
 from bench_verify import compiled_map, network_dir  # noqa: E402
 
@@ -36,7 +38,17 @@ def main() -> int:
     ap.add_argument("--no-functional", action="store_true")
     ap.add_argument("--no-figures", action="store_true")
     ap.add_argument("--figures-only", action="store_true", help="only redraw the figures")
+    ap.add_argument("--tile-sizes", action="store_true",
+                    help="only the read-out table: weight Pearson and functional fidelity vs tile size per technology")
+    ap.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    ap.add_argument("--targets", action="store_true",
+                    help="only issue 17's targets: RRAM and PCM at 4 bits (t = 0; PCM also 10 years)")
+    ap.add_argument("--functional-s", type=float, default=30.0, help="simulated seconds for --tile-sizes")
     args = ap.parse_args()
+    if args.tile_sizes:
+        return tile_size_table(args.sizes, None if args.no_functional else args.functional_s)
+    if args.targets:
+        return targets(None if args.no_functional else args.functional_s)
     from connectome.verify import verify_map
 
     net = network_dir(2000)
@@ -87,6 +99,110 @@ def main() -> int:
                               ("ba", "bursts copied"), ("bb", "bursts pasted")]))
     if not args.no_figures:
         figures(maps, net)
+    return 0
+
+
+SIZES = [64, 128, 256, 512, 1024]
+
+
+def tile_size_table(sizes, functional_s) -> int:
+    """Fidelity vs tile size with the read-out non-idealities (docs/fidelity.md, "Read-out and tile size").
+
+    Each technology's default levels, scheme, layers and full scale (p99);
+    square tiles up to the technology's limit; verify at t = 0 (seed 0) with
+    the technology's programming and read noise, plus: read-out off (ideal
+    wires and converters), read-out with every row driven (the worst IR drop,
+    the default) and with 1 % of the rows driven (sparse spiking input).
+    Functional fidelity (with the default read-out) over ``functional_s``
+    simulated seconds, raw and normalised by the copy-vs-itself reference;
+    and the read-out alone (programming and read noise off): Pearson and
+    functional fidelity, which isolate what the tile size costs.
+    """
+    import time
+    import warnings
+
+    from connectome.compile import CompileOptions, compile_connectome
+    from connectome.devices import load_technology
+    from connectome.graph.formats import read_connectome
+    from connectome.verify import verify_objects
+    from connectome.verify.functional import LIFParams
+
+    net = network_dir(2000)
+    con = read_connectome(net)
+    rows = []
+    for t in TECHS:
+        a = load_technology(t).array
+        for n in sizes:
+            if n > a.max_rows or n > a.max_cols:
+                continue
+            t0 = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                pm = compile_connectome(con, CompileOptions(technology=t, rows=n, cols=n, baselines=False))
+            ideal = verify_objects(pm, con, readout=False)["weights"]
+            sparse = verify_objects(pm, con, input_activity=0.01)
+            fp = LIFParams(duration_s=functional_s) if functional_s else None
+            full = verify_objects(pm, con, functional=bool(functional_s), functional_params=fp)
+            ro = full["device"]["readout"]
+            f = full.get("functional") or {}
+            # the read-out alone (no programming or read noise): what the tile size costs by itself
+            only = verify_objects(pm, con, programming_noise_scale=0.0, read_noise_scale=0.0,
+                                  functional=bool(functional_s), functional_params=fp)
+            fo = only.get("functional") or {}
+            rows.append({"tech": t, "tile": f"{n}×{n}", "tiles": pm.summary["tiles"],
+                         "fmin": ro.get("line_factor_min"), "fmed": ro.get("line_factor_median"),
+                         "p_ideal": ideal["pearson"], "p_all": full["weights"]["pearson"],
+                         "p_sparse": sparse["weights"]["pearson"], "flips": full["weights"]["sign_flips"],
+                         "func": f.get("score", ""), "ref": f.get("reference_score", ""),
+                         "norm": f.get("score_normalised", ""), "p_ro": only["weights"]["pearson"],
+                         "func_ro": fo.get("score", ""), "norm_ro": fo.get("score_normalised", ""),
+                         "s": round(time.perf_counter() - t0, 1)})
+            print(rows[-1], flush=True)
+    print(f"\nMachine: {H.machine()}; network {net.name}: {con.n_edges} edges, {con.n_neurons} neurons; "
+          f"functional {functional_s or 0:g} s simulated\n")
+    print(H.table(rows, [("tech", "technology"), ("tile", "tile"), ("tiles", "tiles"),
+                         ("fmin", "IR factor min"), ("fmed", "IR factor median"),
+                         ("p_ideal", "Pearson, ideal read-out"), ("p_all", "Pearson, all rows driven"),
+                         ("p_sparse", "Pearson, 1 % rows driven"), ("flips", "sign flips"),
+                         ("func", "functional"), ("ref", "reference"), ("norm", "functional normalised"),
+                         ("p_ro", "Pearson, read-out only"), ("func_ro", "functional, read-out only"),
+                         ("norm_ro", "normalised, read-out only"), ("s", "wall s")]))
+    return 0
+
+
+def targets(functional_s) -> int:
+    """RRAM and PCM at 4 bits (16 levels), default crossbar and full scale: Pearson, sign flips and the
+    normalised functional fidelity at t = 0, and PCM's Pearson after 10 years with drift compensation
+    (targets: ≥ 0.99, 0, ≥ 0.95; ≥ 0.95)."""
+    import warnings
+
+    from connectome.compile import CompileOptions, compile_connectome
+    from connectome.graph.formats import read_connectome
+    from connectome.verify import verify_objects
+    from connectome.verify.functional import LIFParams
+
+    net = network_dir(2000)
+    con = read_connectome(net)
+    rows = []
+    for t in ("rram", "pcm"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = compile_connectome(con, CompileOptions(technology=t, bits=4, baselines=False))
+        for label, sec in (("0", 0.0),) + ((("10y", AFTER[2][1]),) if t == "pcm" else ()):
+            fp = LIFParams(duration_s=functional_s) if functional_s and sec == 0 else None
+            for ro in (True, False):
+                r = verify_objects(pm, con, after_s=sec, functional=fp is not None, functional_params=fp,
+                                   readout=ro)
+                f = r.get("functional") or {}
+                rows.append({"tech": t, "after": label, "readout": "on" if ro else "off",
+                             "pearson": r["weights"]["pearson"], "flips": r["weights"]["sign_flips"],
+                             "func": f.get("score", ""), "norm": f.get("score_normalised", ""),
+                             "q": r["quantisation_only"]["pearson"]})
+                print(rows[-1], flush=True)
+    print(f"\nMachine: {H.machine()}; network {net.name}: {con.n_edges} edges; 4 bits (16 levels)\n")
+    print(H.table(rows, [("tech", "technology"), ("after", "after"), ("readout", "read-out"),
+                         ("pearson", "Pearson"), ("q", "Pearson, quantisation only"), ("flips", "sign flips"),
+                         ("func", "functional"), ("norm", "functional normalised")]))
     return 0
 
 

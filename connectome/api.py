@@ -40,11 +40,11 @@ from .infer.preprocess import run_pass1
 from .io import Recording, open_recording
 from .io.atomic import atomic_path
 from .io.interop import is_si_recording
-from .io.progmap import ProgrammingMap, write_map
+from .io.progmap import ProgrammingMap, read_map, write_map
 from .io.scratch import make_scratch, release
 from .io.writer import create_recording
 from .spikes.neurons import Neurons, find_neurons
-from .verify import verify_map
+from .verify import verify_map, verify_objects
 from .verify.report import format_report
 
 __all__ = [
@@ -497,23 +497,11 @@ def verify(programming_map, connectome, **options) -> VerifyReport:
         raise ConfigError(
             f"expected a ProgrammingMap or the path of a map, got {type(programming_map).__name__}"
         )
-    con = _connectome(connectome) if con_in_memory else None
-    # verify_map reads both from files (and checks the map's checksums and invariants on reading):
-    # objects are written once to a scratch folder, in the formats the command line would read
-    work = make_scratch("connectome-verify-")
-    try:
-        map_path = programming_map
-        if map_in_memory:
-            map_path = work / "map.h5"
-            write_map(programming_map, map_path)
-        con_path = connectome
-        if con_in_memory:  # GraphML keeps every float exactly (CSV rounds to 7 digits)
-            con_path = work / "connectome.graphml"
-            assert con is not None
-            con.write_graphml(con_path)
-        report = VerifyReport(verify_map(map_path, con_path, **options))
-    finally:
-        release(work)
+    # objects are verified as they are, nothing written (verify_objects checks the map's invariants as on reading)
+    pm = programming_map if map_in_memory else read_map(programming_map)
+    con = _connectome(connectome) if con_in_memory else read_connectome(connectome)
+    report = VerifyReport(verify_objects(pm, con, map_path=None if map_in_memory else programming_map,
+                                         connectome_path=None if con_in_memory else connectome, **options))
     if map_in_memory:
         report["map"]["path"] = "<in memory>"
     if con_in_memory:

@@ -57,8 +57,9 @@ class Truth:
 
 
 def read_truth_arrays(path) -> Truth:
-    import h5py
     import json
+
+    import h5py
 
     with h5py.File(path, "r") as fh:
         g = lambda k: fh[k][()]  # noqa: E731
@@ -459,7 +460,8 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
         ti = edge_of[hit]
         res["kind_correct"] = float((e_kind[hit] == t.kind[ti]).mean())
         chem = t.kind[ti] != 3
-        res["median_latency_error_ms"] = float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem]))) if chem.any() else None
+        res["median_latency_error_ms"] = (float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem])))
+                                          if chem.any() else None)
         if tp >= 3:
             res["weight_pearson_r"] = float(np.corrcoef(e_w[hit], t.weight_mv[ti])[0, 1])
     res.update(_issue13_scores(t, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, found))
@@ -573,4 +575,35 @@ def _issue13_scores(t: Truth, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, f
         causes[c].append(float(e_d[j]))
     out["false_positive_causes"] = {c: {"count": len(v), "median_latency_ms": float(np.median(v)) if v else None}
                                     for c, v in causes.items()}
+    out["false_positive_cause_base_rate"] = _cause_base_rates(A, anykey, found)
     return out
+
+
+def _cause_base_rates(A: np.ndarray, anykey: set, found: np.ndarray) -> dict:
+    """Fraction of unconnected ordered pairs of found neurons to which each cause would apply.
+
+    The yardstick for :data:`FP_CAUSES`: in a dense network almost every
+    unconnected pair has some chain pre → x → post and some common input, so
+    "disynaptic" says little about a false positive unless it is rarer among
+    unconnected pairs in general.
+    """
+    f = np.flatnonzero(found)
+    if f.size < 2:
+        return {}
+    Af = A.astype(np.float32)
+    two = (Af @ Af)[np.ix_(f, f)] > 0
+    common = (Af.T @ Af)[np.ix_(f, f)] > 0
+    n = A.shape[0]
+    conn = np.zeros((f.size, f.size), bool)
+    keys = np.array(sorted(anykey), np.int64)
+    a, b = keys // n, keys % n
+    pos = np.full(n, -1, np.int64)
+    pos[f] = np.arange(f.size)
+    ok = (pos[a] >= 0) & (pos[b] >= 0)
+    conn[pos[a[ok]], pos[b[ok]]] = True
+    unc = ~conn & ~np.eye(f.size, dtype=bool)
+    rev = conn.T & unc
+    if not unc.any():
+        return {}
+    return {"disynaptic": float(two[unc].mean()), "common_input": float((common & ~two)[unc].mean()),
+            "reverse": float((rev & ~two & ~common)[unc].mean())}

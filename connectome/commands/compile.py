@@ -30,6 +30,17 @@ def echo_warnings(caught) -> None:
             click.echo(f"connectome: warning: {msg}", err=True)
 
 
+def _train_line(t) -> str:
+    """The pulse train of a map's schedule entries (maps before format version 2: not recorded)."""
+    if not isinstance(t, dict):
+        return "pulse train     not recorded (format version 1)"
+    rst = f", RESET {t['reset_v']:g} V / {t['reset_width_ns']:g} ns" if t.get("reset_v") else ""
+    first = " first" if t.get("reset_first") else ""
+    return (f"pulse train     {t['mechanism']}: {t['amplitude_v']:g} V + {t['step_v']:g} V/pulse "
+            f"(up to {t.get('last_amplitude_v', 0):g} V), {t['width_ns']:g} ns{rst}{first}, "
+            f"verify {t['verify_v']:g} V / {t['verify_ns']:g} ns, {t.get('verify_reads', 0)} verify reads")
+
+
 def format_summary(s: dict, path=None) -> str:
     """The summary as a few aligned lines."""
     def g(k, default="?"):
@@ -69,6 +80,7 @@ def format_summary(s: dict, path=None) -> str:
         f"programming     {g('programming_time_s')} s, {g('programming_energy_uj')} µJ, "
         f"{g('write_pulses')} pulses ({g('unverified_cells')} cells unverified), {g('parallel_lanes')} lanes, "
         f"peak {g('peak_power_mw')} mW of {g('power_budget_mw')} mW",
+        _train_line(g("pulse_train")),
         f"area            {g('area_footprint_mm2')} mm² footprint, {g('area_cells_total_mm2')} mm² of cell arrays",
         f"delays          {(g('delays', {}) or {}).get('mode', '?')}",
     ]

@@ -29,6 +29,10 @@ from ._common import progress_bar
               help="Multiply the technology's read noise (0: off).")
 @click.option("--drift-scale", type=float, default=1.0, show_default=True,
               help="Multiply the drift exponents (PCM; 0: off).")
+@click.option("--readout/--no-readout", default=True, show_default=True,
+              help="Read-out non-idealities of the technology: wire IR drop, sneak paths, ADC precision.")
+@click.option("--input-activity", type=float, default=1.0, show_default=True,
+              help="Share of a tile's rows driven at once during a read (1: all, the worst IR drop).")
 @click.option("--lost-threshold", "lost_threshold_mv", type=float, default=None,
               help="Effective |w| (mV) below which a synapse is lost [default: half a quantisation step].")
 @click.option("--functional", is_flag=True,
@@ -40,13 +44,15 @@ from ._common import progress_bar
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON instead of the table.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing (the report is still written).")
 def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck_fraction, stuck_on_share,
-               programming_noise_scale, read_noise_scale, drift_scale, lost_threshold_mv, functional,
+               programming_noise_scale, read_noise_scale, drift_scale, readout, input_activity, lost_threshold_mv,
+               functional,
                functional_duration, out, as_json, quiet):
     """Read MAP back, apply the technology's non-idealities and compare with the copied connectome.
 
-    Programming noise, drift with its spread after --after (PCM), read noise
-    and stuck cells are applied to every physical cell (differential partners
-    included); effective weights are decoded per synapse and compared with the
+    Programming noise, drift with its spread after --after (PCM), read noise,
+    stuck cells and the read-out (wire IR drop, sneak paths, ADC) are applied to every
+    physical cell (differential partners included); effective weights are
+    decoded per synapse and compared with the
     copied weights: Pearson and Spearman correlation, sign flips, synapses
     lost, relative error by weight decile. With --functional both networks
     are simulated under the same drive. Written to MAP.verify.json (or
@@ -77,7 +83,7 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
                                 programming_noise_scale=programming_noise_scale, read_noise_scale=read_noise_scale,
                                 drift_scale=drift_scale, stuck_fraction=stuck_fraction,
                                 stuck_on_share=stuck_on_share, lost_threshold_mv=lost_threshold_mv,
-                                functional_params=fp)
+                                functional_params=fp, readout=readout, input_activity=input_activity)
         if bar is not None:
             bar.update(1 + int(functional))
         report.write(out)

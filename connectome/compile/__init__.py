@@ -8,4 +8,5 @@ from .compiler import CompileOptions, check_geometry, compile_connectome, parse_
 from .mapping import SCHEMES
 from .tiling import PARTITIONERS
 
-__all__ = ["CompileOptions", "compile_connectome", "parse_crossbar", "source_files", "check_geometry", "SCHEMES", "PARTITIONERS"]
+__all__ = ["CompileOptions", "compile_connectome", "parse_crossbar", "source_files", "check_geometry",
+           "SCHEMES", "PARTITIONERS"]

@@ -38,8 +38,8 @@ import hashlib
 import json
 import math
 import re
-import warnings
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -151,11 +151,12 @@ class CompileOptions:
         if not isinstance(self.baselines, bool):
             bad("baselines", "must be true or false")
         if self.clip is not None:
-            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.clip, "compile option clip"))
+            object.__setattr__(self, "full_scale",
+                               mapping.normalise_full_scale(self.clip, "compile option clip"))
             object.__setattr__(self, "clip", None)
         else:
-            object.__setattr__(self, "full_scale", mapping.normalise_full_scale(self.full_scale,
-                                                                                  "compile option full_scale"))
+            fs = mapping.normalise_full_scale(self.full_scale, "compile option full_scale")
+            object.__setattr__(self, "full_scale", fs)
 
 
 def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encoding) -> None:
@@ -164,12 +165,15 @@ def check_geometry(tech, rows: int, cols: int, layers: int, enc: mapping.Encodin
     if rows < 1 or cols < 1 or layers < 1:
         raise TechnologyError(f"crossbar {rows}x{cols} with {layers} layer(s): sizes must be ≥ 1")
     if rows > a.max_rows or cols > a.max_cols:
-        raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of {a.max_rows}x{a.max_cols} "
+        raise TechnologyError(f"crossbar {rows}x{cols} exceeds the {tech.name} limit of "
+                              f"{a.max_rows}x{a.max_cols} "
                               "(rows x cols; set by IR drop, sneak paths or block size — see the preset)")
     if layers > a.max_layers:
-        raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}")
+        why = f": {a.layers_note}" if a.layers_note else ""
+        raise TechnologyError(f"{layers} layers exceed the {tech.name} limit of {a.max_layers}{why}")
     if cols < enc.cols_per_neuron:
-        raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme with "
+        raise TechnologyError(f"{cols} columns cannot hold one postsynaptic neuron: the {enc.scheme} scheme "
+                              "with "
                               f"{enc.slices} slice(s) needs {enc.cols_per_neuron} columns per neuron")
 
 
@@ -177,11 +181,12 @@ def _nonfinite_error(pre, post, bad: np.ndarray, what: str, path) -> ConnectomeF
     idx = np.flatnonzero(bad)
     shown = ", ".join(f"{int(pre[i])}→{int(post[i])}" for i in idx[:8])
     more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
-    return ConnectomeFormatError(f"{len(idx)} edge(s) have a non-finite {what} (NaN or inf): {shown}{more}", path)
+    return ConnectomeFormatError(f"{len(idx)} edge(s) have a non-finite {what} (NaN or inf): {shown}{more}",
+                                 path)
 
 
 def edges_sha256(con) -> str:
-    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the file format."""
+    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the format."""
     h = hashlib.sha256()
     for k in ("pre", "post", "kind", "weight_mv", "delay_ms"):
         a = np.ascontiguousarray(con.edges[k])
@@ -289,6 +294,28 @@ def source_files(path) -> dict:
     return {path.name: sha256_file(path)}
 
 
+#: The weight unit of connectomes that do not state one (PSP peak in mV, as infer writes).
+DEFAULT_WEIGHT_UNIT = "mV"
+
+
+def weight_unit(con) -> str:
+    """The unit of ``con``'s ``weight_mv`` column as its metadata states it (``"mV"`` when it states none).
+
+    Spike-train inference writes efficacies (excess postsynaptic spikes per
+    presynaptic spike) in the same column and says so in ``weight_unit``
+    (in memory ``meta["weight_unit"]``; read from an inference directory,
+    its ``summary.json``; from GraphML, a graph attribute). Compile maps any
+    unit the same way — the full scale is a percentile of |weight| in that
+    unit — and records it; ``mv_per_us`` then means "weight units per µS".
+    """
+    meta = getattr(con, "meta", None) or {}
+    unit = meta.get("weight_unit")
+    summary = meta.get("summary")
+    if unit is None and isinstance(summary, dict):
+        unit = summary.get("weight_unit")
+    return str(unit) if isinstance(unit, str) and unit.strip() else DEFAULT_WEIGHT_UNIT
+
+
 def _warn_dynamic_range(quant, tech, enc, policy) -> None:
     """``warnings.warn`` when more than :data:`ZERO_WARN_FRACTION` of the synapses quantise to zero."""
     m = len(quant.q)
@@ -307,9 +334,171 @@ def _warn_dynamic_range(quant, tech, enc, policy) -> None:
         f"{hint}, or more levels or slices", stacklevel=3)
 
 
+class _Run:
+    """State passed between the stages of :func:`compile_connectome` (one attribute per product)."""
+
+    def __init__(self, con, options, tech, source_path, source_files):
+        self.con, self.options, self.tech = con, options, tech
+        self.source_path, self.source_files = source_path, source_files
+        self.times: dict = {}
+
+
+def _stage_geometry(r: _Run) -> None:
+    """Encoding and crossbar geometry, checked against the technology's limits."""
+    o, tech = r.options, r.tech
+    r.enc = mapping.resolve_encoding(tech, o.scheme, o.levels, o.bits, o.slices)
+    a = tech.array
+    r.rows = int(a.default_rows if o.rows is None else o.rows)
+    r.cols = int(a.default_cols if o.cols is None else o.cols)
+    r.layers = int(a.default_layers if o.layers is None else o.layers)
+    check_geometry(tech, r.rows, r.cols, r.layers, r.enc)
+    r.col_slots = r.cols // r.enc.cols_per_neuron
+
+
+def _stage_groups(r: _Run) -> None:
+    """Edges → synapses: tile groups, parallel edges merged, neuron indices."""
+    con, path = r.con, r.source_path
+    e = con.edges
+    pre_id, post_id = e["pre"].astype(np.int64), e["post"].astype(np.int64)
+    weight = e["weight_mv"].astype(np.float64)
+    delay = e["delay_ms"].astype(np.float64)
+    bad = ~np.isfinite(weight)
+    if bad.any():
+        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv", path)
+    if con.n_neurons and int(con.neuron_id.min()) < 0:
+        neg = con.neuron_id[con.neuron_id < 0]
+        raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a "
+                                    "programming map needs ids ≥ 0 (−1 marks unused rows and columns)", path)
+    gid, r.groups = _groups(e["kind"], weight, delay, r.enc.scheme, int(r.options.delay_buckets), pre_id,
+                            post_id,
+                            path)
+    gid, pre_id, post_id, weight, delay, r.merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
+    bad = ~np.isfinite(weight)
+    if bad.any():  # finite edges whose sum overflows
+        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv once parallel edges are summed", path)
+    r.gid, r.pre_id, r.post_id, r.weight, r.delay = gid, pre_id, post_id, weight, delay
+    r.pre_ix = con.index_of(pre_id) if len(pre_id) else np.zeros(0, np.int64)
+    r.post_ix = con.index_of(post_id) if len(post_id) else np.zeros(0, np.int64)
+
+
+def _stage_quantise(r: _Run) -> None:
+    """Weights → levels: full scale, quantisation, cells per synapse."""
+    r.full_scale = mapping.full_scale_mv(r.weight, r.options.full_scale)
+    r.quant = mapping.quantise(r.weight, r.full_scale, r.enc.levels, r.enc.slices)
+    _warn_dynamic_range(r.quant, r.tech, r.enc, r.options.full_scale)
+    r.cellsyn = mapping.encode_cells(r.quant, r.enc)
+
+
+def _stage_partition(r: _Run) -> None:
+    """Tiling (the chosen partitioner)."""
+    o, n = r.options, r.con.n_neurons
+    need_graph = len(r.pre_ix) and (o.partitioner != "identity" or o.baselines)
+    r.adj = tiling.symmetric_graph(n, r.pre_ix, r.post_ix) if need_graph else None
+    r.til = tiling.tile_synapses(n, r.pre_ix, r.post_ix, r.gid, r.rows, r.col_slots, o.partitioner, o.seed,
+                                 adj=r.adj)
+
+
+def _stage_baselines(r: _Run) -> None:
+    """Tile counts of the baseline orderings, for the summary."""
+    o = r.options
+    r.baselines = report.tile_baselines(r.con.n_neurons, r.pre_ix, r.post_ix, r.gid, r.rows, r.col_slots,
+                                        r.til,
+                                        o.seed, orderings=o.baselines, adj=r.adj)
+    r.adj = None
+
+
+def _stage_cells(r: _Run) -> None:
+    """The ``/cells`` table: every cell of every synapse at its tile, row and column."""
+    enc, til, cs = r.enc, r.til, r.cellsyn
+    s = cs["synapse"]
+    c_tile = til.tile[s]
+    c_row = til.row[s]
+    c_col = til.syn_slot[s] * enc.cols_per_neuron + cs["col_offset"]
+    # keys are unique: any sort is deterministic
+    order = np.argsort((c_tile * r.rows + c_row) * r.cols + c_col)
+    c = r.tech.conductance
+    r.dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
+    level = cs["level"][order]
+    r.cells = {"tile": c_tile[order], "row": c_row[order], "col": c_col[order], "pre": r.pre_id[s[order]],
+               "post": r.post_id[s[order]], "polarity": cs["polarity"][order],
+               "significance": cs["significance"][order], "level": level,
+               "g_target_us": c.g_min_us + level * r.dg}
+    r.cell_syn = s[order]
+    r.cellsyn = None
+
+
+def _stage_pulses(r: _Run) -> None:
+    """Write pulses per cell (program-and-verify simulation) and per tile row."""
+    r.pulses = schedule.simulate_pulses(r.cells["level"], r.enc.levels, r.tech, r.options.seed)
+    r.cells["pulses"] = r.pulses.pulses.astype(np.int32)
+    r.cells["unverified"] = r.pulses.unverified.astype(np.uint8)
+    r.jobs = schedule.row_jobs(r.cells["tile"], r.cells["row"], r.pulses.pulses, r.tech)
+
+
+def _stage_placement(r: _Run) -> None:
+    """3D placement, balancing the tiles' programming time over layers."""
+    r.place = placement.place_tiles(r.til.n_tiles, r.layers, schedule.tile_busy_us(r.jobs, r.til.n_tiles,
+                                                                                   r.tech))
+
+
+def _stage_schedule(r: _Run) -> None:
+    """The programming schedule (a stack at a time, stacks on power-limited lanes)."""
+    r.sched = schedule.build_schedule(r.jobs, r.til.n_tiles, r.tech, float(r.options.power_budget_mw),
+                                      tile_unit=r.place.stack)
+
+
+def _stage_tables(r: _Run) -> None:
+    """Tables, root attributes, summary and manifest of the map."""
+    o, tech, enc, con = r.options, r.tech, r.enc, r.con
+    tiles = report.tile_table(r.til, r.place, r.groups, enc, r.cols, con.neuron_id)
+    synapses = {"pre": r.pre_id, "post": r.post_id, "group": r.gid, "weight_mv": r.weight,
+                "delay_ms": r.delay,
+                "clipped": r.quant.clipped.astype(np.uint8)}
+    tables = {"groups": r.groups, "tiles": tiles, "cells": r.cells, "schedule": r.sched.as_columns(),
+              "synapses": synapses}
+    c = tech.conductance
+    mv_per_us = r.quant.step_mv / r.dg
+    unit = weight_unit(con)
+    params = {k: v for k, v in asdict(o).items() if k not in ("technology_file", "baselines")}
+    params.update({"rows": r.rows, "cols": r.cols, "layers": r.layers, "scheme": enc.scheme,
+                   "levels": enc.levels,
+                   "slices": enc.slices, "weight_unit": unit})
+    attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "technology": tech.name, "rows": r.rows,
+             "cols": r.cols, "layers": r.layers, "levels": enc.levels, "g_min_us": float(c.g_min_us),
+             "g_max_us": float(c.g_max_us), "mv_per_us": float(mv_per_us), "scheme": enc.scheme,
+             "slices": enc.slices, "full_scale_mv": float(r.full_scale), "partitioner": o.partitioner,
+             "seed": int(o.seed), "power_budget_mw": float(o.power_budget_mw),
+             "erase_us": float(tech.write.erase_us),
+             "parameters": json.dumps({"options": params, "technology": tech.to_dict()}, sort_keys=True)}
+    summary = report.summarise(tech=tech, enc=enc, rows=r.rows, cols=r.cols, layers=r.layers, con=con,
+                               quant=r.quant, cells=r.cells, cell_syn=r.cell_syn, pulses=r.pulses,
+                               sched=r.sched, til=r.til, place=r.place, groups=r.groups, merged=r.merged,
+                               baselines=r.baselines,
+                               synapses=synapses, delay_buckets=int(o.delay_buckets),
+                               full_scale_policy=o.full_scale)
+    summary["weight_unit"] = unit
+    pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
+    pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
+                                            report.tile_utilisation(r.cells, r.til.n_tiles, r.rows, r.cols)]}
+    pm.manifest = {"source": {"files": dict(sorted((r.source_files or {}).items())),
+                              "edges_sha256": edges_sha256(con), "neurons": int(con.n_neurons),
+                              "edges": int(con.n_edges)}}
+    r.map = pm
+
+
+#: The stages of :func:`compile_connectome`, in order: (progress name, timing key, function).
+STAGES = (("groups", "groups_s", _stage_groups), ("quantise", "quantise_s", _stage_quantise),
+          ("partition", "tiling_s", _stage_partition), ("baselines", "baselines_s", _stage_baselines),
+          ("cells", "cells_s", _stage_cells), ("schedule", "schedule_s", _stage_pulses),
+          ("placement", "placement_s", _stage_placement), ("schedule", "schedule_s", _stage_schedule),
+          ("tables", "tables_s", _stage_tables))
+
+
 def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=None, source_path=None,
                        source_files: dict | None = None, progress=None) -> ProgrammingMap:
     """Compile ``con`` for a technology; returns the :class:`ProgrammingMap` (not yet written).
+
+    Runs the named :data:`STAGES` in order (each a function of this module).
 
     Parameters
     ----------
@@ -325,131 +514,21 @@ def compile_connectome(con, options: CompileOptions = CompileOptions(), tech=Non
         Called with a short stage name as each stage starts.
     """
     say = progress or (lambda stage: None)
-    times: dict = {}
     t_all = time.perf_counter()
     if tech is None:
         tech = load_technology(options.technology, options.technology_file)
-    enc = mapping.resolve_encoding(tech, options.scheme, options.levels, options.bits, options.slices)
-    a = tech.array
-    rows = int(a.default_rows if options.rows is None else options.rows)
-    cols = int(a.default_cols if options.cols is None else options.cols)
-    layers = int(a.default_layers if options.layers is None else options.layers)
-    check_geometry(tech, rows, cols, layers, enc)
-    col_slots = cols // enc.cols_per_neuron
-
-    # ---- edges → synapses by group
-    say("groups")
-    t = time.perf_counter()
-    e = con.edges
-    pre_id, post_id = e["pre"].astype(np.int64), e["post"].astype(np.int64)
-    weight = e["weight_mv"].astype(np.float64)
-    delay = e["delay_ms"].astype(np.float64)
-    bad = ~np.isfinite(weight)
-    if bad.any():
-        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv", source_path)
-    if con.n_neurons and int(con.neuron_id.min()) < 0:
-        neg = con.neuron_id[con.neuron_id < 0]
-        raise ConnectomeFormatError(f"{len(neg)} neuron id(s) are negative (e.g. {int(neg[0])}); a programming "
-                                    "map needs ids ≥ 0 (−1 marks unused rows and columns)", source_path)
-    gid, groups = _groups(e["kind"], weight, delay, enc.scheme, int(options.delay_buckets), pre_id, post_id,
-                          source_path)
-    gid, pre_id, post_id, weight, delay, merged = _merge_parallel(gid, pre_id, post_id, weight, delay)
-    bad = ~np.isfinite(weight)
-    if bad.any():  # finite edges whose sum overflows
-        raise _nonfinite_error(pre_id, post_id, bad, "weight_mv once parallel edges are summed", source_path)
-    n = con.n_neurons
-    pre_ix = con.index_of(pre_id) if len(pre_id) else np.zeros(0, np.int64)
-    post_ix = con.index_of(post_id) if len(post_id) else np.zeros(0, np.int64)
-    times["groups_s"] = time.perf_counter() - t
-
-    # ---- weights → levels
-    say("quantise")
-    t = time.perf_counter()
-    fs = mapping.full_scale_mv(weight, options.full_scale)
-    quant = mapping.quantise(weight, fs, enc.levels, enc.slices)
-    _warn_dynamic_range(quant, tech, enc, options.full_scale)
-    cellsyn = mapping.encode_cells(quant, enc)
-    times["quantise_s"] = time.perf_counter() - t
-
-    # ---- tiling
-    say("partition")
-    t = time.perf_counter()
-    need_graph = len(pre_ix) and (options.partitioner != "identity" or options.baselines)
-    adj = tiling.symmetric_graph(n, pre_ix, post_ix) if need_graph else None
-    til = tiling.tile_synapses(n, pre_ix, post_ix, gid, rows, col_slots, options.partitioner, options.seed,
-                               adj=adj)
-    times["tiling_s"] = time.perf_counter() - t
-    say("baselines")
-    t = time.perf_counter()
-    baselines = report.tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, options.seed,
-                                      orderings=options.baselines, adj=adj)
-    del adj
-    times["baselines_s"] = time.perf_counter() - t
-
-    # ---- cells
-    say("cells")
-    t = time.perf_counter()
-    s = cellsyn["synapse"]
-    c_tile = til.tile[s]
-    c_row = til.row[s]
-    c_col = til.syn_slot[s] * enc.cols_per_neuron + cellsyn["col_offset"]
-    order = np.argsort((c_tile * rows + c_row) * cols + c_col)  # keys are unique: any sort is deterministic
-    c = tech.conductance
-    dg = (c.g_max_us - c.g_min_us) / (enc.levels - 1)
-    level = cellsyn["level"][order]
-    cells = {"tile": c_tile[order], "row": c_row[order], "col": c_col[order], "pre": pre_id[s[order]],
-             "post": post_id[s[order]], "polarity": cellsyn["polarity"][order],
-             "significance": cellsyn["significance"][order], "level": level,
-             "g_target_us": c.g_min_us + level * dg}
-    cell_syn = s[order]
-    del c_tile, c_row, c_col, order, s, cellsyn
-    times["cells_s"] = time.perf_counter() - t
-
-    # ---- pulses, placement (balances the tiles' programming time over layers), schedule (a stack at a time)
-    say("schedule")
-    t = time.perf_counter()
-    pulses = schedule.simulate_pulses(level, enc.levels, tech, options.seed)
-    jobs = schedule.row_jobs(cells["tile"], cells["row"], pulses.pulses, tech)
-    times["schedule_s"] = time.perf_counter() - t
-    say("placement")
-    t = time.perf_counter()
-    place = placement.place_tiles(til.n_tiles, layers, schedule.tile_busy_us(jobs, til.n_tiles, tech))
-    times["placement_s"] = time.perf_counter() - t
-    t = time.perf_counter()
-    sched = schedule.build_schedule(jobs, til.n_tiles, tech, float(options.power_budget_mw), tile_unit=place.stack)
-    times["schedule_s"] += time.perf_counter() - t
-
-    # ---- tables
-    say("tables")
-    t = time.perf_counter()
-    nid = con.neuron_id
-    tiles = report.tile_table(til, place, groups, enc, cols, nid)
-    synapses = {"pre": pre_id, "post": post_id, "group": gid, "weight_mv": weight, "delay_ms": delay,
-                "clipped": quant.clipped.astype(np.uint8)}
-    tables = {"groups": groups, "tiles": tiles, "cells": cells, "schedule": sched.as_columns(),
-              "synapses": synapses}
-    mv_per_us = quant.step_mv / dg
-    params = {k: v for k, v in asdict(options).items() if k not in ("technology_file", "baselines")}
-    params.update({"rows": rows, "cols": cols, "layers": layers, "scheme": enc.scheme, "levels": enc.levels,
-                   "slices": enc.slices})
-    attrs = {"format": FORMAT, "format_version": FORMAT_VERSION, "technology": tech.name, "rows": rows,
-             "cols": cols, "layers": layers, "levels": enc.levels, "g_min_us": float(c.g_min_us),
-             "g_max_us": float(c.g_max_us), "mv_per_us": float(mv_per_us), "scheme": enc.scheme,
-             "slices": enc.slices, "full_scale_mv": float(fs), "partitioner": options.partitioner,
-             "seed": int(options.seed), "power_budget_mw": float(options.power_budget_mw),
-             "erase_us": float(tech.write.erase_us),
-             "parameters": json.dumps({"options": params, "technology": tech.to_dict()}, sort_keys=True)}
-    summary = report.summarise(tech=tech, enc=enc, rows=rows, cols=cols, layers=layers, con=con, quant=quant,
-                               cells=cells, cell_syn=cell_syn, pulses=pulses, sched=sched, til=til, place=place,
-                               groups=groups, merged=merged, baselines=baselines, synapses=synapses,
-                               delay_buckets=int(options.delay_buckets), full_scale_policy=options.full_scale)
-    pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
-    pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
-                                            report.tile_utilisation(cells, til.n_tiles, rows, cols)]}
-    pm.manifest = {"source": {"files": dict(sorted((source_files or {}).items())), "edges_sha256": edges_sha256(con),
-                              "neurons": int(n), "edges": int(con.n_edges)}}
-    times["tables_s"] = time.perf_counter() - t
-    times["compile_s"] = time.perf_counter() - t_all
-    pm.timings = {k: round(v, 3) for k, v in times.items()}
-    pm.timings.update({k: v for k, v in til.info.items() if k.endswith("_s")})
+    r = _Run(con, options, tech, source_path, source_files)
+    _stage_geometry(r)
+    shown = None
+    for name, key, stage in STAGES:
+        if name != shown:
+            say(name)
+            shown = name
+        t = time.perf_counter()
+        stage(r)
+        r.times[key] = r.times.get(key, 0.0) + time.perf_counter() - t
+    pm = r.map
+    r.times["compile_s"] = time.perf_counter() - t_all
+    pm.timings = {k: round(v, 3) for k, v in r.times.items()}
+    pm.timings.update({k: v for k, v in r.til.info.items() if k.endswith("_s")})
     return pm

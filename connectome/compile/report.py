@@ -47,7 +47,7 @@ def tile_baselines(n, pre_ix, post_ix, gid, rows, col_slots, til, seed, ordering
 
 
 def tile_table(til, place, groups: dict, enc, cols: int, neuron_id: np.ndarray) -> dict:
-    """``/tiles`` columns: position, group, column block, and what each row and column carries (neuron ids)."""
+    """``/tiles`` columns: position, group, column block, what each row and column carries (neuron ids)."""
     nt = til.n_tiles
     slot, pol, sig = mapping.column_pattern(enc, cols)
     if nt:
@@ -93,7 +93,22 @@ def _distribution(u: np.ndarray) -> dict:
             "max": _r(q[4])}
 
 
-def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place, groups,
+def _pulse_train_summary(tech, pulses, sched, prog) -> dict:
+    """The technology's pulse train and the distribution of pulses per programmed cell."""
+    from .schedule import train_parameters
+
+    p = train_parameters(tech)
+    counts = pulses.pulses[prog].astype(np.int64)
+    hist = np.bincount(counts) if counts.size else np.zeros(0, np.int64)
+    return {**p, "last_amplitude_v": _r(p["amplitude_v"] + max(int(sched.pulses.max(initial=0)) - 1, 0)
+                                        * p["step_v"], 9),
+            "pulses_per_cell_histogram": {str(k): int(v) for k, v in enumerate(hist.tolist()) if v},
+            "verify_reads": int(np.sum(sched.pulses[sched.row >= 0] + 1)),
+            "reset_pulses": int(prog.size if p["reset_first"] else 0)}
+
+
+def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place,
+              groups,
               merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
     """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
     from .placement import placement_report
@@ -155,7 +170,8 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "tile_utilisation": _distribution(tile_util),
         "synapse_slot_utilisation": _r(m / (nt * rows * col_slots)) if nt else 0.0,
         "full_scale_mv": _r(quant.full_scale_mv, 9),
-        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy, str) else f"{full_scale_policy:g} mV",
+        "full_scale_policy": full_scale_policy if isinstance(full_scale_policy,
+                                                             str) else f"{full_scale_policy:g} mV",
         "step_mv": _r(quant.step_mv, 9),
         "mv_per_us": _r(mv_per_us, 9),
         "clipped": int(len(clipped_idx)),
@@ -176,6 +192,7 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
         "write_pulses": int(pulses.pulses.sum(dtype=np.int64)),
         "pulses_per_programmed_cell": _r(pulses.pulses[prog].mean(), 4) if prog.any() else 0.0,
         "unverified_cells": int(pulses.unverified.sum()),
+        "pulse_train": _pulse_train_summary(tech, pulses, sched, prog),
         "rows_programmed": int(np.sum(sched.row >= 0)),
         "tile_erases": int(np.sum(sched.row < 0)),
         "parallel_lanes": int(sched.lanes),

@@ -21,8 +21,13 @@ Pulses per cell come from a simulated write loop of the technology model
     caught by verify and rewritten.
 
 Cells of one tile row are written in parallel (one word line, column-parallel
-drivers): a row takes ``max pulses × (pulse + verify) + verify`` and
-``Σ pulses × pulse_energy``. A row's power is its energy over its duration.
+drivers): a row takes ``[reset] + max pulses × (pulse + verify) + verify``
+and ``(Σ pulses [+ cells]) × pulse_energy``, the bracketed RESET pulse to
+every cell of the row only where the technology has ``reset_first`` (PCM:
+RESET, then partial SETs; Le Gallo & Sebastian 2020). Each schedule entry
+carries its pulse train (:func:`pulse_train`: amplitudes, step, widths,
+polarity, verify reads) and each cell its pulse count, so that a chip test
+bench can replay the schedule (docs/formats-progmap.md). A row's power is its energy over its duration.
 Rows of one tile are written one after another (a tile never does two things
 at once). Tiles that share lines — the tiles of one 3D stack, which share
 their vertical output lines (:mod:`.placement`) — form one *unit* and are
@@ -115,6 +120,14 @@ class RowJobs:
     cell_pulses: np.ndarray  # Σ pulses over the row's cells
     duration_us: np.ndarray
     energy_pj: np.ndarray
+    cells: np.ndarray | None = None  # listed cells of the row
+
+
+def row_duration_us(pulses, tech) -> np.ndarray:
+    """Duration of a row's train: [RESET] + pulses × (pulse + verify) + one verify read before the first."""
+    w = tech.write
+    pre = w.reset_ns if w.reset_first else 0.0
+    return (pre + np.asarray(pulses) * (w.pulse_ns + w.verify_ns) + w.verify_ns) * 1e-3
 
 
 def row_jobs(cell_tile: np.ndarray, cell_row: np.ndarray, pulses: np.ndarray, tech) -> RowJobs:
@@ -123,15 +136,18 @@ def row_jobs(cell_tile: np.ndarray, cell_row: np.ndarray, pulses: np.ndarray, te
     n = len(cell_tile)
     if n == 0:
         z = np.zeros(0, dtype=np.int64)
-        return RowJobs(z, z, z, z, np.zeros(0), np.zeros(0))
+        return RowJobs(z, z, z, z, np.zeros(0), np.zeros(0), z)
     brk = np.flatnonzero((np.diff(cell_tile) != 0) | (np.diff(cell_row) != 0)) + 1
     start = np.concatenate([[0], brk])
     p = pulses.astype(np.int64)
     row_p = np.maximum.reduceat(p, start)
     sum_p = np.add.reduceat(p, start)
-    dur = (row_p * (w.pulse_ns + w.verify_ns) + w.verify_ns) * 1e-3
-    energy = sum_p * w.pulse_energy_pj
-    return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur, energy)
+    n_cells = np.diff(np.concatenate([start, [n]])).astype(np.int64)
+    dur = row_duration_us(row_p, tech)
+    energy = (sum_p + (n_cells if w.reset_first else 0)) * w.pulse_energy_pj
+    return RowJobs(cell_tile[start].astype(np.int64), cell_row[start].astype(np.int64), row_p, sum_p, dur,
+                   energy,
+                   n_cells)
 
 
 def tile_busy_us(jobs: RowJobs, n_tiles: int, tech) -> np.ndarray:
@@ -157,10 +173,68 @@ class Schedule:
     total_time_us: float
     total_energy_pj: float
     tile_time_us: np.ndarray  # per tile, busy time
+    train: dict | None = None  # pulse-train columns (:func:`pulse_train`), one value per entry
 
     def as_columns(self) -> dict:
-        return {"step": self.step, "tile": self.tile, "row": self.row, "t_start_us": self.t_start_us,
+        cols = {"step": self.step, "tile": self.tile, "row": self.row, "t_start_us": self.t_start_us,
                 "t_end_us": self.t_end_us, "pulses": self.pulses, "energy_pj": self.energy_pj}
+        cols.update(self.train or {})
+        return cols
+
+
+#: Pulse-train columns of ``/schedule`` (format version 2), in file order.
+TRAIN_COLUMNS = ("polarity", "amplitude_v", "step_v", "width_ns", "reset_v", "reset_width_ns", "reset_first",
+                 "verify_v", "verify_ns", "verify_reads", "pulse_energy_pj")
+
+
+def train_parameters(tech) -> dict:
+    """The technology's pulse train as scalars: what every program entry of a schedule carries.
+
+    ``ispp`` (flash) takes its amplitudes from ``ispp_start_v``/``ispp_step_v``,
+    the other mechanisms from ``set_v``/``set_step_v``.
+    """
+    w = tech.write
+    ispp = w.mechanism == "ispp"
+    return {"mechanism": w.mechanism, "amplitude_v": float(w.ispp_start_v if ispp else w.set_v),
+            "step_v": float(w.ispp_step_v if ispp else w.set_step_v), "width_ns": float(w.pulse_ns),
+            "reset_v": float(w.reset_v), "reset_width_ns": float(w.reset_ns),
+            "reset_first": bool(w.reset_first),
+            "verify_v": float(w.verify_v), "verify_ns": float(w.verify_ns),
+            "pulse_energy_pj": float(w.pulse_energy_pj), "erase_v": float(w.erase_v),
+            "erase_us": float(w.erase_us), "max_pulses": int(w.max_pulses)}
+
+
+def pulse_train(row: np.ndarray, pulses: np.ndarray, tech) -> dict:
+    """Per schedule entry, the pulse train (columns :data:`TRAIN_COLUMNS`).
+
+    A program entry (``row ≥ 0``, ``polarity = +1``): optionally one RESET
+    pulse (``reset_v``, ``reset_width_ns``) to every listed cell of the row
+    when ``reset_first``; then a verify read (``verify_v``, ``verify_ns``);
+    then ``pulses`` slots, slot k (0-based) applying a program pulse of
+    ``amplitude_v + k·step_v`` volts and ``width_ns`` to every cell still
+    outside its verify band and below its target (or, where ``reset_v > 0``,
+    a pulse of the opposite polarity, ``reset_v`` and ``reset_width_ns``, to a
+    cell above its band), followed by a verify read. ``verify_reads =
+    pulses + 1``. An erase entry (``row = −1``, ``polarity = −1``): one pulse
+    of ``erase_v`` lasting the block erase, no verify read.
+    """
+    p = train_parameters(tech)
+    k = len(row)
+    erase = np.asarray(row) < 0
+    prog = ~erase
+    f = np.where
+    return {"polarity": f(erase, -1, 1).astype(np.int8),
+            "amplitude_v": f(erase, p["erase_v"], p["amplitude_v"]).astype(np.float64),
+            "step_v": f(erase, 0.0, p["step_v"]).astype(np.float64),
+            "width_ns": f(erase, p["erase_us"] * 1e3, p["width_ns"]).astype(np.float64),
+            "reset_v": f(erase, 0.0, p["reset_v"]).astype(np.float64),
+            "reset_width_ns": f(erase, 0.0, p["reset_width_ns"]).astype(np.float64),
+            "reset_first": (prog & p["reset_first"]).astype(np.uint8),
+            "verify_v": f(erase, 0.0, p["verify_v"]).astype(np.float64),
+            "verify_ns": f(erase, 0.0, p["verify_ns"]).astype(np.float64),
+            "verify_reads": f(erase, 0, np.asarray(pulses, np.int64) + 1).astype(np.int64) if k else
+            np.zeros(0, np.int64),
+            "pulse_energy_pj": np.full(k, p["pulse_energy_pj"])}
 
 
 def peak_power_mw(t_start, t_end, power_mw) -> float:
@@ -211,7 +285,7 @@ def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float,
     if m == 0:
         z = np.zeros(0, dtype=np.int64)
         return Schedule(z, z, z, np.zeros(0), np.zeros(0), z, np.zeros(0), 0, float(power_budget_mw), 0.0,
-                        0.0, 0.0, np.zeros(n_tiles))
+                        0.0, 0.0, np.zeros(n_tiles), pulse_train(z, z, tech))
     if not power_budget_mw > 0:
         raise TechnologyError(f"power budget must be > 0 mW, got {power_budget_mw}")
     p_max = float(power.max())
@@ -255,8 +329,11 @@ def build_schedule(jobs: RowJobs, n_tiles: int, tech, power_budget_mw: float,
     t1[o] = t1o
     peak = peak_power_mw(t0, t1, power)
     o = np.lexsort((row, tile, t0))  # the table is in step (time) order
-    return Schedule(step=np.arange(m, dtype=np.int64), tile=tile[o].astype(np.int64), row=row[o].astype(np.int64),
-                    t_start_us=t0[o], t_end_us=t1[o], pulses=pulses[o].astype(np.int64),
+    row_o, pulses_o = row[o].astype(np.int64), pulses[o].astype(np.int64)
+    return Schedule(step=np.arange(m, dtype=np.int64), tile=tile[o].astype(np.int64), row=row_o,
+                    t_start_us=t0[o], t_end_us=t1[o], pulses=pulses_o,
                     energy_pj=energy[o].astype(np.float64), lanes=lanes,
                     power_budget_mw=float(power_budget_mw), peak_power_mw=peak,
-                    total_time_us=float(t1.max()), total_energy_pj=float(energy.sum()), tile_time_us=tile_time)
+                    total_time_us=float(t1.max()), total_energy_pj=float(energy.sum()),
+                    tile_time_us=tile_time,
+                    train=pulse_train(row_o, pulses_o, tech))

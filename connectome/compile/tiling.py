@@ -143,7 +143,8 @@ def _metis_parts(adj: sp.csr_matrix, part_size: int, seed: int) -> tuple[np.ndar
     opts = pymetis.Options(seed=int(seed) & 0x7FFFFFFF, ufactor=30)
     res = pymetis.part_graph(nparts, adjacency=graph, options=opts)
     parts = np.asarray(res.vertex_part, dtype=np.int64)
-    return parts, {"parts": nparts, "edge_cut": int(res.edge_cuts), "metis_s": round(time.perf_counter() - t, 3)}
+    return parts, {"parts": nparts, "edge_cut": int(res.edge_cuts), "metis_s": round(time.perf_counter() - t,
+                                                                                     3)}
 
 
 def _quotient_rank(adj: sp.csr_matrix, parts: np.ndarray) -> np.ndarray:
@@ -197,7 +198,8 @@ def order_neurons(n: int, pre: np.ndarray, post: np.ndarray, part_size: int, par
 
 
 # ------------------------------------------------------------------ tiling
-def assign_columns(n: int, post: np.ndarray, rank: np.ndarray, col_slots: int) -> tuple[np.ndarray, np.ndarray]:
+def assign_columns(n: int, post: np.ndarray, rank: np.ndarray,
+                   col_slots: int) -> tuple[np.ndarray, np.ndarray]:
     """Column block and slot of every neuron that receives a synapse, consecutive in ``rank`` order."""
     need = np.zeros(n, dtype=bool)
     need[post] = True
@@ -453,7 +455,8 @@ def decoupled_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray
     m = len(pre)
     empty_i = np.zeros(0, dtype=np.int64)
     if m == 0:
-        return Tiling(np.arange(n, dtype=np.int64), np.full(n, -1, np.int64), np.full(n, -1, np.int64), empty_i,
+        return Tiling(np.arange(n, dtype=np.int64), np.full(n, -1, np.int64), np.full(n, -1, np.int64),
+                      empty_i,
                       empty_i, empty_i, empty_i, empty_i, np.zeros((0, rows), np.int64),
                       np.zeros((0, col_slots), np.int64), rows, col_slots, "spectral", info, empty_i)
     if emb is None:

@@ -98,16 +98,31 @@ class Write:
     ispp_step_v: float = 0.0
     vt_window_v: float = 0.0
     vt_sigma_v: float = 0.0
+    # the pulse train (amplitudes in volts; 0 = not given): see connectome.compile.schedule.pulse_train
+    set_v: float = 0.0          # first program (SET) pulse amplitude; ISPP uses ispp_start_v
+    set_step_v: float = 0.0     # amplitude increment per pulse; ISPP uses ispp_step_v
+    reset_v: float = 0.0        # opposite-polarity (RESET) correction pulse; 0 = none
+    reset_ns: float = 0.0       # its width
+    reset_first: bool = False   # every listed cell of a row gets one RESET pulse before the train (PCM)
+    verify_v: float = 0.0       # read-verify voltage
+    erase_v: float = 0.0        # block-erase amplitude (flash)
 
 
 @dataclass(frozen=True)
 class Noise:
-    """Programming-error model used for the expected weight error (``relative`` | ``pcm`` | ``binary`` | ``vt``)."""
+    """Programming-error model of the expected weight error (``relative``, ``pcm``, ``binary``, ``vt``)."""
 
     model: str
     programming_sigma_rel: float = 0.0
     read_noise_rel: float = 0.0
     drift_t0_s: float = 0.0
+    # coefficients of the ``pcm`` models (Nandakumar et al. 2019/2020; aihwkit PCMLikeNoiseModel); the
+    # defaults are the published values, so a description without them (an older map) means the same
+    pcm_sigma_poly: tuple = (-1.1731, 1.9650, 0.2635)   # σ(ĝ) = a ĝ² + b ĝ + c µS at G_max = 25 µS
+    drift_nu_mean: tuple = (-0.0155, 0.0244, 0.049, 0.1)  # μ_ν = clip(slope·ln ĝ + intercept, min, max)
+    drift_nu_std: tuple = (-0.0125, -0.0059, 0.008, 0.045)  # σ_ν, same form
+    read_qs: tuple = (0.0088, 0.65, 0.2)                 # Q_s = min(coeff / ĝ^exp, max)
+    read_t_s: float = 250e-9                             # t_r of the 1/f read-noise law
 
 
 @dataclass(frozen=True)
@@ -122,10 +137,31 @@ class ArrayLimits:
     max_layers: int
     cell_area_f2: float
     feature_nm: float
+    layers_note: str = ""   # why max_layers is what it is (shown when more layers are asked for)
 
     @property
     def cell_area_um2(self) -> float:
         return self.cell_area_f2 * (self.feature_nm * 1e-3) ** 2
+
+
+@dataclass(frozen=True)
+class Readout:
+    """How the crossbar is read (``verify``'s read-out non-idealities; defaults: ideal).
+
+    ``wire_ohm_per_cell``: line resistance of one cell pitch of a row or
+    column wire; ``selector``: whether a cell has an access device (1T1R,
+    threshold selector) that disconnects it when its row is not driven (a
+    bare cross-point has none, so unselected cells load the lines: sneak
+    paths); ``dac_bits``/``adc_bits``: input and output converter precision
+    (0 = ideal); ``adc_range_inputs``: the ADC's full range in full-scale
+    synaptic inputs arriving at once on one column.
+    """
+
+    wire_ohm_per_cell: float = 0.0
+    selector: bool = True
+    dac_bits: int = 0
+    adc_bits: int = 0
+    adc_range_inputs: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -145,6 +181,7 @@ class Technology:
     noise: Noise
     array: ArrayLimits
     reliability: Reliability
+    readout: Readout = field(default_factory=Readout)
     source: str = field(default="preset", compare=False)
 
     def to_dict(self) -> dict:
@@ -152,7 +189,9 @@ class Technology:
 
 
 _SECTIONS = {"conductance": Conductance, "write": Write, "noise": Noise, "array": ArrayLimits,
-             "reliability": Reliability}
+             "reliability": Reliability, "readout": Readout}
+#: Tables a description may leave out (older maps record technologies without them): their defaults apply.
+_OPTIONAL = ("readout",)
 _MECHANISMS = ("program-and-verify", "ispp", "single-pulse")
 _NOISE_MODELS = ("relative", "pcm", "binary", "vt")
 
@@ -163,7 +202,8 @@ def known_technologies() -> list[str]:
     return sorted(p.name[:-5] for p in pkg.iterdir() if p.name.endswith(".toml"))
 
 
-#: Names users write for the shipped technologies → the canonical preset name (case-insensitive; ``_`` = ``-``).
+#: Names users write for the shipped technologies → the canonical preset name
+#: (case-insensitive; ``_`` = ``-``).
 ALIASES: dict[str, str] = {
     "pcm": "pcm", "pram": "pcm", "phase-change": "pcm", "pcram": "pcm",
     "rram": "rram", "reram": "rram",
@@ -235,9 +275,16 @@ def _merge(base: dict, over: dict, path) -> dict:
     return out
 
 
+def _tuples(table):
+    """Lists in a table (TOML arrays, JSON) as tuples, as the dataclass defaults are."""
+    if not isinstance(table, dict):
+        return table
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+
+
 def technology_from_dict(d: dict, source: str, path=None) -> Technology:
     try:
-        parts = {k: cls(**d[k]) for k, cls in _SECTIONS.items()}
+        parts = {k: cls(**_tuples(d.get(k, {}) if k in _OPTIONAL else d[k])) for k, cls in _SECTIONS.items()}
     except KeyError as exc:
         raise TechnologyError(f"missing table [{exc.args[0]}]", path) from None
     except TypeError as exc:
@@ -265,6 +312,14 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad(f"unknown write mechanism {w.mechanism!r}; expected one of {', '.join(_MECHANISMS)}")
     if tech.noise.model not in _NOISE_MODELS:
         bad(f"unknown noise model {tech.noise.model!r}; expected one of {', '.join(_NOISE_MODELS)}")
+    nz = tech.noise
+    for k, size in (("pcm_sigma_poly", 3), ("drift_nu_mean", 4), ("drift_nu_std", 4), ("read_qs", 3)):
+        v = getattr(nz, k)
+        if not isinstance(v, (tuple, list)) or len(v) != size or \
+                not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+            bad(f"noise {k} must be a list of {size} finite numbers")
+    if not (math.isfinite(nz.read_t_s) and nz.read_t_s > 0):
+        bad("noise read_t_s must be > 0")
     if w.max_pulses < 1 or w.pulse_ns <= 0 or w.verify_ns < 0 or w.pulse_energy_pj < 0:
         bad("need max_pulses ≥ 1, pulse_ns > 0, verify_ns ≥ 0, pulse_energy_pj ≥ 0")
     if w.mechanism == "program-and-verify" and not (0 < w.step_fraction <= 1 and w.tolerance_us > 0):
@@ -273,6 +328,13 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad("ispp needs ispp_step_v > 0 and vt_window_v > 0")
     if not (0 <= w.write_error_rate < 1):
         bad("write_error_rate must be in [0, 1)")
+    volts = ("set_v", "set_step_v", "reset_v", "reset_ns", "verify_v", "erase_v")
+    if not all(math.isfinite(getattr(w, k)) and getattr(w, k) >= 0 for k in volts):
+        bad(f"need finite {', '.join(volts)} ≥ 0")
+    if not isinstance(w.reset_first, bool):
+        bad("reset_first must be true or false")
+    if w.reset_first and not (w.reset_v > 0 and w.reset_ns > 0):
+        bad("reset_first needs reset_v > 0 and reset_ns > 0")
     for k in ("default_rows", "default_cols", "max_rows", "max_cols", "default_layers", "max_layers"):
         if getattr(a, k) < 1:
             bad(f"{k} must be ≥ 1")
@@ -280,6 +342,17 @@ def validate_technology(tech: Technology, path=None) -> None:
         bad("a default array size exceeds its maximum")
     if a.cell_area_f2 <= 0 or a.feature_nm <= 0:
         bad("cell_area_f2 and feature_nm must be > 0")
+    r = tech.readout
+    if not (math.isfinite(r.wire_ohm_per_cell) and r.wire_ohm_per_cell >= 0):
+        bad("readout wire_ohm_per_cell must be a finite number ≥ 0")
+    if not isinstance(r.selector, bool):
+        bad("readout selector must be true or false")
+    for k in ("dac_bits", "adc_bits"):
+        v = getattr(r, k)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 32:
+            bad(f"readout {k} must be an integer in 0…32 (0 = ideal)")
+    if not (math.isfinite(r.adc_range_inputs) and r.adc_range_inputs > 0):
+        bad("readout adc_range_inputs must be > 0")
 
 
 def load_technology(name: str | None = None, override_file=None) -> Technology:

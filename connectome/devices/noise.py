@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 
-PCM_COEFFS_US = (-1.1731, 1.9650, 0.2635)  # Nandakumar et al. 2019/2020, for G_max ≈ 25 µS
+#: Nandakumar et al. 2019/2020, for G_max ≈ 25 µS (the preset's ``[noise] pcm_sigma_poly`` default)
+PCM_COEFFS_US = (-1.1731, 1.9650, 0.2635)
 PCM_REFERENCE_GMAX_US = 25.0
 
 
@@ -51,7 +52,7 @@ def programming_sigma_us(tech, g_target_us: np.ndarray, levels: int) -> np.ndarr
         return nz.programming_sigma_rel * g
     if nz.model == "pcm":
         gh = g / c.g_max_us
-        a, b, k = PCM_COEFFS_US
+        a, b, k = nz.pcm_sigma_poly
         return np.maximum(a * gh ** 2 + b * gh + k, 0.0) * (c.g_max_us / PCM_REFERENCE_GMAX_US)
     if nz.model == "binary":
         p = w.write_error_rate ** max(w.max_pulses, 1)

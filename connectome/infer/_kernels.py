@@ -30,13 +30,13 @@ def accumulate_pairs(v, base, spk_row, pre_ptr, lag0, acc, cnt):
     for i in numba.prange(n_pre):
         for s in range(pre_ptr[i], pre_ptr[i + 1]):
             r = spk_row[s]
-            for l in range(n_lag):
-                rr = r + lag0 + l
+            for lag in range(n_lag):
+                rr = r + lag0 + lag
                 for j in range(n_post):
                     d = v[rr, j] - base[s, j]
                     ok = d == d
-                    acc[i, l, j] += d if ok else zero
-                    cnt[i, l, j] += one if ok else zero
+                    acc[i, lag, j] += d if ok else zero
+                    cnt[i, lag, j] += one if ok else zero
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -80,11 +80,11 @@ def own_spike_accumulate(v, spk_row, ptr, lag0, b0, b1, need, acc, cnt):
             if m < need:
                 continue
             base = tot / m
-            for l in range(L):
-                x = v[r + lag0 + l, k]
+            for lag in range(L):
+                x = v[r + lag0 + lag, k]
                 if x == x:
-                    acc[k, l] += x - base
-                    cnt[k, l] += 1.0
+                    acc[k, lag] += x - base
+                    cnt[k, lag] += 1.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -97,10 +97,10 @@ def subtract_own(v, spk_row, ptr, lag0, tmpl):
     for k in numba.prange(n):
         for s in range(ptr[k], ptr[k + 1]):
             r = spk_row[s]
-            for l in range(L):
-                rr = r + lag0 + l
+            for lag in range(L):
+                rr = r + lag0 + lag
                 if rr >= 0 and rr < R:
-                    v[rr, k] -= tmpl[k, l]
+                    v[rr, k] -= tmpl[k, lag]
 
 
 
@@ -235,6 +235,51 @@ def pooled_center_scale(t, tested, s_post, max_values):
             med[k] = a
             mad[k] = b
     return med, mad
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def pre_center(t, tested, center, scale):
+    """Per presynaptic neuron and test: median and MAD over its tested
+    post-synaptic partners of z = (t[i, j, k] − center[j, k]) / scale[j, k],
+    and the number of partners. Returns (pre, test), (pre, test) and (pre,)
+    arrays (NaN and 0 where there are none)."""
+    N, M, K = t.shape
+    med = np.full((N, K), np.nan, np.float32)
+    mad = np.full((N, K), np.nan, np.float32)
+    n = np.zeros(N, np.int64)
+    for i in numba.prange(N):
+        buf = np.empty((K, M), np.float64)
+        cnt = np.zeros(K, np.int64)
+        for j in range(M):
+            if not tested[i, j]:
+                continue
+            n[i] += 1
+            for k in range(K):
+                s = scale[j, k]
+                v = t[i, j, k]
+                if s > 0 and v == v:
+                    buf[k, cnt[k]] = (v - center[j, k]) / s
+                    cnt[k] += 1
+        for k in range(K):
+            if cnt[k] > 0:
+                a, b = _median_mad(buf[k, :cnt[k]])
+                med[i, k] = a
+                mad[i, k] = b
+    return med, mad, n
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def subtract_pre_center(t, tested, d, scale):
+    """In place: t[i, j, k] −= d[i, k] × scale[j, k] for tested pairs (finite d and scale)."""
+    N, M, K = t.shape
+    for i in numba.prange(N):
+        for j in range(M):
+            if not tested[i, j]:
+                continue
+            for k in range(K):
+                a = d[i, k] * scale[j, k]
+                if a == a:
+                    t[i, j, k] -= a
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

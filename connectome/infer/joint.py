@@ -368,6 +368,8 @@ def _probe_shift(st, sums, j, U, Cu, Ai, b, kb, XGH, Xd, Xp1, Xp2, acg_each, c_a
         beta_u = num / den
         n_used = np.sqrt(np.maximum(st.n_used[U, j], 1.0))[:, None]
         z_u = (beta_u - st.test_center[j][None, :] / n_used) / (st.test_scale[j][None, :] / n_used)
+    if st.pre_shift is not None:  # as the candidates' statistics: presynaptic shift removed
+        z_u = z_u - st.pre_shift[U]
     z_u = z_u[np.isfinite(z_u)]
     return float(np.median(z_u)) if z_u.size >= 8 * Xd.shape[0] else 0.0
 

@@ -24,11 +24,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..spikes.neurons import Neurons
-from ._kernels import (F16_TO_F32, accumulate_pairs, assemble_traces, mask_intervals, own_spike_accumulate,
-                       spike_baselines, subtract_own)
+from ._kernels import (
+    F16_TO_F32,
+    accumulate_pairs,
+    assemble_traces,
+    mask_intervals,
+    own_spike_accumulate,
+    spike_baselines,
+    subtract_own,
+)
 from .params import InferParams
 from .preprocess import Pass1
-
 
 #: A neuron's trace moves to another of its channels only if that one is this much better.
 SWITCH_MARGIN = 1.5

@@ -38,7 +38,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from ._kernels import best_test, null_center_scale, pooled_center_scale, post_center_scale
+from ._kernels import (
+    best_test,
+    null_center_scale,
+    pooled_center_scale,
+    post_center_scale,
+    pre_center,
+    subtract_pre_center,
+)
 from .params import InferParams
 from .sta import PairSums
 
@@ -64,6 +71,7 @@ class PairStats:
     test_center: np.ndarray | None = None  # (N, K) per post, empirical-null centre of each test statistic
     test_scale: np.ndarray | None = None  # (N, K) per post, empirical-null scale of each test statistic
     bh_weight: np.ndarray | None = None  # (N, N) weight of each p-value in the weighted BH step (1: plain)
+    pre_shift: np.ndarray | None = None  # (N, K) presynaptic shift removed, null-z units (presynaptic_shift)
 
 
 def windows(p: InferParams) -> np.ndarray:
@@ -260,9 +268,10 @@ def matched_weights(C: np.ndarray, H: np.ndarray, ridge: float = 1e-3):
     return CiH / np.sqrt(hch), CiH / hch
 
 
-def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um: np.ndarray | None = None) -> PairStats:
+def pair_statistics(sums: PairSums, p: InferParams, block: int = 64,
+                    distance_um: np.ndarray | None = None) -> PairStats:
     lags = sums.lags_ms
-    N, L = sums.acc.shape[0], sums.acc.shape[1]
+    N = sums.acc.shape[0]
     base, P = _detrend_projector(lags, p)
     resp = lags > p.baseline_ms[1]
     win = windows(p)
@@ -305,6 +314,11 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
     best_w, _ = best_test(stat, center_w, scale_w)
     if matched:
         center, scale = _calibrate(tstat, tested, factor_scale=p.factor_scale)
+        pre_shift = None
+        if p.pre_center:
+            pre_shift = presynaptic_shift(tstat, tested, center, scale, p.pre_center_shrink)
+            subtract_pre_center(tstat, tested, pre_shift, scale)
+            center, scale = _calibrate(tstat, tested, factor_scale=p.factor_scale)
         best, zbest = best_test(tstat, center, scale)
     else:
         best, zbest = best_test(stat, center_w, scale_w)
@@ -336,7 +350,38 @@ def pair_statistics(sums: PairSums, p: InferParams, block: int = 64, distance_um
                      best_window=best_w, amplitude=amplitude,
                      filters=G if matched else None, kernel_meta=meta if matched else None,
                      test_center=center if matched else None, test_scale=scale if matched else None,
-                     bh_weight=w.astype(np.float32))
+                     bh_weight=w.astype(np.float32), pre_shift=pre_shift if matched else None)
+
+
+def presynaptic_shift(t: np.ndarray, tested: np.ndarray, center: np.ndarray, scale: np.ndarray,
+                      shrink: float, min_partners: int = 10) -> np.ndarray:
+    """Each presynaptic neuron's shared response (pre, test) in null-z units: what its spikes do to all cells.
+
+    A neuron that fires mostly inside network events (bursts) sees every
+    post-synaptic cell depolarised after its spikes, connected or not; a
+    neuron that tends to fire just after others sees the tail of their input.
+    Either way the response is common to the neuron's whole row of pairs, and
+    the per-post empirical null (one centre per post over its presynaptic
+    partners) cannot remove it: it shifts that neuron's unconnected pairs
+    towards significance and, by mixing rows of different centres, widens
+    every post's null scale, which costs the other pairs' z. The shift of
+    row ``i`` under test ``k`` is the median over its tested partners ``j``
+    of ``(t[i, j, k] − center[j, k]) / scale[j, k]`` (the additive two-way
+    model of Tukey's median polish, Tukey 1977, *Exploratory Data
+    Analysis*, ch. 11), soft-thresholded by ``shrink`` standard errors of a
+    median (1.2533 × robust SD / √partners): a row whose median is within
+    noise of zero is left alone, so a network without shared responses is
+    unchanged. Rows with fewer than ``min_partners`` partners get 0. A
+    presynaptic neuron with many true outputs of one sign shifts its own
+    median by at most ≈ 0.67 SD (outputs to a third of the network).
+    """
+    d, dmad, dn = pre_center(t, tested, center, scale)
+    se = 1.2533 * 1.4826 * dmad / np.sqrt(np.maximum(dn, 1))[:, None]
+    with np.errstate(invalid="ignore"):
+        d = np.sign(d) * np.maximum(np.abs(d) - shrink * se, 0.0)
+    d = np.nan_to_num(d, nan=0.0).astype(np.float32)
+    d[dn < min_partners] = 0.0
+    return d
 
 
 def _calibrate(t: np.ndarray, tested: np.ndarray, factor_scale: bool = False):

@@ -293,7 +293,8 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a process we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -324,7 +325,7 @@ def clean_stale_temporaries(path) -> int:
         if not p.name.startswith(_tmp_prefix(path)):
             continue
         owner = p.name[len(_tmp_prefix(path)) :].rsplit("-", 2)
-        if len(owner) == 3 and owner[0] == host and owner[1].isdigit() and not _pid_alive(int(owner[1])):
+        if len(owner) == 3 and owner[0] == host and owner[1].isdigit() and not pid_alive(int(owner[1])):
             _remove(p)
             n += 1
     return n

@@ -9,9 +9,13 @@ A map is a few tables of columns (see docs/formats-progmap.md):
   ``row_neuron`` (tiles × rows), ``col_neuron``, ``col_polarity``,
   ``col_significance`` (tiles × cols);
 - ``/cells``    ``tile, row, col, pre, post, polarity, significance, level,
-  g_target_us`` — one record per programmed cell, sorted by (tile, row, col);
+  g_target_us, pulses, unverified`` — one record per programmed cell, sorted
+  by (tile, row, col);
 - ``/schedule`` ``step, tile, row, t_start_us, t_end_us, pulses, energy_pj``
-  in step (time) order; ``row = −1`` is a whole-tile erase (flash);
+  and the pulse train (``polarity, amplitude_v, step_v, width_ns, reset_v,
+  reset_width_ns, reset_first, verify_v, verify_ns, verify_reads,
+  pulse_energy_pj``) in step (time) order; ``row = −1`` is a whole-tile
+  erase (flash);
 - ``/synapses`` ``pre, post, group, weight_mv, delay_ms, clipped`` — the
   source synapses as mapped (parallel edges of one group summed), sorted by
   (group, pre, post); it carries the delays and the clipping report.
@@ -49,7 +53,7 @@ from .atomic import atomic_path
 from .checksum import sha256_file
 
 FORMAT = "connectome-programming-map"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: Tables and their columns with dtypes, in file order (2-D columns marked by the "2d" flag).
 TABLES: dict[str, dict[str, tuple[str, bool]]] = {
@@ -61,19 +65,31 @@ TABLES: dict[str, dict[str, tuple[str, bool]]] = {
               "col_significance": ("<i8", True)},
     "cells": {"tile": ("<i4", False), "row": ("<i4", False), "col": ("<i4", False), "pre": ("<i8", False),
               "post": ("<i8", False), "polarity": ("<i1", False), "significance": ("<i8", False),
-              "level": ("<i4", False), "g_target_us": ("<f8", False)},
+              "level": ("<i4", False), "g_target_us": ("<f8", False), "pulses": ("<i4", False),
+              "unverified": ("|u1", False)},
     "schedule": {"step": ("<i8", False), "tile": ("<i4", False), "row": ("<i4", False),
                  "t_start_us": ("<f8", False), "t_end_us": ("<f8", False), "pulses": ("<i8", False),
-                 "energy_pj": ("<f8", False)},
+                 "energy_pj": ("<f8", False), "polarity": ("<i1", False), "amplitude_v": ("<f8", False),
+                 "step_v": ("<f8", False), "width_ns": ("<f8", False), "reset_v": ("<f8", False),
+                 "reset_width_ns": ("<f8", False), "reset_first": ("|u1", False), "verify_v": ("<f8", False),
+                 "verify_ns": ("<f8", False), "verify_reads": ("<i8", False),
+                 "pulse_energy_pj": ("<f8", False)},
     "synapses": {"pre": ("<i8", False), "post": ("<i8", False), "group": ("<i4", False),
                  "weight_mv": ("<f8", False), "delay_ms": ("<f8", False), "clipped": ("|u1", False)},
 }
+#: Datasets added by format version 2 (pulse-level programming). A version-1 map lacks them; their digests
+#: sit under the manifest's ``datasets_v2`` so that version-1 readers, which refuse a manifest listing
+#: datasets they do not know, still read a version-2 map.
+SINCE_V2 = frozenset(["cells/pulses", "cells/unverified"] + [
+    f"schedule/{c}" for c in ("polarity", "amplitude_v", "step_v", "width_ns", "reset_v", "reset_width_ns",
+                              "reset_first", "verify_v", "verify_ns", "verify_reads", "pulse_energy_pj")])
 #: Root attributes every map has, in file order (then manifest, summary).
 ROOT_ATTRS = ["format", "format_version", "technology", "rows", "cols", "layers", "levels", "g_min_us",
               "g_max_us", "mv_per_us", "scheme", "slices", "full_scale_mv", "partitioner", "seed",
               "power_budget_mw", "erase_us", "parameters"]
 CHUNK = 1 << 20
-#: Root attributes whose digests the manifest carries (every one that changes the map's meaning, and the summary).
+#: Root attributes whose digests the manifest carries (every one that changes the map's meaning, and the
+#: summary).
 COVERED_ATTRS = ROOT_ATTRS + ["summary"]
 ATTR_ALGORITHM = 'sha256 of the JSON {"name": name, "value": value} (sort_keys, ensure_ascii)'
 
@@ -118,10 +134,19 @@ class ProgrammingMap:
         return self.tables[t][c]
 
     def datasets(self):
-        """(name, array) for every dataset, in file order."""
+        """(name, array) for every dataset, in file order (a version-1 map lacks the pulse datasets)."""
         for t, colspec in TABLES.items():
             for c in colspec:
-                yield f"{t}/{c}", self.tables[t][c]
+                if c in self.tables[t]:
+                    yield f"{t}/{c}", self.tables[t][c]
+
+    @property
+    def version(self) -> int:
+        """The map's ``format_version`` (1 for maps without pulse trains)."""
+        try:
+            return int(self.attrs.get("format_version", 1))
+        except (TypeError, ValueError):
+            return 1
 
 
 # ------------------------------------------------------------------ checksums
@@ -160,6 +185,10 @@ def _canonical(pm: ProgrammingMap) -> None:
         if t not in pm.tables:
             raise ValueError(f"programming map lacks table {t!r}")
         for c, (dt, two_d) in colspec.items():
+            if c not in pm.tables[t] and f"{t}/{c}" in SINCE_V2 and pm.version < 2:
+                continue  # a version-1 map written again keeps its version
+            if c not in pm.tables[t]:
+                raise ValueError(f"programming map lacks dataset {t}/{c} (format version {pm.version})")
             a = np.ascontiguousarray(pm.tables[t][c], dtype=dt)
             if a.ndim != (2 if two_d else 1):
                 raise ValueError(f"{t}/{c} must be {'2' if two_d else '1'}-D")
@@ -196,7 +225,7 @@ def check_map_path(path) -> str:
 
 
 def summary_path(path) -> Path:
-    """Where ``summary.json`` goes: ``MAP.summary.json`` next to an .h5, ``MAP.zarr/summary.json`` inside a store."""
+    """Where ``summary.json`` goes: ``MAP.summary.json`` beside an .h5, inside a .zarr store."""
     path = Path(path)
     if _fmt(path) == "zarr":
         return path / "summary.json"
@@ -214,9 +243,12 @@ def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> No
     fmt = _fmt(path)
     _canonical(pm)
     source = pm.manifest.get("source", {})
+    digests = {name: dataset_sha256(a) for name, a in pm.datasets()}
     pm.manifest = {"algorithm": "sha256 of dtype.str + shape + C-order bytes",
-                   "datasets": {name: dataset_sha256(a) for name, a in pm.datasets()},
+                   "datasets": {k: v for k, v in digests.items() if k not in SINCE_V2},
                    "source": source}
+    if any(k in SINCE_V2 for k in digests):
+        pm.manifest["datasets_v2"] = {k: v for k, v in digests.items() if k in SINCE_V2}
     attrs = _root_attrs(pm)
     side = {**pm.summary, **pm.sidecar, **(extra_summary or {})}
     if fmt == "hdf5":
@@ -299,7 +331,8 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
     except MapError:
         raise
     except Exception as exc:  # h5py/zarr/codec errors on damaged files
-        raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})", path) from None
+        raise MapError(f"corrupted or unreadable map ({type(exc).__name__}: {_first_line(exc)})",
+                       path) from None
     missing = [k for k in ROOT_ATTRS + ["manifest", "summary"] if k not in attrs]
     if missing:
         raise MapError(f"missing root attribute(s): {', '.join(missing)}", path)
@@ -315,6 +348,10 @@ def read_map(path, check_checksums: bool = True) -> ProgrammingMap:
     if check_checksums:
         check_attributes(manifest, {**attrs, "summary": raw_summary}, path)
         sums = manifest.get("datasets", {})
+        added = manifest.get("datasets_v2", {})
+        if not isinstance(sums, dict) or not isinstance(added, dict):
+            raise MapError("manifest dataset table is malformed (corrupted)", path)
+        sums = {**sums, **added}
         for name, a in pm.datasets():
             want = sums.get(name)
             if want is None:
@@ -354,7 +391,8 @@ def check_attributes(manifest: dict, attrs: dict, path) -> bool:
         if want is None:
             raise MapError(f"manifest has no digest for root attribute {name}", path)
         if attribute_sha256(name, attrs.get(name)) != want:
-            raise MapError(f"root attribute {name} (= {_short(attrs.get(name))}) does not match its sha256 in the "
+            shown = _short(attrs.get(name))
+            raise MapError(f"root attribute {name} (= {shown}) does not match its sha256 in the "
                            "manifest (changed after the map was written)", path)
     return True
 
@@ -368,17 +406,29 @@ def _first_line(exc) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
 
 
-def _expect_format(attrs: dict, path) -> None:
+def _expect_format(attrs: dict, path) -> int:
+    """Check ``format``; return ``format_version``.
+
+    A newer version is read for what this reader knows: versions only add
+    datasets (their digests under new manifest keys) and never change the
+    meaning of existing ones.
+    """
     if attrs.get("format") != FORMAT:
         raise MapError(f"not a programming map (root attribute format = {attrs.get('format')!r})", path)
+    v = attrs.get("format_version")
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise MapError(f"root attribute format_version = {_short(v)} is not a positive integer", path)
+    return int(v)
 
 
-def _expect_tables(get, path) -> dict:
+def _expect_tables(get, path, version: int = FORMAT_VERSION) -> dict:
     tables = {}
     for t, colspec in TABLES.items():
         tables[t] = {}
         for c, (dt, two_d) in colspec.items():
             a = get(f"{t}/{c}")
+            if a is None and version < 2 and f"{t}/{c}" in SINCE_V2:
+                continue  # a version-1 map: no pulse trains
             if a is None:
                 raise MapError(f"missing dataset {t}/{c}", path)
             a = np.asarray(a)
@@ -394,8 +444,8 @@ def _read_hdf5(path: Path):
 
     with h5py.File(path, "r") as fh:
         attrs = {k: _py(v) for k, v in fh.attrs.items()}
-        _expect_format(attrs, path)
-        return attrs, _expect_tables(lambda n: fh[n][()] if n in fh else None, path)
+        version = _expect_format(attrs, path)
+        return attrs, _expect_tables(lambda n: fh[n][()] if n in fh else None, path, version)
 
 
 def _read_zarr(path: Path):
@@ -403,7 +453,7 @@ def _read_zarr(path: Path):
 
     root = zarr.open_group(os.fspath(path), mode="r", zarr_format=3)
     attrs = dict(root.attrs)
-    _expect_format(attrs, path)
+    version = _expect_format(attrs, path)
 
     def get(name):
         try:
@@ -411,7 +461,7 @@ def _read_zarr(path: Path):
         except KeyError:
             return None
 
-    return attrs, _expect_tables(get, path)
+    return attrs, _expect_tables(get, path, version)
 
 
 def _py(v):
@@ -496,18 +546,17 @@ def _ragged(table: dict, name: str, n: int) -> str | None:
             return f"{name}/{col} has {len(arr)} rows, expected {n}"
     return None
 
-def check_map(pm: ProgrammingMap) -> str | None:
-    """First violated structural invariant of a map, or None. Vectorised; see module docstring."""
+def _check_tiles(pm: ProgrammingMap) -> str | None:
+    """Groups and tiles: numbering, shapes, positions, one row per neuron, distinct columns."""
     a, T = pm.attrs, pm.tables
-    rows, cols, layers, levels = int(a["rows"]), int(a["cols"]), int(a["layers"]), int(a["levels"])
-    g_min, g_max, mv_per_us = float(a["g_min_us"]), float(a["g_max_us"]), float(a["mv_per_us"])
-    tiles, cells, sched, syn, groups = T["tiles"], T["cells"], T["schedule"], T["synapses"], T["groups"]
+    rows, cols, layers = int(a["rows"]), int(a["cols"]), int(a["layers"])
+    tiles, groups = T["tiles"], T["groups"]
     n_tiles = len(tiles["tile"])
     n_groups = len(groups["group"])
-    # -- groups and tiles
     if not np.array_equal(groups["group"], np.arange(n_groups)):
         return "groups/group is not 0..n−1"
-    bad = _ragged({k: tiles[k] for k in ("tile", "layer", "y", "x", "group", "col_block", "part")}, "tiles", n_tiles)
+    bad = _ragged({k: tiles[k] for k in ("tile", "layer", "y", "x", "group", "col_block", "part")}, "tiles",
+                  n_tiles)
     if bad:
         return bad
     if not np.array_equal(tiles["tile"], np.arange(n_tiles)):
@@ -517,7 +566,8 @@ def check_map(pm: ProgrammingMap) -> str | None:
         if tiles[name].shape != (n_tiles, width):
             return f"tiles/{name} has shape {tiles[name].shape}, expected ({n_tiles}, {width})"
     if n_tiles:
-        if tiles["layer"].min() < 0 or tiles["layer"].max() >= layers or tiles["y"].min() < 0 or tiles["x"].min() < 0:
+        if tiles["layer"].min() < 0 or tiles["layer"].max() >= layers or tiles["y"].min() < 0 \
+                or tiles["x"].min() < 0:
             return "a tile is placed outside the stack (layer, y or x out of range)"
         pos = (tiles["layer"].astype(np.int64) * (int(tiles["y"].max()) + 1) + tiles["y"]) * \
             (int(tiles["x"].max()) + 1) + tiles["x"]
@@ -538,14 +588,25 @@ def check_map(pm: ProgrammingMap) -> str | None:
             key = np.stack([tt, cn[used], cp[used], cs[used]])
             if np.unique(key, axis=1).shape[1] != key.shape[1]:
                 return "two columns of one tile carry the same neuron, polarity and significance"
-    # -- cells
+    return None
+
+
+def _check_cells(pm: ProgrammingMap) -> str | None:
+    """Cells: inside their tiles, unique and sorted, consistent with the tile tables and levels."""
+    a, T = pm.attrs, pm.tables
+    rows, cols, levels = int(a["rows"]), int(a["cols"]), int(a["levels"])
+    g_min, g_max = float(a["g_min_us"]), float(a["g_max_us"])
+    tiles, cells = T["tiles"], T["cells"]
+    n_tiles = len(tiles["tile"])
+    n = len(cells["tile"])
     n = len(cells["tile"])
     bad = _ragged(cells, "cells", n)
     if bad:
         return bad
     if n:
         t, r, c = cells["tile"].astype(np.int64), cells["row"].astype(np.int64), cells["col"].astype(np.int64)
-        if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 or c.max() >= cols:
+        if t.min() < 0 or t.max() >= n_tiles or r.min() < 0 or r.max() >= rows or c.min() < 0 \
+                or c.max() >= cols:
             return "a cell lies outside its tile (tile, row or col out of range)"
         key = (t * rows + r) * cols + c
         if np.any(np.diff(key) <= 0):
@@ -554,9 +615,11 @@ def check_map(pm: ProgrammingMap) -> str | None:
             return "a cell's pre differs from the neuron its tile row carries (row_neuron)"
         if np.any(tiles["col_neuron"][t, c] != cells["post"]):
             return "a cell's post differs from the neuron its tile column carries (col_neuron)"
-        if np.any(tiles["col_polarity"][t, c] != cells["polarity"]) or not np.all(np.abs(cells["polarity"]) == 1):
+        if np.any(tiles["col_polarity"][t, c] != cells["polarity"]) \
+                or not np.all(np.abs(cells["polarity"]) == 1):
             return "a cell's polarity is not ±1 or differs from its column's"
-        if np.any(tiles["col_significance"][t, c] != cells["significance"]) or cells["significance"].min() < 1:
+        if np.any(tiles["col_significance"][t, c] != cells["significance"]) \
+                or cells["significance"].min() < 1:
             return "a cell's significance differs from its column's"
         if cells["level"].min() < 0 or cells["level"].max() >= levels:
             return f"a cell level is outside 0..{levels - 1}"
@@ -564,7 +627,18 @@ def check_map(pm: ProgrammingMap) -> str | None:
         want = g_min + cells["level"] * dg
         if not np.allclose(cells["g_target_us"], want, rtol=1e-12, atol=1e-9 * max(abs(g_max), 1.0)):
             return "a cell's g_target_us is not g_min_us + level × Δg"
-    # -- synapses: decode every one from the cells, and no cell for a non-synapse
+    return None
+
+
+def _check_synapses(pm: ProgrammingMap) -> str | None:
+    """Synapses: sorted, unique, and each decodes from its cells within half a step."""
+    a, T = pm.attrs, pm.tables
+    levels = int(a["levels"])
+    g_min, g_max, mv_per_us = float(a["g_min_us"]), float(a["g_max_us"]), float(a["mv_per_us"])
+    tiles, cells, syn, groups = T["tiles"], T["cells"], T["synapses"], T["groups"]
+    n_groups = len(groups["group"])
+    n = len(cells["tile"])
+    m = len(syn["pre"])
     m = len(syn["pre"])
     bad = _ragged(syn, "synapses", m)
     if bad:
@@ -589,7 +663,8 @@ def check_map(pm: ProgrammingMap) -> str | None:
             start = np.concatenate([[0], brk])
         else:
             start = np.zeros(0, np.int64)
-        if len(start) != m or not (np.array_equal(g_s[start], syn["group"]) and np.array_equal(pre_s[start], syn["pre"])
+        if len(start) != m or not (np.array_equal(g_s[start], syn["group"]) and np.array_equal(pre_s[start],
+                                                                                               syn["pre"])
                                    and np.array_equal(post_s[start], syn["post"])):
             return "cells and synapses disagree: a cell for a non-synapse or a synapse without cells"
         decoded = np.add.reduceat(contrib, start) if n else np.zeros(0)
@@ -600,11 +675,21 @@ def check_map(pm: ProgrammingMap) -> str | None:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             return (f"synapse {int(syn['pre'][i])}→{int(syn['post'][i])} decodes to {decoded[i]:.6g} mV, "
-                    f"source {syn['weight_mv'][i]:.6g} mV: beyond half a step ({0.5 * step:.3g} mV) and not clipped")
+                    f"source {syn['weight_mv'][i]:.6g} mV: beyond half a step ({0.5 * step:.3g} mV) and "
+                    "not clipped")
         fs = float(a["full_scale_mv"])
         if clipped.any() and np.any(np.abs(syn["weight_mv"][clipped]) < fs):
             return "a synapse listed as clipped lies within the full scale"
-    # -- schedule
+    return None
+
+
+def _check_schedule(pm: ProgrammingMap) -> str | None:
+    """Schedule: every row with cells once, no tile or stack busy twice, power within budget."""
+    a, T = pm.attrs, pm.tables
+    rows = int(a["rows"])
+    tiles, cells, sched = T["tiles"], T["cells"], T["schedule"]
+    n_tiles = len(tiles["tile"])
+    n = len(cells["tile"])
     k = len(sched["step"])
     bad = _ragged(sched, "schedule", k)
     if bad:
@@ -655,4 +740,102 @@ def check_map(pm: ProgrammingMap) -> str | None:
         budget = float(a["power_budget_mw"])
         if peak > budget * (1 + 1e-9):
             return f"concurrent programming draws {peak:.6g} mW, above the declared budget of {budget:g} mW"
+    return None
+
+
+def _check_pulses(pm: ProgrammingMap) -> str | None:
+    """Pulse trains (format version 2): per-cell pulse counts against each schedule entry's train.
+
+    A program entry's ``pulses`` is the most any cell of its row needed; its
+    energy is ``(Σ cell pulses [+ cells, when reset_first]) × pulse_energy_pj``;
+    its duration is ``([reset_width_ns] + pulses·(width_ns + verify_ns) +
+    verify_ns) / 1000`` µs with ``verify_reads = pulses + 1``. An erase entry
+    has polarity −1, one pulse lasting ``width_ns`` and no verify read.
+    """
+    T = pm.tables
+    cells, sched = T["cells"], T["schedule"]
+    have = [k for k in SINCE_V2 if k.split("/")[1] in T[k.split("/")[0]]]
+    if not have:
+        return None if pm.version < 2 else "a version-2 map lacks its pulse datasets"
+    if len(have) != len(SINCE_V2):
+        return "some pulse datasets are missing: " + ", ".join(sorted(SINCE_V2 - set(have)))
+    rows = int(pm.attrs["rows"])
+    p, lev = cells["pulses"].astype(np.int64), cells["level"]
+    if len(p) and (p.min() < 0 or np.any((lev == 0) & (p != 0)) or np.any((lev > 0) & (p < 1))):
+        return "a cell's pulse count is negative, non-zero at level 0 or zero above level 0"
+    if len(p) and np.any(cells["unverified"] > 1):
+        return "cells/unverified is not 0 or 1"
+    k = len(sched["step"])
+    if not k:
+        return None
+    erase = sched["row"] < 0
+    prog = ~erase
+    pol = sched["polarity"]
+    if np.any(prog & (pol != 1)) or np.any(erase & (pol != -1)):
+        return "a program entry's polarity is not +1 or an erase entry's is not −1"
+    floats = ("amplitude_v", "step_v", "width_ns", "reset_v", "reset_width_ns", "verify_v", "verify_ns",
+              "pulse_energy_pj")
+    for c in floats:
+        v = sched[c]
+        if not np.all(np.isfinite(v)) or np.any(v < 0):
+            return f"schedule/{c} has a negative or non-finite value"
+    if np.any(sched["width_ns"] <= 0):
+        return "a schedule entry's pulse width is not positive"
+    rf = sched["reset_first"].astype(np.int64)
+    if np.any(rf > 1) or np.any(erase & (rf != 0)):
+        return "schedule/reset_first is not 0/1, or set on an erase"
+    # per program entry: the row's cells
+    key_c = cells["tile"].astype(np.int64) * rows + cells["row"]
+    key_s = sched["tile"][prog].astype(np.int64) * rows + sched["row"][prog]
+    o = np.argsort(key_s, kind="stable")
+    n = len(key_c)
+    if n:
+        brk = np.concatenate([[0], np.flatnonzero(np.diff(key_c) != 0) + 1])
+        row_max = np.maximum.reduceat(p, brk)
+        row_sum = np.add.reduceat(p, brk)
+        row_n = np.diff(np.concatenate([brk, [n]]))
+        row_key = key_c[brk]
+    else:
+        row_max = row_sum = row_n = row_key = np.zeros(0, np.int64)
+    if not np.array_equal(row_key, key_s[o]):
+        return "the schedule does not program exactly the tile rows that hold cells"
+    sp = sched["pulses"][prog][o]
+    if not np.array_equal(sp, row_max):
+        i = int(np.flatnonzero(sp != row_max)[0])
+        return (f"schedule entry for tile {int(row_key[i] // rows)} row {int(row_key[i] % rows)} has "
+                f"{int(sp[i])} pulses, but its cells need {int(row_max[i])} (the most any cell of the row "
+                "took)")
+    e_want = (row_sum + rf[prog][o] * row_n) * sched["pulse_energy_pj"][prog][o]
+    if not np.allclose(sched["energy_pj"][prog][o], e_want, rtol=1e-9, atol=1e-12):
+        return "a schedule entry's energy_pj is not (Σ cell pulses [+ cells reset first]) × pulse_energy_pj"
+    vr = sched["verify_reads"]
+    if np.any(vr[prog] != sched["pulses"][prog] + 1) or np.any(vr[erase] != 0):
+        return "schedule/verify_reads is not pulses + 1 for a program entry (0 for an erase)"
+    if np.any(sched["pulses"][erase] != 1):
+        return "an erase entry does not have exactly one pulse"
+    dur = sched["t_end_us"] - sched["t_start_us"]
+    want = np.where(erase, sched["width_ns"],
+                    rf * sched["reset_width_ns"] + sched["pulses"] * (sched["width_ns"] + sched["verify_ns"])
+                    + sched["verify_ns"]) * 1e-3
+    if not np.allclose(dur, want, rtol=1e-9, atol=1e-9 * max(float(sched["t_end_us"].max()), 1.0)):
+        i = int(np.flatnonzero(~np.isclose(dur, want, rtol=1e-9))[0])
+        return (f"schedule step {i} lasts {dur[i]:.6g} µs but its pulse train takes {want[i]:.6g} µs "
+                "([reset] + pulses × (width + verify) + verify)")
+    return None
+
+
+#: The checks of :func:`check_map`, in order (name, function).
+MAP_CHECKS = (("tiles", _check_tiles), ("cells", _check_cells), ("synapses", _check_synapses),
+              ("schedule", _check_schedule), ("pulses", _check_pulses))
+
+
+def check_map(pm: ProgrammingMap) -> str | None:
+    """First violated structural invariant of a map, or None (the steps of :data:`MAP_CHECKS`, vectorised).
+
+    See docs/formats-progmap.md for the invariants.
+    """
+    for _name, check in MAP_CHECKS:
+        problem = check(pm)
+        if problem:
+            return problem
     return None

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 from ..errors import EnvironmentFault
+from .atomic import pid_alive
 
 #: name of the scratch folder created next to an output when ``$CONNECTOME_TMPDIR`` is not set
 SCRATCH_NAME = ".connectome-tmp"
@@ -95,16 +96,6 @@ def _human(n: float) -> str:
     return f"{n} B"  # pragma: no cover
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError):
-        return True
-    return True
-
-
 def _owner(folder: Path):
     try:
         host, pid = (folder / OWNER).read_text().split()[:2]
@@ -150,7 +141,7 @@ def clean_stale(root) -> list[Path]:
             except OSError:
                 continue
         else:
-            stale = owner[0] == host and not _alive(owner[1])
+            stale = owner[0] == host and not pid_alive(owner[1])
         if stale:
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)

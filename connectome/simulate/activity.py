@@ -77,8 +77,10 @@ def _common_inputs(p: SimParams, net: Network, rng):
         psp.append(rng.uniform(*p.common_psp_mv, size=k))
         delay.append(rng.uniform(1.0, 4.0, size=k))
         ptr.append(ptr[-1] + k)
-    cat = (lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt))
-    fs = p.sampling_rate_hz
+
+    def cat(a, dt):
+        return np.concatenate(a).astype(dt) if a else np.zeros(0, dt)
+
     ev_ptr = [0]
     ev = []
     for _ in range(n_groups):

@@ -132,9 +132,11 @@ def wire(p: SimParams, x, y, is_exc, rng: np.random.Generator):
             a, b = np.nonzero(m)
             a = i[a]
             if fwd:
-                pres.append(a); posts.append(b)
+                pres.append(a)
+                posts.append(b)
             if rev:
-                pres.append(b); posts.append(a)
+                pres.append(b)
+                posts.append(a)
     pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
     post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
     order = np.lexsort((post, pre))

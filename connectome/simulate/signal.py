@@ -54,7 +54,8 @@ def _doe_coefs(tau_rise_ms: float, tau_decay_ms: float, fs: float):
     """(d_slow, d_fast, A) of a difference of exponentials with peak 1 (see :func:`doe_filter`)."""
     b, a = doe_filter(tau_rise_ms, tau_decay_ms, fs)
     dt = 1000.0 / fs
-    return np.exp(-dt / tau_decay_ms), np.exp(-dt / tau_rise_ms), b[1] / (np.exp(-dt / tau_decay_ms) - np.exp(-dt / tau_rise_ms))
+    d, r = np.exp(-dt / tau_decay_ms), np.exp(-dt / tau_rise_ms)
+    return d, r, b[1] / (d - r)
 
 
 def ap_waveform(p: SimParams):

@@ -4,12 +4,14 @@
   drift, read noise and stuck cells (:mod:`.nonideal`), decode effective
   weights (:mod:`.effective`), compare them with the copied connectome
   (:mod:`.report`) and optionally simulate both networks (:mod:`.functional`);
+- :func:`verify_objects` — the same for a ProgrammingMap and a Connectome in
+  memory (nothing written);
 - :mod:`.imprint` — the second paste route: an N×N crossbar driven directly by
   the recorded spikes and membrane potentials.
 
 See docs/fidelity.md.
 """
 
-from .run import parse_duration, verify_map
+from .run import parse_duration, verify_map, verify_objects
 
-__all__ = ["verify_map", "parse_duration"]
+__all__ = ["verify_map", "verify_objects", "parse_duration"]

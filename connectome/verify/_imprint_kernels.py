@@ -54,7 +54,8 @@ def column_deflections(v, base, tau_bins):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def imprint_rows(G, signs, row_ptr, row_lo, row_hi, g_min, g_max, top_p, a_p, bot_d, a_d, step_lin_p, step_lin_d,
+def imprint_rows(G, signs, row_ptr, row_lo, row_hi, g_min, g_max, top_p, a_p, bot_d, a_d, step_lin_p,
+                 step_lin_d,
                  sigma_c2c, seed, t_offset, n_pot, n_dep):
     """Apply the write pulses of one block to the crossbar ``G`` (rows = pre, columns = post).
 

@@ -7,7 +7,8 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def run_lif(n, out_ptr, out_post, out_delay, out_jump, out_exc, n_steps, dt, tau_m, tau_e, tau_i, v_th, v_reset,
+def run_lif(n, out_ptr, out_post, out_delay, out_jump, out_exc, n_steps, dt, tau_m, tau_e, tau_i, v_th,
+            v_reset,
             ref_steps, tau_a, a_jump, ext_rate_per_step, ext_jump, seed, max_spikes):
     """Simulate ``n`` current-based LIF neurons for ``n_steps`` steps of ``dt`` ms.
 

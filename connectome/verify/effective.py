@@ -9,9 +9,12 @@ stuck, and the chip reads the difference of the two. :func:`physical_cells`
 adds these partners; :func:`effective_weights` applies
 :mod:`.nonideal` to every physical cell and decodes, per synapse,
 
-    w_eff = α_tile · Σ_cells polarity · significance · (G_read − g_min) · mv_per_us
+    w_eff = ADC( α_tile · Σ_cells polarity · significance · (G_read − g_min) · f_line · mv_per_us )
 
-(α = 1 without global drift compensation), next to the ideal decode
+(α = 1 without global drift compensation; f_line, the share of the input
+voltage a cell sees after the wires' IR drop, and ADC, the column
+converter's rounding, from :mod:`.readout`; both 1/identity with
+``readout=False``), next to the ideal decode
 ``w_ideal`` (the programmed targets: quantisation and clipping only).
 
 Random draws come from one stream per non-ideality, seeded by
@@ -27,10 +30,10 @@ Examples
 >>> cells = physical_cells(pm)
 >>> int(cells.n_listed), int(cells.n_partners)
 (3, 3)
->>> quiet = NonIdealities(programming_noise_scale=0, read_noise_scale=0)
->>> ew = effective_weights(pm, cells, quiet, seed=0)   # no device noise: the quantised weights (32 levels)
+>>> quiet = NonIdealities(programming_noise_scale=0, read_noise_scale=0, readout=False)
+>>> ew = effective_weights(pm, cells, quiet, seed=0)   # no noise, ideal read-out: the quantised weights
 >>> [round(float(w), 3) for w in ew.w_eff], bool((ew.w_eff == ew.w_ideal).all())
-([0.516, -0.258, 1.0], True)
+([0.511, -0.255, 0.99], True)
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ class NonIdealities:
         Fraction of physical cells stuck (default 0: no published rate is used).
     stuck_on_share : float
         Share of stuck cells stuck at g_max (the rest at g_min); 0.5 by assumption.
+    readout : bool
+        Apply the read-out non-idealities of the technology's ``[readout]``
+        table (:mod:`.readout`: wire IR drop, sneak paths, ADC precision).
+    input_activity : float
+        Share of a tile's rows driven at once during a read, in (0, 1]; 1
+        (every row, as a dense matrix-vector product) is the worst case for
+        the IR drop along the columns.
     """
 
     after_s: float = 0.0
@@ -76,13 +86,17 @@ class NonIdealities:
     drift_scale: float = 1.0
     stuck_fraction: float = 0.0
     stuck_on_share: float = 0.5
+    readout: bool = True
+    input_activity: float = 1.0
 
     def __post_init__(self):
         checks = [("after_s", np.isfinite(self.after_s) and self.after_s >= 0),
                   ("programming_noise_scale", self.programming_noise_scale >= 0),
                   ("read_noise_scale", self.read_noise_scale >= 0), ("drift_scale", self.drift_scale >= 0),
                   ("stuck_fraction", 0 <= self.stuck_fraction <= 1),
-                  ("stuck_on_share", 0 <= self.stuck_on_share <= 1)]
+                  ("stuck_on_share", 0 <= self.stuck_on_share <= 1),
+                  ("readout", isinstance(self.readout, bool)),
+                  ("input_activity", np.isfinite(self.input_activity) and 0 < self.input_activity <= 1)]
         for name, ok in checks:
             if not ok:
                 raise ConfigError(f"invalid verify parameter {name}={getattr(self, name)!r}")
@@ -102,6 +116,8 @@ class PhysicalCells:
     synapse: np.ndarray     # index into /synapses
     n_listed: int
     n_partners: int
+    row: np.ndarray | None = None
+    col: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -164,7 +180,9 @@ def physical_cells(pm) -> PhysicalCells:
     pol = cells["polarity"].astype(np.int64)
     sig = cells["significance"].astype(np.int64)
     n = len(t)
-    parts = {"tile": [t], "g": [cells["g_target_us"].astype(np.float64)], "pol": [pol], "sig": [sig], "syn": [syn]}
+    parts = {"tile": [t], "g": [cells["g_target_us"].astype(np.float64)], "pol": [pol], "sig": [sig],
+             "syn": [syn],
+             "row": [r], "col": [cells["col"].astype(np.int64)]}
     n_part = 0
     cp = tiles["col_polarity"]
     if n and cp.size and (cp > 0).any() and (cp < 0).any():
@@ -192,9 +210,12 @@ def physical_cells(pm) -> PhysicalCells:
         parts["pol"].append(-pol[idx])
         parts["sig"].append(sig[idx])
         parts["syn"].append(syn[idx])
+        parts["row"].append(r[idx])
+        parts["col"].append(pcol[idx].astype(np.int64))
     return PhysicalCells(tile=np.concatenate(parts["tile"]), g_target_us=np.concatenate(parts["g"]),
                          polarity=np.concatenate(parts["pol"]), significance=np.concatenate(parts["sig"]),
-                         synapse=np.concatenate(parts["syn"]), n_listed=n, n_partners=n_part)
+                         synapse=np.concatenate(parts["syn"]), n_listed=n, n_partners=n_part,
+                         row=np.concatenate(parts["row"]), col=np.concatenate(parts["col"]))
 
 
 @dataclass
@@ -208,6 +229,7 @@ class Effective:
     n_stuck_cells: int
     alpha: np.ndarray            # per tile (1 without compensation)
     technology: object
+    line_factor: np.ndarray | None = None  # per physical cell: share of the input voltage across it (IR drop)
 
 
 def _stream(seed: int, name: str):
@@ -249,7 +271,20 @@ def effective_weights(pm, cells: PhysicalCells, nonid: NonIdealities, seed: int 
                       nonid.read_noise_scale)
         alpha = ni.compensation_factors(ref, g_read, cells.tile, n_tiles)
         del ref
-    w_eff = np.bincount(cells.synapse, weights=weight * (g_read - g_min) * alpha[cells.tile], minlength=m)
+    f = np.ones(n)
+    if nonid.readout and n:
+        from .readout import line_factors
+
+        r = tech.readout
+        f = line_factors(cells.tile, cells.row, cells.col, g_read, rows=int(a["rows"]), cols=int(a["cols"]),
+                         g_min_us=g_min, wire_ohm=float(r.wire_ohm_per_cell), selector=bool(r.selector),
+                         activity=nonid.input_activity, n_tiles=n_tiles)
+    w_eff = np.bincount(cells.synapse, weights=weight * (g_read - g_min) * f * alpha[cells.tile], minlength=m)
+    if nonid.readout:
+        from .readout import adc_quantise
+
+        r = tech.readout
+        w_eff = adc_quantise(w_eff, float(a["full_scale_mv"]), int(r.adc_bits), float(r.adc_range_inputs))
     off_target = ((states == ni.STUCK_OFF) & (g_t != g_min)) | ((states == ni.STUCK_ON) & (g_t != g_max))
     stuck_any = np.bincount(cells.synapse, weights=off_target, minlength=m) > 0
     top = np.zeros(m, np.int64)
@@ -257,4 +292,4 @@ def effective_weights(pm, cells: PhysicalCells, nonid: NonIdealities, seed: int 
     is_top = cells.significance == top[cells.synapse]
     stuck_top = np.bincount(cells.synapse, weights=off_target & is_top, minlength=m) > 0
     return Effective(w_eff=w_eff, w_ideal=w_ideal, stuck_any=stuck_any, stuck_top=stuck_top,
-                     n_stuck_cells=int(np.count_nonzero(states)), alpha=alpha, technology=tech)
+                     n_stuck_cells=int(np.count_nonzero(states)), alpha=alpha, technology=tech, line_factor=f)

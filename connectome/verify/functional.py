@@ -162,7 +162,8 @@ def simulate(n: int, pre_ix, post_ix, weight_mv, delay_ms, p: LIFParams, ext_rat
     jump = np.where(exc, w / k_e, w / k_i)
     steps = np.maximum(1, np.rint(np.maximum(d, 0.0) / p.dt_ms)).astype(np.int64)
     max_spikes = int(n * p.duration_s * p.max_rate_hz) + 16
-    t, nn, total = run_lif(n, ptr, post_ix.astype(np.int64), steps, jump, exc.astype(np.uint8), _steps(p), p.dt_ms,
+    t, nn, total = run_lif(n, ptr, post_ix.astype(np.int64), steps, jump, exc.astype(np.uint8), _steps(p),
+                           p.dt_ms,
                            p.tau_m_ms, p.tau_exc_ms, p.tau_inh_ms, p.threshold_mv, p.reset_mv,
                            int(round(p.refractory_ms / p.dt_ms)), p.tau_adaptation_ms, p.adaptation_mv,
                            ext_rate_hz * p.dt_ms * 1e-3, p.drive_psp_mv / k_e, np.int64(seed) % (2 ** 32),
@@ -186,7 +187,8 @@ def calibrate_drive(p: LIFParams, n_cal: int = 200, duration_s: float = 10.0) ->
     while rate(hi) < p.intrinsic_rate_hz:
         hi *= 2.0
         if hi > 1e7:
-            raise ConfigError("cannot calibrate the external drive: neurons do not fire (check the LIF parameters)")
+            raise ConfigError("cannot calibrate the external drive: neurons do not fire "
+                              "(check the LIF parameters)")
     for _ in range(30):
         mid = 0.5 * (lo + hi)
         if rate(mid) < p.intrinsic_rate_hz:
@@ -317,13 +319,16 @@ def compare_activity(run_a, run_b, n: int, p: LIFParams) -> dict:
     bur_a = bursts(act_a, thr, p.bin_ms, p.burst_merge_ms, T)
     bur_b = bursts(act_b, thr, p.bin_ms, p.burst_merge_ms, T)
     s_burst = burst_similarity(bur_a, bur_b)
-    comps = {"rates": max(0.0, rate_corr if math.isfinite(rate_corr) else 0.0), "rate_level": max(0.0, 1.0 - l1),
-             "correlations": max(0.0, cc) if cc is not None and math.isfinite(cc) else (1.0 if _same(run_a, run_b) else 0.0),
+    comps = {"rates": max(0.0, rate_corr if math.isfinite(rate_corr) else 0.0),
+             "rate_level": max(0.0, 1.0 - l1),
+             "correlations": max(0.0, cc) if cc is not None and math.isfinite(cc)
+             else (1.0 if _same(run_a, run_b) else 0.0),
              "bursts": s_burst}
     score = float(np.prod(list(comps.values())) ** 0.25)
     r6 = lambda v: None if v is None or not math.isfinite(v) else round(float(v), 6)  # noqa: E731
     return {"score": r6(score), "components": {k: r6(v) for k, v in comps.items()},
-            "rate_correlation": r6(rate_corr), "rate_abs_rel_diff": r6(l1), "rate_per_neuron_abs_rel_diff": r6(per_neuron),
+            "rate_correlation": r6(rate_corr), "rate_abs_rel_diff": r6(l1),
+            "rate_per_neuron_abs_rel_diff": r6(per_neuron),
             "correlation_of_correlations": r6(cc), "correlation_neurons": int(len(sub)),
             "mean_rate_copied_hz": r6(ra.mean()), "mean_rate_pasted_hz": r6(rb.mean()),
             "burst_threshold_neurons": int(thr),
@@ -342,7 +347,11 @@ def compare_networks(neuron_id, pre, post, delay_ms, w_copied, w_pasted, p: LIFP
     nid = np.asarray(neuron_id, np.int64)
     n = len(nid)
     order = np.argsort(nid, kind="stable")
-    to_ix = lambda ids: order[np.searchsorted(nid[order], np.asarray(ids, np.int64))] if len(ids) else np.zeros(0, np.int64)  # noqa: E731
+    def to_ix(ids):
+        if not len(ids):
+            return np.zeros(0, np.int64)
+        return order[np.searchsorted(nid[order], np.asarray(ids, np.int64))]
+
     pre_ix, post_ix = to_ix(pre), to_ix(post)
     rate = calibrate_drive(p)
     seed = int(seed)
@@ -353,6 +362,10 @@ def compare_networks(neuron_id, pre, post, delay_ms, w_copied, w_pasted, p: LIFP
     if p.reference:
         run_c = simulate(n, pre_ix, post_ix, w_copied, delay_ms, p, rate, seed + 1_000_003)
         out["reference_score"] = compare_activity(run_a, run_c, n, p)["score"]
+    ref = out["reference_score"]
+    # 1.0 = the pasted network is as close to the copied one as the copied one is to itself under another
+    # drive seed (its own variability); above 1: closer than that
+    out["score_normalised"] = round(out["score"] / ref, 6) if ref and out["score"] is not None else None
     saturated = [name for name, r in (("copied", run_a), ("pasted", run_b)) if r[2] > r[3]]
     out.update({"neurons": int(n), "synapses": int(len(pre_ix)), "duration_s": p.duration_s,
                 "drive_rate_hz": round(rate, 3), "spikes_copied": run_a[2], "spikes_pasted": run_b[2],

@@ -76,7 +76,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -148,7 +147,7 @@ class ImprintDevice:
         return self.g_max_us - self.g_min_us
 
     def curve(self, direction: int):
-        """(bound, fraction per pulse, linear step): a pulse moves G by (bound − G)·fraction, or by the step."""
+        """(bound, fraction per pulse, linear step): a pulse moves G by (bound − G)·fraction or the step."""
         nl, p = (self.nl_ltp, self.pulses_ltp) if direction > 0 else (self.nl_ltd, self.pulses_ltd)
         a = normalised_a(nl) * p
         if math.isinf(a):
@@ -217,7 +216,8 @@ def device_for(tech, **overrides) -> ImprintDevice:
     if mech != "program-and-verify" or tech.conductance.max_levels <= 2:
         why = {"ispp": "flash cells are only programmed upwards; lowering one needs a block erase",
                "single-pulse": "STT-MRAM cells are binary"}.get(mech, f"write mechanism {mech!r}")
-        raise TechnologyError(f"imprinting needs cells that identical pulses move by small steps in both directions "
+        raise TechnologyError("imprinting needs cells that identical pulses move by small steps in both "
+                              "directions "
                               f"(rram, pcm); {tech.name}: {why}")
     c = tech.conductance
     return ImprintDevice(g_min_us=float(c.g_min_us), g_max_us=float(c.g_max_us), **overrides)
@@ -322,7 +322,8 @@ class ImprintResult:
         w = self.weight_mv[i, j].astype(np.float64)
         ids = np.arange(self.n, dtype=np.int64)
         neurons = {"neuron_id": ids,
-                   "channels": np.array([";".join(str(int(c)) for c in ch) for ch in self.neuron_channels], dtype=object),
+                   "channels": np.array([";".join(str(int(c)) for c in ch) for ch in self.neuron_channels],
+                                        dtype=object),
                    "x_um": self.x_um, "y_um": self.y_um, "n_spikes": self.pre_spikes}
         edges = {"pre": i.astype(np.int64), "post": j.astype(np.int64), "weight_mv": w,
                  "kind": np.where(w >= 0, 1, 2).astype(np.int8), "delay_ms": np.full(len(i), np.nan),
@@ -355,7 +356,7 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
     from scipy.stats import norm
 
     from ..infer._kernels import subtract_own
-    from ..infer.sta import spikes_in, mask_own_spikes, own_spike_mask, somatic_traces
+    from ..infer.sta import mask_own_spikes, own_spike_mask, somatic_traces, spikes_in
     from ._imprint_kernels import column_deflections, imprint_rows
 
     p1, nr = inp.p1, inp.neurons
@@ -441,7 +442,8 @@ def imprint_crossbar(inp: ImprintInput, device: ImprintDevice, params: ImprintPa
             progress.update(1)
     # σ_j over the imprinted period (for the mV read-out): mean activity SD over chunks used
     n_chunks_used = int(math.ceil(n_bins / bpc))
-    sd = np.nanmean(np.where(np.isfinite(inp.activity_mv[:n_chunks_used]), inp.activity_mv[:n_chunks_used], np.nan),
+    sd = np.nanmean(np.where(np.isfinite(inp.activity_mv[:n_chunks_used]), inp.activity_mv[:n_chunks_used],
+                             np.nan),
                     axis=0) if n_chunks_used else np.zeros(N)
     return _readout(G, n_pot, n_dep, n_pre, g_start, duration_s, device, params, inp, W, sd,
                     phi=float(norm.pdf(k_sd)))
@@ -495,7 +497,8 @@ def _readout(G, n_pot, n_dep, n_pre, g_start, duration_s, device, params, inp, W
     np.fill_diagonal(w, 0.0)
     nr = inp.neurons
     return ImprintResult(conductance_us=G, n_potentiating=n_pot, n_depressing=n_dep, pre_spikes=n_pre,
-                         evidence_us=r, z=z, weight_mv=np.nan_to_num(w), tested_rows=tested, g_start_us=g_start,
+                         evidence_us=r, z=z, weight_mv=np.nan_to_num(w), tested_rows=tested,
+                         g_start_us=g_start,
                          duration_s=duration_s, device=device, params=params,
                          neuron_channels=[list(map(int, c)) for c in nr.channels],
                          x_um=np.asarray(nr.x_um, np.float64), y_um=np.asarray(nr.y_um, np.float64))
@@ -529,7 +532,8 @@ def write_side_file(result: ImprintResult, path, info: dict) -> Path:
             fh.create_dataset("tested_rows", data=result.tested_rows.astype(np.uint8), track_times=False)
             for name, arr in (("conductance_us", result.conductance_us.astype(np.float32)),
                               ("evidence_us", result.evidence_us.astype(np.float32)),
-                              ("z", result.z.astype(np.float32)), ("weight_mv", result.weight_mv.astype(np.float32)),
+                              ("z", result.z.astype(np.float32)), ("weight_mv",
+                                                                   result.weight_mv.astype(np.float32)),
                               ("potentiating_pulses", result.n_potentiating),
                               ("depressing_pulses", result.n_depressing)):
                 fh.create_dataset(name, data=arr, **(kw if arr.size else {"track_times": False}))
@@ -580,9 +584,11 @@ def imprint_recording(recording, out, *, technology: str | None = "rram", techno
             "neurons": int(res.n), "imprinted_seconds": round(res.duration_s, 6),
             "pre_spikes_median": float(np.median(res.pre_spikes)) if res.n else 0.0,
             "tested_rows": int(res.tested_rows.sum()), "g_start_us": round(res.g_start_us, 6),
-            "pulses_per_cell_mean": round(float((res.n_potentiating + res.n_depressing).mean()), 3) if res.n else 0.0,
+            "pulses_per_cell_mean": round(float((res.n_potentiating + res.n_depressing).mean()),
+                                          3) if res.n else 0.0,
             "synapses_imprinted": int(con.n_edges),
-            "excitatory": int((con.edges["weight_mv"] >= 0).sum()), "inhibitory": int((con.edges["weight_mv"] < 0).sum()),
+            "excitatory": int((con.edges["weight_mv"] >= 0).sum()),
+            "inhibitory": int((con.edges["weight_mv"] < 0).sum()),
             "side_file": side_path(out).name, "imprinted_edges_sha256": edges_sha256(con)}
     if ref is not None:
         info["comparison"] = score_imprint(res, ref)
@@ -591,6 +597,7 @@ def imprint_recording(recording, out, *, technology: str | None = "rram", techno
     pm = compile_connectome(con, opts, tech=tech, source_path=recording, source_files={rec_name: fingerprint})
     pm.summary["imprint"] = info
     write_side_file(res, side_path(out), info)
-    write_map(pm, out, extra_summary={"timings_s": {"pass1_s": round(t1 - t0, 3), "crossbar_s": round(t2 - t1, 3),
+    write_map(pm, out, extra_summary={"timings_s": {"pass1_s": round(t1 - t0, 3),
+                                                    "crossbar_s": round(t2 - t1, 3),
                                                     **pm.timings}})
     return info

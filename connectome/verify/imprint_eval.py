@@ -97,7 +97,8 @@ class Reference:
             import h5py
 
             with h5py.File(cpath, "r") as fh:
-                self.all_pairs = (fh["neuron_id"][()].astype(np.int64), fh["weight_mv"][()].astype(np.float64))
+                self.all_pairs = (fh["neuron_id"][()].astype(np.int64),
+                                  fh["weight_mv"][()].astype(np.float64))
 
     def match(self, neuron_channels: list) -> np.ndarray:
         """Reference neuron id of each imprinted neuron (−1 if none)."""
@@ -126,10 +127,10 @@ def score_imprint(result, reference: Reference) -> dict:
     """Metrics of the module docstring for one :class:`~connectome.verify.imprint.ImprintResult`."""
     m = reference.match(result.neuron_channels)
     N = result.n
-    I, J = np.nonzero(~np.eye(N, dtype=bool))
-    ok = (m[I] >= 0) & (m[J] >= 0) & result.tested_rows[I] & (m[I] != m[J])
-    I, J = I[ok], J[ok]
-    a, b = m[I], m[J]
+    ii, jj = np.nonzero(~np.eye(N, dtype=bool))
+    ok = (m[ii] >= 0) & (m[jj] >= 0) & result.tested_rows[ii] & (m[ii] != m[jj])
+    ii, jj = ii[ok], jj[ok]
+    a, b = m[ii], m[jj]
     ids = np.unique(np.concatenate([reference.pre, reference.post, a, b]))
     k = len(ids)
     rkey = np.searchsorted(ids, reference.pre) * k + np.searchsorted(ids, reference.post)
@@ -138,13 +139,13 @@ def score_imprint(result, reference: Reference) -> dict:
     pos = np.minimum(np.searchsorted(rkey[o], q), max(len(o) - 1, 0))
     is_syn = (rkey[o][pos] == q) if len(o) else np.zeros(len(q), bool)
     edge = np.where(is_syn, o[pos], -1)
-    z = result.z[I, J]
-    w_imp = result.weight_mv[I, J]
+    z = result.z[ii, jj]
+    w_imp = result.weight_mv[ii, jj]
     kind = np.where(is_syn, reference.edge_kind[np.maximum(edge, 0)], 0)
     w_ref = np.where(is_syn, reference.weight[np.maximum(edge, 0)], 0.0)
     neg = ~is_syn
     out = {"reference": str(reference.path), "reference_kind": reference.kind,
-           "neurons_matched": int((m >= 0).sum()), "neurons": int(N), "pairs_scored": int(len(I)),
+           "neurons_matched": int((m >= 0).sum()), "neurons": int(N), "pairs_scored": int(len(ii)),
            "reference_synapses_scored": int(is_syn.sum()),
            "auc": _auc(np.abs(z), is_syn),
            "auc_excitatory": _auc(z[(kind == 1) | neg], (kind == 1)[(kind == 1) | neg]),

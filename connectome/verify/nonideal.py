@@ -68,7 +68,8 @@ import numpy as np
 
 from ..devices.noise import programming_sigma_us
 
-#: 1/f read-noise model constants (Nandakumar et al. 2019/2020; aihwkit PCMLikeNoiseModel)
+#: 1/f read-noise model constants (Nandakumar et al. 2019/2020; aihwkit PCMLikeNoiseModel): the defaults of
+#: the preset's ``[noise]`` ``read_qs``/``read_t_s``/``drift_nu_mean``/``drift_nu_std``, which the models use
 PCM_T_READ_S = 250e-9
 PCM_QS_COEFF = 0.0088
 PCM_QS_EXP = 0.65
@@ -117,9 +118,9 @@ def drift_exponents(tech, g_target_us: np.ndarray, z: np.ndarray, scale: float =
         return np.zeros(g.shape)
     gh = np.maximum(np.abs(g / tech.conductance.g_max_us), _G_FLOOR)
     lg = np.log(gh)
-    a, b, lo, hi = PCM_NU_MEAN
+    a, b, lo, hi = tech.noise.drift_nu_mean
     mu = np.clip(a * lg + b, lo, hi)
-    a, b, lo, hi = PCM_NU_STD
+    a, b, lo, hi = tech.noise.drift_nu_std
     sd = np.clip(a * lg + b, lo, hi)
     return scale * np.abs(mu + sd * z)
 
@@ -137,9 +138,11 @@ def read_sigma_us(tech, g_now_us: np.ndarray, g_prog_us: np.ndarray, after_s: fl
     g = np.asarray(g_now_us, dtype=np.float64)
     if tech.noise.model == "pcm":
         t = after_s + drift_t0_s(tech)
-        gh = np.maximum(np.abs(np.asarray(g_prog_us) / tech.conductance.g_max_us) ** PCM_QS_EXP, 1e-3)
-        qs = np.minimum(PCM_QS_COEFF / gh, PCM_QS_MAX)
-        return np.abs(g) * qs * math.sqrt(math.log((t + PCM_T_READ_S) / (2 * PCM_T_READ_S)))
+        coeff, exp, qmax = tech.noise.read_qs
+        t_r = float(tech.noise.read_t_s)
+        gh = np.maximum(np.abs(np.asarray(g_prog_us) / tech.conductance.g_max_us) ** exp, 1e-3)
+        qs = np.minimum(coeff / gh, qmax)
+        return np.abs(g) * qs * math.sqrt(math.log((t + t_r) / (2 * t_r)))
     return np.abs(g) * float(tech.noise.read_noise_rel)
 
 

@@ -81,7 +81,8 @@ def _aggregate(key, values: dict):
         if name == "delay_ms":
             fin = np.isfinite(v)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[name] = np.add.reduceat(np.where(fin, v, 0.0), start) / np.add.reduceat(fin.astype(float), start)
+                out[name] = np.add.reduceat(np.where(fin, v, 0.0),
+                                            start) / np.add.reduceat(fin.astype(float), start)
         elif v.dtype == bool:
             out[name] = np.logical_or.reduceat(v, start)
         else:
@@ -109,14 +110,16 @@ def join(con, pm, eff) -> Joined:
                              "stuck_any": eff.stuck_any, "delay_ms": np.asarray(syn["delay_ms"], np.float64)})
     pos = np.minimum(np.searchsorted(mk, ck), max(len(mk) - 1, 0))
     hit = (mk[pos] == ck) if len(mk) else np.zeros(len(ck), bool)
-    take = lambda name, fill: np.where(hit, mv[name][pos], fill) if len(mk) else np.full(len(ck), fill)  # noqa: E731
+    def take(name, fill):
+        return np.where(hit, mv[name][pos], fill) if len(mk) else np.full(len(ck), fill)
     extra = ~_member(ck, mk)  # both sorted and distinct after aggregation
     decode = lambda key: (ids[(key // k) % k], ids[key % k], (key // (k * k)).astype(bool))  # noqa: E731
     pre, post, el = decode(ck)
     xpre, xpost, xel = decode(mk[extra])
     return Joined(pre=pre, post=post, electrical=el, w_copy=cv["w"], delay_ms=cv["delay_ms"],
                   w_eff=take("w_eff", 0.0), w_ideal=take("w_ideal", 0.0), in_map=hit,
-                  stuck_top=take("stuck_top", False).astype(bool), stuck_any=take("stuck_any", False).astype(bool),
+                  stuck_top=take("stuck_top", False).astype(bool), stuck_any=take("stuck_any",
+                                                                                  False).astype(bool),
                   extra_pre=xpre, extra_post=xpost, extra_electrical=xel, extra_w_eff=mv["w_eff"][extra],
                   extra_delay_ms=mv["delay_ms"][extra])
 
@@ -192,7 +195,10 @@ def weight_metrics(w_copy, w_est, threshold_mv: float, stuck_top=None, in_map=No
 
 # ----------------------------------------------------------------- the report
 def default_report_path(map_path) -> Path:
-    """``MAP.verify.json`` next to the map (``x.map.h5`` → ``x.map.verify.json``; ``x.zarr`` → ``x.verify.json``)."""
+    """``MAP.verify.json`` next to the map.
+
+    ``x.map.h5`` → ``x.map.verify.json``, ``x.zarr`` → ``x.verify.json``.
+    """
     p = Path(map_path)
     return p.with_name((p.name[: -len(p.suffix)] if p.suffix else p.name) + ".verify.json")
 
@@ -209,6 +215,17 @@ def _f(v, fmt="{:.4f}"):
     return "–" if v is None else fmt.format(v)
 
 
+def _readout_line(ro) -> str:
+    if not ro or not ro.get("applied"):
+        return "read-out        ideal (not applied)"
+    return (f"read-out        wires {ro['wire_ohm_per_cell']:g} Ω/cell, "
+            f"{'selector' if ro['selector'] else 'no selector (sneak paths)'}, "
+            f"{ro['input_activity']:g} of rows driven: IR-drop factor min "
+            f"{_f(ro.get('line_factor_min'), '{:.3f}')}, median "
+            f"{_f(ro.get('line_factor_median'), '{:.3f}')}; ADC {ro['adc_bits']} bits over "
+            f"±{ro['adc_range_inputs']:g} full scales, DAC {ro['dac_bits']} bit(s)")
+
+
 def format_report(r: dict) -> str:
     """The report as aligned lines and a decile table."""
     p, w, q, d = r["parameters"], r["weights"], r["quantisation_only"], r["device"]
@@ -217,17 +234,20 @@ def format_report(r: dict) -> str:
         f"map             {r['map']['path']}  ({r['map']['technology']}, {r['map']['scheme']}, "
         f"{r['map']['levels']} levels × {r['map']['slices']} slice(s))",
         f"connectome      {r['connectome']['path']}  ({r['connectome']['edges']} edges"
-        + ("" if r["connectome"]["matches_map_source"] else "; not the connectome the map was compiled from") + ")",
+        + ("" if r["connectome"]["matches_map_source"] else "; not the connectome the map was compiled from")
+        + ")",
         f"device          {d['physical_cells']} physical cells ({d['partner_cells']} reset partners), "
         f"{d['stuck_cells']} stuck; drift {'yes' if d['drift_model'] else 'no model'}; after {p['after']} "
         f"({p['after_s']:g} s); compensation "
         + (f"on (α median {_f(comp['alpha_median'], '{:.3f}')})" if p["drift_compensation"] else "off"),
+        _readout_line(d.get("readout")),
         f"synapses        {w['synapses']} copied, {r['map']['synapses']} in the map "
         f"({w['missing_from_map']} copied ones missing, {r['extra_in_map']} extra)",
         f"correlation     Pearson {_f(w['pearson'])}, Spearman {_f(w['spearman'])}  "
         f"(quantisation only: {_f(q['pearson'])}, {_f(q['spearman'])})",
         f"sign flips      {w['sign_flips']} ({100 * (w['sign_flip_fraction'] or 0):.2f} %)",
-        f"lost            {w['lost']} ({100 * (w['lost_fraction'] or 0):.2f} %): {w['lost_below_threshold']} below "
+        f"lost            {w['lost']} ({100 * (w['lost_fraction'] or 0):.2f} %): "
+        f"{w['lost_below_threshold']} below "
         f"{p['lost_threshold_mv']:.4g} mV, {w['lost_stuck']} stuck, {w['missing_from_map']} missing",
         f"error           {_f(w['rms_error_mv'])} mV rms, mean |Δw|/|w| {_f(w['mean_abs_rel_error'])} "
         f"(quantisation only: {_f(q['rms_error_mv'])} mV, {_f(q['mean_abs_rel_error'])})",
@@ -235,17 +255,22 @@ def format_report(r: dict) -> str:
         "decile  |w| range (mV)        n      mean |Δw|/|w|  rms Δw (mV)",
     ]
     for row in r["deciles"]:
-        lines.append(f"{row['decile']:>6}  {_f(row['abs_w_min_mv'], '{:.4g}'):>8} – {_f(row['abs_w_max_mv'], '{:.4g}'):<9}"
+        lo, hi = _f(row['abs_w_min_mv'], '{:.4g}'), _f(row['abs_w_max_mv'], '{:.4g}')
+        lines.append(f"{row['decile']:>6}  {lo:>8} – {hi:<9}"
                      f"{row['n']:>7}  {_f(row['mean_abs_rel_error']):>13}  {_f(row['rms_error_mv']):>11}")
     fn = r.get("functional")
     if fn:
-        lines += ["", f"functional      fidelity {_f(fn['score'], '{:.3f}')} (same network, other input seed: "
-                      f"{_f(fn.get('reference_score'), '{:.3f}')}); {fn['neurons']} neurons, {fn['duration_s']:g} s"]
+        lines += ["", f"functional      fidelity {_f(fn['score'], '{:.3f}')} "
+                      "(same network, other input seed: "
+                      f"{_f(fn.get('reference_score'), '{:.3f}')}; "
+                      f"normalised {_f(fn.get('score_normalised'), '{:.3f}')}); "
+                      f"{fn['neurons']} neurons, {fn['duration_s']:g} s"]
         for k in ("rate_correlation", "rate_abs_rel_diff", "correlation_of_correlations"):
             lines.append(f"  {k:<28}{_f(fn[k])}")
         ba, bb = fn["bursts_copied"], fn["bursts_pasted"]
-        lines.append(f"  {'network bursts /s':<28}{_f(ba['rate_hz'], '{:.3f}')} copied, {_f(bb['rate_hz'], '{:.3f}')} pasted; "
-                     f"mean duration {_f(ba['mean_duration_ms'], '{:.0f}')} vs {_f(bb['mean_duration_ms'], '{:.0f}')} ms")
+        lines.append(f"  {'network bursts /s':<28}{_f(ba['rate_hz'], '{:.3f}')} copied, "
+                     f"{_f(bb['rate_hz'], '{:.3f}')} pasted; mean duration "
+                     f"{_f(ba['mean_duration_ms'], '{:.0f}')} vs {_f(bb['mean_duration_ms'], '{:.0f}')} ms")
         lines.append(f"  {'mean rate (Hz)':<28}{_f(fn['mean_rate_copied_hz'], '{:.3f}')} copied, "
                      f"{_f(fn['mean_rate_pasted_hz'], '{:.3f}')} pasted")
     return "\n".join(lines)

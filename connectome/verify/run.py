@@ -1,4 +1,4 @@
-"""``verify_map``: read a programming map back, apply device non-idealities, compare with the copied connectome.
+"""``verify_map``: read a programming map back, apply non-idealities, compare with the copied connectome.
 
 Examples
 --------
@@ -22,14 +22,15 @@ _UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d
 
 
 def parse_duration(text) -> float:
-    """Seconds from ``0``, ``45``, ``1s``, ``30min``, ``1h``, ``1d``, ``2w``, ``10y`` (a year is 365.25 days)."""
+    """Seconds from ``0``, ``45``, ``1s``, ``30min``, ``1h``, ``1d``, ``2w``, ``10y`` (a year: 365.25 d)."""
     if isinstance(text, (int, float)):
         v = float(text)
     else:
         m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
         unit = m.group(2).lower() if m else None
         if not m or unit not in _UNITS:
-            raise ConfigError(f"bad time {text!r}: use a number of seconds or a number with s, min, h, d, w or y "
+            raise ConfigError(f"bad time {text!r}: use a number of seconds or a number with s, min, h, d, w "
+                              "or y "
                               "(e.g. 0, 1s, 1h, 1d, 10y)")
         v = float(m.group(1)) * _UNITS[unit]
     if not (math.isfinite(v) and v >= 0):
@@ -44,11 +45,22 @@ def _format_after(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0, drift_compensation: bool = True,
-               functional: bool = False, programming_noise_scale: float = 1.0, read_noise_scale: float = 1.0,
-               drift_scale: float = 1.0, stuck_fraction: float = 0.0, stuck_on_share: float = 0.5,
-               lost_threshold_mv: float | None = None, functional_params=None) -> dict:
-    """The verify report (what ``verify.json`` holds) for one map and the connectome it was copied from.
+def readout_summary(tech, eff, cells, nonid) -> dict:
+    """The read-out model applied (wire resistance, selector, converters) and the IR-drop factors it gave."""
+    r = tech.readout
+    f = eff.line_factor[: cells.n_listed] if eff.line_factor is not None else np.ones(0)
+    out = {"applied": bool(nonid.readout), "wire_ohm_per_cell": float(r.wire_ohm_per_cell),
+           "selector": bool(r.selector), "dac_bits": int(r.dac_bits), "adc_bits": int(r.adc_bits),
+           "adc_range_inputs": float(r.adc_range_inputs), "input_activity": float(nonid.input_activity)}
+    if nonid.readout and len(f):
+        out.update({"line_factor_min": round(float(f.min()), 6),
+                    "line_factor_median": round(float(np.median(f)), 6),
+                    "line_factor_mean": round(float(f.mean()), 6)})
+    return out
+
+
+def verify_map(map_path, connectome_path, **options) -> dict:
+    """The verify report (what ``verify.json`` holds) for one map file and the connectome it was copied from.
 
     Parameters
     ----------
@@ -57,6 +69,45 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
         structural invariants, as ``connectome map-info``).
     connectome_path : path
         The copied connectome: an infer directory, edges.csv, GraphML or truth file.
+    **options
+        Those of :func:`verify_objects`.
+
+    Raises
+    ------
+    MapError, ConnectomeFormatError, ConfigError
+        Unreadable or inconsistent map or connectome, bad parameters.
+    """
+    from ..graph.formats import read_connectome
+    from ..io.checksum import sha256_file
+    from ..io.progmap import read_map
+
+    map_path = Path(map_path)
+    pm = read_map(map_path)
+    con = read_connectome(connectome_path)
+    return verify_objects(pm, con, map_path=map_path, connectome_path=connectome_path,
+                          map_sha256=sha256_file(map_path) if map_path.is_file() else None, **options)
+
+
+def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: str | None = None,
+                   after_s: float = 0.0, seed: int = 0, drift_compensation: bool = True,
+                   functional: bool = False, programming_noise_scale: float = 1.0,
+                   read_noise_scale: float = 1.0,
+                   drift_scale: float = 1.0, stuck_fraction: float = 0.0, stuck_on_share: float = 0.5,
+                   lost_threshold_mv: float | None = None, functional_params=None, readout: bool = True,
+                   input_activity: float = 1.0) -> dict:
+    """The verify report for a :class:`~connectome.io.progmap.ProgrammingMap` and a Connectome in memory.
+
+    Nothing is written. The map is checked as on reading (structural
+    invariants); ``map_path``/``connectome_path`` only label the report.
+
+    Parameters
+    ----------
+    pm : ProgrammingMap
+    con : Connectome
+    map_path, connectome_path : optional
+        Shown in the report (None for objects that never were files).
+    map_sha256 : str, optional
+        The map file's sha256, recorded in the report.
     after_s : float
         Seconds since programming ended (drift, accumulated read noise).
     seed : int
@@ -65,7 +116,10 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
         Global drift compensation per tile.
     functional : bool
         Also simulate both networks (:mod:`.functional`) and score their activity.
-    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share
+    programming_noise_scale, read_noise_scale, drift_scale, stuck_fraction, stuck_on_share : float
+        See :class:`~connectome.verify.effective.NonIdealities`.
+    readout : bool
+    input_activity : float
         See :class:`~connectome.verify.effective.NonIdealities`.
     lost_threshold_mv : float, optional
         Effective |w| below which a synapse counts as lost (default: half a
@@ -75,26 +129,22 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
 
     Raises
     ------
-    MapError, ConnectomeFormatError, ConfigError
-        Unreadable or inconsistent map or connectome, bad parameters.
+    MapError, ConfigError
+        An inconsistent map, bad parameters.
     """
     from ..compile.compiler import edges_sha256
     from ..errors import MapError
-    from ..graph.formats import read_connectome
-    from ..io.checksum import sha256_file
-    from ..io.progmap import check_map, read_map
+    from ..io.progmap import check_map
     from .report import decile_table, join, weight_metrics
 
     nonid = NonIdealities(after_s=float(after_s), drift_compensation=bool(drift_compensation),
                           programming_noise_scale=float(programming_noise_scale),
                           read_noise_scale=float(read_noise_scale), drift_scale=float(drift_scale),
-                          stuck_fraction=float(stuck_fraction), stuck_on_share=float(stuck_on_share))
-    map_path = Path(map_path)
-    pm = read_map(map_path)
+                          stuck_fraction=float(stuck_fraction), stuck_on_share=float(stuck_on_share),
+                          readout=bool(readout), input_activity=float(input_activity))
     problem = check_map(pm)
     if problem:
         raise MapError(problem, map_path)
-    con = read_connectome(connectome_path)
     a = pm.attrs
     levels = int(a["levels"])
     step_mv = float(a["mv_per_us"]) * (float(a["g_max_us"]) - float(a["g_min_us"])) / (levels - 1)
@@ -116,14 +166,17 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
         "format_version": 1,
         # headline numbers (also below, in their sections) for batch summaries
         "pearson": weights["pearson"], "spearman": weights["spearman"], "sign_flips": weights["sign_flips"],
-        "synapses_lost": weights["lost"], "functional_fidelity": None,
-        "map": {"path": str(map_path), "file_sha256": sha256_file(map_path) if map_path.is_file() else None,
+        "synapses_lost": weights["lost"], "functional_fidelity": None, "functional_fidelity_normalised": None,
+        "map": {"path": None if map_path is None else str(map_path), "file_sha256": map_sha256,
                 "technology": str(a["technology"]), "scheme": str(a["scheme"]), "levels": levels,
-                "slices": int(a["slices"]), "cells": int(cells.n_listed), "synapses": int(len(pm.tables["synapses"]["pre"])),
+                "slices": int(a["slices"]), "cells": int(cells.n_listed),
+                "synapses": int(len(pm.tables["synapses"]["pre"])),
                 "tiles": int(len(pm.tables["tiles"]["tile"])), "step_mv": round(step_mv, 9),
                 "full_scale_mv": float(a["full_scale_mv"])},
-        "connectome": {"path": str(connectome_path), "edges": int(con.n_edges), "neurons": int(con.n_neurons),
-                       "edges_sha256": edges_sha256(con), "matches_map_source": bool(src == edges_sha256(con))},
+        "connectome": {"path": None if connectome_path is None else str(connectome_path),
+                       "edges": int(con.n_edges), "neurons": int(con.n_neurons),
+                       "edges_sha256": edges_sha256(con),
+                       "matches_map_source": bool(src == edges_sha256(con))},
         "parameters": {**nonid.to_dict(), "after": _format_after(nonid.after_s), "seed": int(seed),
                        "lost_threshold_mv": round(thr, 9), "functional": bool(functional)},
         "device": {"technology": tech.name, "noise_model": tech.noise.model,
@@ -133,7 +186,8 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
                    "compensation": {"tiles": int(len(alpha)),
                                     "alpha_median": round(float(np.median(alpha)), 6) if len(alpha) else None,
                                     "alpha_min": round(float(alpha.min()), 6) if len(alpha) else None,
-                                    "alpha_max": round(float(alpha.max()), 6) if len(alpha) else None}},
+                                    "alpha_max": round(float(alpha.max()), 6) if len(alpha) else None},
+                   "readout": readout_summary(tech, eff, cells, nonid)},
         "weights": weights,
         "quantisation_only": quant,
         "deciles": decile_table(J.w_copy, J.w_eff),
@@ -151,4 +205,5 @@ def verify_map(map_path, connectome_path, *, after_s: float = 0.0, seed: int = 0
         w_b = np.concatenate([J.w_eff, J.extra_w_eff])
         report["functional"] = compare_networks(con.neuron_id, pre, post, delay, w_a, w_b, fp, seed=int(seed))
         report["functional_fidelity"] = report["functional"]["score"]
+        report["functional_fidelity_normalised"] = report["functional"]["score_normalised"]
     return report

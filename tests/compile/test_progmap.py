@@ -28,7 +28,7 @@ def h5map(tmp_path, small_connectome):
 def test_contract_layout_hdf5(h5map):
     with h5py.File(h5map, "r") as fh:
         a = fh.attrs
-        assert a["format"] == FORMAT and a["format_version"] == 1 and a["technology"] == "rram"
+        assert a["format"] == FORMAT and a["format_version"] == 2 and a["technology"] == "rram"
         for k in ("rows", "cols", "layers", "levels", "g_min_us", "g_max_us", "mv_per_us", "manifest"):
             assert k in a
         for name in ("tiles/tile", "tiles/layer", "tiles/y", "tiles/x", "tiles/row_neuron", "tiles/col_neuron",

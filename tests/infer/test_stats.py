@@ -73,3 +73,66 @@ def test_too_few_pairs_fall_back_to_boxcar_windows():
     assert null_covariance(sums, p) is None
     st = pair_statistics(sums, p)
     assert st.z_best.shape == (N, N) and len(st.windows_ms) == len(windows(p))
+
+
+def _null_sums(seed, N=80, n=200.0):
+    rng = np.random.default_rng(seed)
+    lags = _lags()
+    L = len(lags)
+    C = 0.93 ** np.abs(lags[:, None] - lags[None, :]) + 0.05 * np.eye(L)
+    X = rng.multivariate_normal(np.zeros(L), C, size=(N, N)) / np.sqrt(n)  # STA curves (pre, post, L)
+    return X, lags, n
+
+
+def _sums(X, lags, n):
+    acc = (X * n).transpose(0, 2, 1).astype(np.float32)  # (pre, L, post)
+    return PairSums(acc, np.full_like(acc, n), lags, np.full(X.shape[0], int(n)))
+
+
+def test_pre_center_kernel_matches_numpy():
+    from connectome.infer._kernels import pre_center
+
+    rng = np.random.default_rng(3)
+    t = rng.standard_normal((12, 15, 4)).astype(np.float32)
+    tested = rng.random((12, 15)) < 0.8
+    center = rng.standard_normal((15, 4)).astype(np.float32)
+    scale = rng.uniform(0.5, 2.0, (15, 4)).astype(np.float32)
+    med, mad, n = pre_center(t, tested, center, scale)
+    for i in range(12):
+        z = (t[i][tested[i]] - center[tested[i]]) / scale[tested[i]]
+        assert n[i] == tested[i].sum()
+        np.testing.assert_allclose(med[i], np.median(z, axis=0), rtol=1e-5, atol=1e-6)
+        mad_np = np.median(np.abs(z - np.median(z, axis=0)), axis=0)
+        np.testing.assert_allclose(mad[i], mad_np, rtol=1e-5, atol=1e-6)
+
+
+def test_presynaptic_shift_removes_a_burst_locked_row_and_keeps_true_synapses():
+    X, lags, n = _null_sums(4)
+    H, meta = kernel_bank(lags, InferParams())
+    late = int(np.argmin(np.abs(meta[:, 0] - 6.5) + np.abs(meta[:, 1] - 1.5)))
+    fast = int(np.argmin(np.abs(meta[:, 0] - 2.0) + np.abs(meta[:, 1] - 0.5)))
+    # neuron 7 fires inside network events: every cell depolarises after its spikes
+    X[7] += 0.45 * H[late]
+    X[7, 9] += 0.6 * H[fast]  # ... and it has one true synapse on top of that
+    X[3, 5] += 0.6 * H[fast]  # a true synapse of an ordinary neuron
+    sums = _sums(X, lags, n)
+    off = pair_statistics(sums, InferParams(distance_weighted=False, pre_center=False))
+    on = pair_statistics(sums, InferParams(distance_weighted=False))
+    q = InferParams().q_threshold
+    assert (off.q[7] <= q).sum() > 20  # without it, the whole row looks connected
+    assert (on.q[7] <= q).sum() <= 2 and on.q[7, 9] <= q
+    assert on.q[3, 5] <= q
+    assert on.pre_shift[7].max() > 3 and np.abs(on.pre_shift[np.arange(80) != 7]).max() < 1.0
+    assert np.nanmean(on.q <= q) < 0.01
+
+
+def test_presynaptic_shift_leaves_a_network_without_shared_responses_alone():
+    X, lags, n = _null_sums(5)
+    X[3, 5] += 0.6 * kernel_bank(lags, InferParams())[0][10]
+    sums = _sums(X, lags, n)
+    off = pair_statistics(sums, InferParams(distance_weighted=False, pre_center=False))
+    on = pair_statistics(sums, InferParams(distance_weighted=False))
+    assert np.mean(on.pre_shift == 0) > 0.9  # soft threshold: rows within noise of 0 are untouched
+    tested = on.tested
+    assert np.corrcoef(on.z_best[tested], off.z_best[tested])[0, 1] > 0.98
+    assert on.q[3, 5] <= InferParams().q_threshold

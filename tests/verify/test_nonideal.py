@@ -12,7 +12,7 @@ from connectome.verify import nonideal as ni
 from connectome.verify import parse_duration, verify_map
 from connectome.verify.effective import NonIdealities, effective_weights, physical_cells
 
-QUIET = dict(programming_noise_scale=0.0, read_noise_scale=0.0)
+QUIET = dict(programming_noise_scale=0.0, read_noise_scale=0.0, readout=False)
 
 
 @pytest.mark.parametrize("name", ["rram", "rram-split", "mram"])

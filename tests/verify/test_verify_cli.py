@@ -101,3 +101,17 @@ def test_imprint_bad_recording_exit_2(capsys, tmp_path):
     assert not (tmp_path / "o").exists()
     rc, _, err = _run(capsys, "imprint", tmp_path / "missing.h5", "--out", tmp_path / "x.csv")
     assert rc == 2 and "suffix" in err
+
+
+def test_verify_readout_flags(capsys, maps, con_dir, tmp_path):
+    out = tmp_path / "r.json"
+    rc, text, err = _run(capsys, "verify", maps["pcm"], "--connectome", con_dir, "--input-activity", "0.05",
+                         "--out", out)
+    assert rc == 0, err
+    assert "read-out        wires 2.5 Ω/cell" in text and "0.05 of rows driven" in text
+    assert json.loads(out.read_text())["device"]["readout"]["input_activity"] == 0.05
+    rc, text, err = _run(capsys, "verify", maps["pcm"], "--connectome", con_dir, "--no-readout", "--out", out)
+    assert rc == 0 and "read-out        ideal" in text
+    rc, text, err = _run(capsys, "verify", maps["pcm"], "--connectome", con_dir, "--input-activity", "0",
+                         "--out", out)
+    assert rc == 2 and "input_activity" in err

@@ -157,9 +157,7 @@ def measure_gap(eng: HHEngine):
 
 def _input_conductance_ns(eng: HHEngine) -> np.ndarray:
     """Each cell's total membrane conductance at rest (nS)."""
-    from .model import V_MIN, V_STEP
-
-    net, tab = eng.net, eng.tab
+    net = eng.net
     r = eng.rest
     c = net.cell
     G = c[:, 4] + c[:, 1] * r[:, 1] ** 3 * r[:, 2] + c[:, 2] * r[:, 3] ** 4 + c[:, 3] * r[:, 4]

@@ -133,7 +133,7 @@ def network_block(n_out, sub, dt, k0, tab, cell, gcoef, st, ring_e, ring_i,
     for s in range(n_out):
         for i in range(N):
             acc[i] = 0.0
-        for q in range(sub):
+        for _ in range(sub):
             slot = k % D
             # shared slow drives
             for g in range(0, G, 2):

@@ -23,7 +23,7 @@ from ..network import Network
 from ..run import SimResult, truth_path_for
 from ..signal import Synthesizer
 from .bursts import detect_bursts, in_burst_fraction
-from .engine import STAT_GAP_MS, HHEngine, measure_gap, measure_psp
+from .engine import HHEngine, measure_gap, measure_psp
 from .network import KIND_EXC, KIND_GAP, KIND_INH, build_hh_network
 from .params import HHParams
 
@@ -207,7 +207,8 @@ def simulate_hh(params: HHParams, out, progress=None) -> SimResult:
                 vm_sd = np.sqrt(np.maximum(vs[:, 2] / vs[:, 0] - mean ** 2, 0.0))
             vm_sd = np.nan_to_num(vm_sd, nan=float(np.nanmedian(vm_sd)) if np.isfinite(vm_sd).any() else 0.0)
             _write_truth(ttmp, p, net, eng, syn, edges, (sp_ptr, st, b0, b1, frac, vm_sd), perm, out.name)
-    counts = {"excitatory": int((edges["kind"] == KIND_EXC).sum()), "inhibitory": int((edges["kind"] == KIND_INH).sum()),
+    counts = {"excitatory": int((edges["kind"] == KIND_EXC).sum()),
+              "inhibitory": int((edges["kind"] == KIND_INH).sum()),
               "electrical": int((edges["kind"] == KIND_GAP).sum())}
     return SimResult(recording=out, truth=truth, n_neurons=net.n_neurons, n_edges=counts,
                      n_spikes=int(len(st)), wall_s=time.perf_counter() - t_start)
