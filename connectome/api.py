@@ -25,7 +25,7 @@ import os
 import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -243,6 +243,17 @@ class Inference:
         return f"<Inference: {c.n_neurons} neurons, {c.n_edges} synapses {c.counts_by_kind()}>"
 
 
+class _SpikeInference(Inference):
+    """An :class:`Inference` of spike-train mode (docs/spiketrains.md): its own file layout."""
+
+    def write(self, out_dir) -> Path:
+        from .spiketrains import write_outputs as write_spikes
+
+        out_dir = Path(out_dir)
+        out_dir.resolve().parent.mkdir(parents=True, exist_ok=True)
+        return write_spikes(cast(Any, self.result), out_dir)
+
+
 def infer(
     source,
     params=None,
@@ -253,6 +264,7 @@ def infer(
     offset=0.0,
     progress=None,
     tmp_dir=None,
+    mode: str | None = None,
 ) -> Inference:
     """Infer the connectome of a recording: its path, a :class:`Recording`, or an array of samples.
 
@@ -279,11 +291,23 @@ def infer(
         Where the temporary folder of the chunked passes goes (default:
         ``$CONNECTOME_TMPDIR`` or the system's; docs/outputs.md). The command
         line puts it next to the output.
+    mode : {None, "voltage", "spikes"}
+        ``"spikes"``: sorted spike trains (a spike file, a SpikeInterface
+        sorting, :class:`connectome.spiketrains.SpikeTrains`; ``params`` are
+        then :class:`~connectome.spiketrains.SpikeParams`; docs/spiketrains.md).
+        None picks spikes only for an input without membrane potentials.
 
     Returns
     -------
     Inference
     """
+    if mode not in (None, "voltage", "spikes"):
+        raise ConfigError(f"mode must be 'voltage' or 'spikes', got {mode!r}")
+    if mode == "spikes" or (mode is None and not isinstance(source, (np.ndarray, Recording))):
+        from .spiketrains import infer_spike_trains, is_spike_input
+
+        if mode == "spikes" or is_spike_input(source):
+            return _SpikeInference(cast(Any, infer_spike_trains(source, params)))
     p = _infer_params(params)
     if isinstance(source, np.ndarray):
         return _infer_array(source, p, sampling_rate_hz, geometry, scale, offset, progress, tmp_dir)

@@ -30,7 +30,7 @@ LAYERS = [
     ["io"],
     ["spikes"],
     ["graph"],
-    ["infer"],
+    ["infer", "spiketrains"],
     ["simulate"],
     ["evaluate", "traces"],
     ["devices"],

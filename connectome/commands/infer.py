@@ -33,9 +33,13 @@ from ._common import (
               help="Any other inference parameter (see docs/inference.md), repeatable.")
 @json_option("Print the summary (summary.json's counts) as JSON on stdout.")
 @quiet_option()
+@click.option("--mode", type=click.Choice(["auto", "voltage", "spikes"]), default="auto", show_default=True,
+              help="voltage: membrane potentials (/data); spikes: sorted spike trains (CNEA /spikes, NWB "
+              "Units, a sorter folder, .npz/.csv/.parquet; docs/spiketrains.md); auto: spikes only if the "
+              "input has no voltages.")
 @recording_options
 def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s, params, as_json, quiet,
-              series, segment, rec_format):
+              series, segment, rec_format, mode):
     """Infer the synaptic connectivity map of RECORDING into DIR.
 
     Writes neurons.csv, edges.csv, connectivity.h5 (every pair's score,
@@ -47,6 +51,14 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
     from ..io import open_recording
     from ..io.atomic import check_output
 
+    check_input(recording, "recording")
+    from ..spiketrains import is_spike_input
+
+    if mode == "spikes" or (mode == "auto" and is_spike_input(recording)):
+        from ._infer_spikes import infer_spikes
+
+        return infer_spikes(recording, out_dir, q_threshold, min_pre_spikes, workers, parse_params(params),
+                            quiet=quiet, as_json=as_json)
     d = parse_params(params)
     for k, v in (("q_threshold", q_threshold), ("min_pre_spikes", min_pre_spikes),
                  ("workers", workers), ("chunk_s", chunk_s)):

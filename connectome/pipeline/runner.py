@@ -192,10 +192,16 @@ def _ingest(path: Path, file_dir: Path, entry: dict, read: dict | None = None) -
     if not path.exists():
         raise ConfigError("no such recording", path)
     entry["fingerprint"] = fingerprint = file_fingerprint(path)
-    rec = open_recording(path, **(read or {}))  # the [run] series/segment choice
-    entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
-                          "sampling_rate_hz": rec.sampling_rate_hz}
-    getattr(rec.store, "close", lambda: None)()
+    from ..spiketrains import is_spike_input, read_spike_trains
+
+    if is_spike_input(path):  # sorted spike trains (docs/spiketrains.md): the readers' checks
+        st = read_spike_trains(path)
+        entry["recording"] = {"units": st.n_units, "spikes": st.n_spikes, "duration_s": st.duration_s}
+    else:
+        rec = open_recording(path, **(read or {}))  # the [run] series/segment choice
+        entry["recording"] = {"channels": rec.n_channels, "duration_s": rec.duration_s,
+                              "sampling_rate_hz": rec.sampling_rate_hz}
+        getattr(rec.store, "close", lambda: None)()
     file_dir.mkdir(parents=True, exist_ok=True)
     _clean_stale(file_dir)
     return fingerprint
@@ -269,6 +275,12 @@ def _run_stage(stage, path: Path, infer_dir: Path, target, cfg: PipelineConfig, 
     if stage == "infer":
         import warnings
 
+        from ..spiketrains import SpikeParams, infer_spike_trains_to, is_spike_input
+
+        if is_spike_input(path):  # spike-train mode: [infer] q_threshold applies, the rest is voltage-only
+            q = cfg.infer.get("q_threshold", SpikeParams.q_threshold)
+            s = infer_spike_trains_to(path, infer_dir, SpikeParams(q_threshold=q, workers=cfg.threads)).summary
+            return {"neurons": s["neurons"], "synapses": s["synapses"], "by_kind": s["by_kind"]}
         params = {"workers": cfg.threads, **cfg.infer}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the summary keeps the QC counts
