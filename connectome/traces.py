@@ -288,6 +288,12 @@ def pair_traces(
             raise ConfigError(f"pair {name}={nid}: no such neuron (neuron ids run {lo}…{hi})", source)
     if pre == post:
         raise ConfigError(f"pair: pre and post must be two different neurons, got {pre} twice", source)
+    if (con.meta.get("summary") or {}).get("mode") == "spikes":
+        raise ConfigError(
+            "inferred from sorted spike trains (mode 'spikes'): there are no membrane-potential traces to "
+            "average; the pair's test (score, efficacy, latency, p, q) is in connectivity.h5 (docs/spiketrains.md)",
+            source,
+        )
     pre_ch = _channels(con, pre, source)
     post_ch = _channels(con, post, source)[0]
     p = inference_params(con)

@@ -145,6 +145,15 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
     problem = check_map(pm)
     if problem:
         raise MapError(problem, map_path)
+    unit = str((pm.summary or {}).get("weight_unit") or "mV")
+    if functional and unit != "mV":
+        from ..errors import ConfigError
+
+        raise ConfigError(
+            f"functional=True simulates the networks with weights as PSPs in mV, but this map's weights are in "
+            f"{unit!r} (a spike-train connectome): no PSP scale to simulate with; verify the weights alone",
+            map_path,
+        )
     a = pm.attrs
     levels = int(a["levels"])
     step_mv = float(a["mv_per_us"]) * (float(a["g_max_us"]) - float(a["g_min_us"])) / (levels - 1)

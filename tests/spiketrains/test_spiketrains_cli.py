@@ -65,6 +65,14 @@ def test_infer_spikes_end_to_end_then_compile(tmp_path, capsys):
         == 0
     )
     assert m.exists()
+    capsys.readouterr()
+    # no voltage traces to average in spike mode: one clear line, exit 2
+    assert main(["inspect", str(out), "--pair", "0", "1"]) == 2
+    assert "sorted spike trains" in capsys.readouterr().err
+    # the functional check simulates PSPs in mV: refused for efficacies, nothing written
+    assert main(["verify", str(m), "--connectome", str(out), "--functional"]) == 2
+    assert "efficacy" in capsys.readouterr().err and not (tmp_path / "m.map.verify.json").exists()
+    assert main(["verify", str(m), "--connectome", str(out), "-q"]) == 0
 
 
 def test_same_bytes_twice(tmp_path):
