@@ -123,6 +123,14 @@ class InferParams:
         is earlier than this is not reported as a synapse: a chemical PSP
         cannot begin before the presynaptic spike (such deflections are drive
         shared by both cells; counted in ``summary.json`` qc.rejected_noncausal).
+    eventful_snr : float
+        An excitatory synapse is *eventful* when its single-trial response (the
+        window mean over the per-spike noise SD) is at least this: 1.16 SD
+        crosses 2 SD on ≥ 20 % of trials (Gaussian noise; docs/background.md §7;
+        :mod:`connectome.infer.classify`) ...
+    eventful_rise_p : float
+        ... or when the postsynaptic firing probability after the presynaptic
+        spike rises with a binomial p below this (a conventional 10⁻³).
     electrical_max_decay_ms : float
         ... and are electrical if their fitted decay is at most this (a
         spikelet is a low-passed AP, faster than a PSP) or the reverse pair is
@@ -259,6 +267,8 @@ class InferParams:
     electrical_max_latency_ms: float = 0.6
     electrical_max_decay_ms: float = 10.0
     min_chemical_latency_ms: float = 0.0
+    eventful_snr: float = 1.16
+    eventful_rise_p: float = 1e-3
     pass2_block_s: float = 5.0
     workers: int = 2
     # --- electrical and weight scale
@@ -294,6 +304,7 @@ class InferParams:
             ("kernel_onset_step_ms", self.kernel_onset_step_ms > 0), ("min_pre_spikes", self.min_pre_spikes >= 2),
             ("baseline_ms", self.baseline_ms[0] < self.baseline_ms[1] < 0),
             ("response_ms", self.response_ms > self.window_ms > 0), ("workers", self.workers >= 1),
+            ("eventful_snr", self.eventful_snr > 0), ("eventful_rise_p", 0 < self.eventful_rise_p <= 1),
             ("electrical_whiten_ridge", self.electrical_whiten_ridge >= 0),
             ("electrical_min_spikes", self.electrical_min_spikes >= 2),
             ("electrical_q", 0 < self.electrical_q < 1),

@@ -105,21 +105,9 @@ def infer_connectome(path, params: InferParams | None = None, progress=None, tmp
 
 
 def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResult:
+    """Statistics of every pair → accepted synapses → classified edges → the connectome and its summary."""
     N = neurons.n
-    fs = rec.sampling_rate_hz
-    duration = rec.duration_s
-    counts = neurons.counts()
-    best = neurons.best_channel
-    nrn = {
-        "neuron_id": np.arange(N, dtype=np.int64),
-        "channels": np.array([";".join(str(int(c)) for c in ch) for ch in neurons.channels], dtype=object),
-        "row": rec.rows[best] if N else np.zeros(0, np.int64),
-        "col": rec.cols[best] if N else np.zeros(0, np.int64),
-        "x_um": neurons.x_um, "y_um": neurons.y_um,
-        "n_spikes": counts, "rate_hz": counts / duration,
-        "ap_amplitude_mv": neurons.ap_amp_mv,
-        "snr": neurons.ap_amp_mv / np.maximum(noise[best], 1e-9) if N else np.zeros(0),
-    }
+    nrn = _neuron_table(rec, neurons, noise)
     score = np.full((N, N), np.nan, np.float32)
     weight = np.full((N, N), np.nan, np.float32)
     delay = np.full((N, N), np.nan, np.float32)
@@ -132,77 +120,115 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         dist = np.hypot(neurons.x_um[:, None] - neurons.x_um[None, :], neurons.y_um[:, None] - neurons.y_um[None, :])
         st = pair_statistics(sums, p, distance_um=dist)
         score[:] = np.where(st.tested, np.abs(st.z_best), np.nan)
-        win = st.windows_ms
-        lags = st.lags_ms
-        wmean = st.window_mean  # best window's mean response per pair (somatic mV)
-        weight[:] = np.where(st.tested, wmean, np.nan)
-        delay[:] = np.where(st.tested, win[st.best, 0], np.nan)
+        weight[:] = np.where(st.tested, st.window_mean, np.nan)  # best window's mean response (somatic mV)
+        delay[:] = np.where(st.tested, st.windows_ms[st.best, 0], np.nan)
         acc = st.tested & (st.q <= p.q_threshold)
-        acc, joint_z, n_explained, n_fits = _explain_away(st, sums, neurons, p, p1.bin_samples, fs, acc)
+        acc, joint_z, n_explained, n_fits = _explain_away(st, sums, neurons, p, p1.bin_samples, rec.sampling_rate_hz,
+                                                          acc)
         pre, post = np.nonzero(acc)
         n_noncausal = 0
         junc = _junctions(sums, st, p)
         pre, post, n_reverse_junctions = _with_reverse_junctions(junc, st, acc, pre, post, p)
         if pre.size:
-            resid = residual_curves(sums, pre, post, p)
-            bin_ms = p1.bin_samples / fs * 1000.0
-            A, onset, rise, decay = classify.fit_psp(resid, lags, bin_ms, fit_from_ms=-1.0,
-                                                    onset_max_ms=p.response_ms - 3.0)
-            # electrical: near-zero latency AND a spikelet's shape (fast decay) or the
-            # same near-zero-latency coupling in the reverse direction (docs/background.md §2.3);
-            # a fast chemical PSP of a close neighbour can also fit an early onset
-            # |onset| small on both sides (docs/background.md §7: |lag| ≤ 0.5 ms): a response that
-            # began well before the spike is drive shared with the presynaptic cell
-            electrical, spk_z = _electrical(junc, st, p, pre, post, onset, decay)
-            if p.electrical_spikelet and electrical.any():
-                A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
-                rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
-            kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
-            # a chemical response cannot begin before the presynaptic spike: such
-            # a deflection is drive shared with the presynaptic cell, not a synapse
-            causal = electrical | (onset >= p.min_chemical_latency_ms)
-            n_noncausal = int((~causal).sum())
-            pre, post, A, onset, rise, decay, kind, spk_z = (v[causal] for v in (pre, post, A, onset, rise,
-                                                                                  decay, kind, spk_z))
-            # single-trial detectability: window mean over per-spike noise SD (see classify docstring)
-            k_best = st.best_window[pre, post]
-            single = np.abs(wmean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
-            rise_p = np.ones(len(pre))
-            exc = np.flatnonzero(kind == 1)
-            rise_p[exc] = classify.firing_rise_p([neurons.spikes(i) / fs for i in pre[exc]],
-                                                 [neurons.spikes(j) / fs for j in post[exc]],
-                                                 onset[exc] / 1000.0, duration)
-            eventful = (kind == 1) & ((single >= 1.16) | (rise_p < 1e-3))
-            sub = np.where(kind == 1, np.where(eventful, "eventful", "uneventful"), "").astype(object)
-            pairset = set(zip(pre[kind == 3].tolist(), post[kind == 3].tolist()))
-            bidir = np.array([(j, i) in pairset for i, j in zip(pre.tolist(), post.tolist())])
-            weight[pre, post] = A
-            delay[pre, post] = onset
-            edges = {"pre": pre.astype(np.int64), "post": post.astype(np.int64), "kind": kind,
-                     "weight_mv": A, "delay_ms": onset, "score": score[pre, post].astype(np.float64),
-                     "p_value": st.p[pre, post], "q_value": st.q[pre, post], "subclass": sub,
-                     "n_spikes_used": st.n_used[pre, post].astype(np.int64),
-                     "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
-                     "bidirectional": bidir.astype(np.int8)}
-            cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, spk_z)
-            edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
-            edges["joint_z"] = joint_z[pre, post].astype(np.float64)
-            edges.update(cols)  # columns added later go last: readers by position keep working
+            fit, n_noncausal = _classified(sums, st, junc, p, p1, rec.sampling_rate_hz, pre, post)
+            pre, post = fit["pre"], fit["post"]
+            weight[pre, post] = fit["A"]
+            delay[pre, post] = fit["onset"]
+            edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1)
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
                    "rejected_noncausal": n_noncausal, "electrical_reverse_added": n_reverse_junctions,
                    "junction_pairs_tested": junc.pairs_tested if junc is not None else 0,
                    "joint_refit_posts": n_fits, "rejected_explained_away": n_explained})
+    return _assemble(nrn, edges, qc, N, score, weight, delay, joint_z)
+
+
+def _neuron_table(rec, neurons: Neurons, noise) -> dict:
+    """The columns of ``neurons.csv`` known before any pair is tested."""
+    N = neurons.n
+    counts = neurons.counts()
+    best = neurons.best_channel
+    return {
+        "neuron_id": np.arange(N, dtype=np.int64),
+        "channels": np.array([";".join(str(int(c)) for c in ch) for ch in neurons.channels], dtype=object),
+        "row": rec.rows[best] if N else np.zeros(0, np.int64),
+        "col": rec.cols[best] if N else np.zeros(0, np.int64),
+        "x_um": neurons.x_um, "y_um": neurons.y_um,
+        "n_spikes": counts, "rate_hz": counts / rec.duration_s,
+        "ap_amplitude_mv": neurons.ap_amp_mv,
+        "snr": neurons.ap_amp_mv / np.maximum(noise[best], 1e-9) if N else np.zeros(0),
+    }
+
+
+def _classified(sums, st, junc, p: InferParams, p1, fs: float, pre, post) -> tuple[dict, int]:
+    """PSP fit of every accepted pair, its kind, and the causality rule; (the kept pairs' fit, pairs rejected).
+
+    Electrical pairs come from the junction test (:mod:`.electrical`) and keep
+    a spikelet's size and kinetics; the rest are excitatory or inhibitory by
+    the sign of the fitted amplitude. A chemical response cannot begin before
+    the presynaptic spike: such a deflection is drive shared with the
+    presynaptic cell, not a synapse (``min_chemical_latency_ms``).
+    """
+    lags = st.lags_ms
+    resid = residual_curves(sums, pre, post, p)
+    bin_ms = p1.bin_samples / fs * 1000.0
+    A, onset, rise, decay = classify.fit_psp(resid, lags, bin_ms, fit_from_ms=-1.0, onset_max_ms=p.response_ms - 3.0)
+    electrical, spk_z = _electrical(junc, st, p, pre, post, onset, decay)
+    if p.electrical_spikelet and electrical.any():
+        A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
+        rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
+    kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
+    causal = electrical | (onset >= p.min_chemical_latency_ms)
+    fit = {"pre": pre, "post": post, "A": A, "onset": onset, "rise": rise, "decay": decay, "kind": kind,
+           "spk_z": spk_z}
+    return {k: v[causal] for k, v in fit.items()}, int((~causal).sum())
+
+
+def _eventful(fit: dict, st, neurons: Neurons, p: InferParams, fs: float, duration_s: float) -> tuple:
+    """Single-trial SNR of every edge and the eventful/uneventful split of excitatory ones (:mod:`.classify`)."""
+    pre, post, kind = fit["pre"], fit["post"], fit["kind"]
+    k_best = st.best_window[pre, post]
+    single = np.abs(st.window_mean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
+    rise_p = np.ones(len(pre))
+    exc = np.flatnonzero(kind == 1)
+    rise_p[exc] = classify.firing_rise_p([neurons.spikes(i) / fs for i in pre[exc]],
+                                         [neurons.spikes(j) / fs for j in post[exc]],
+                                         fit["onset"][exc] / 1000.0, duration_s)
+    eventful = (kind == 1) & ((single >= p.eventful_snr) | (rise_p < p.eventful_rise_p))
+    sub = np.where(kind == 1, np.where(eventful, "eventful", "uneventful"), "").astype(object)
+    return single, sub
+
+
+def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferParams, p1) -> dict:
+    """The columns of ``edges.csv``, in file order (graph.tables.EDGE_SCHEMA)."""
+    pre, post, A, onset, rise, decay, kind = (fit[k] for k in ("pre", "post", "A", "onset", "rise", "decay", "kind"))
+    single, sub = _eventful(fit, st, neurons, p, rec.sampling_rate_hz, rec.duration_s)
+    pairset = set(zip(pre[kind == 3].tolist(), post[kind == 3].tolist()))
+    bidir = np.array([(j, i) in pairset for i, j in zip(pre.tolist(), post.tolist())])
+    edges = {"pre": pre.astype(np.int64), "post": post.astype(np.int64), "kind": kind,
+             "weight_mv": A, "delay_ms": onset, "score": score[pre, post].astype(np.float64),
+             "p_value": st.p[pre, post], "q_value": st.q[pre, post], "subclass": sub,
+             "n_spikes_used": st.n_used[pre, post].astype(np.int64),
+             "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
+             "bidirectional": bidir.astype(np.int8)}
+    cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, fit["spk_z"])
+    edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
+    edges["joint_z"] = joint_z[pre, post].astype(np.float64)
+    edges.update(cols)  # columns added later go last: readers by position keep working
+    return edges
+
+
+def _assemble(nrn: dict, edges: dict, qc: dict, N: int, score, weight, delay, joint_z) -> InferResult:
+    """Dale's-law consistency and neuron types, the Connectome, and the summary's counts."""
     kind_arr = np.asarray(edges["kind"], dtype=np.int8)
     e_out, i_out, cons = classify.dale_consistency(np.asarray(edges["pre"], np.int64), kind_arr, N)
     nrn["n_excitatory_out"], nrn["n_inhibitory_out"], nrn["dale_consistency"] = e_out, i_out, cons
     nrn["type"] = np.where(e_out > i_out, "excitatory", np.where(i_out > e_out, "inhibitory", "unknown")).astype(object)
     con = Connectome(neurons=nrn, edges=edges, meta={})
-    by_kind = con.counts_by_kind()
     sub = np.asarray(edges.get("subclass", np.zeros(0)), dtype=object)
     summary = {
-        "neurons": N, "synapses": con.n_edges, "by_kind": by_kind,
+        "neurons": N, "synapses": con.n_edges, "by_kind": con.counts_by_kind(),
         "excitatory_eventful": int(np.sum(sub == "eventful")),
         "excitatory_uneventful": int(np.sum(sub == "uneventful")),
         "dale_consistency_mean": float(np.nanmean(cons)) if np.isfinite(cons).any() else None,
