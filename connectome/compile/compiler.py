@@ -42,6 +42,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,7 @@ def edges_sha256(con) -> str:
     for k in ("pre", "post", "kind", "weight_mv", "delay_ms"):
         a = np.ascontiguousarray(con.edges[k])
         h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
-        h.update(memoryview(a).cast("B") if a.size else b"")
+        h.update(a.data.cast("B") if a.size else b"")
     return h.hexdigest()
 
 
@@ -337,7 +338,37 @@ def _warn_dynamic_range(quant, tech, enc, policy) -> None:
 class _Run:
     """State passed between the stages of :func:`compile_connectome` (one attribute per product)."""
 
-    def __init__(self, con, options, tech, source_path, source_files):
+    # Products, each set by the stage named (declared for the type checker only: no class attributes).
+    enc: mapping.Encoding  # geometry
+    rows: int
+    cols: int
+    layers: int
+    col_slots: int
+    groups: dict  # groups
+    merged: int
+    gid: np.ndarray
+    pre_id: np.ndarray
+    post_id: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+    pre_ix: np.ndarray
+    post_ix: np.ndarray
+    full_scale: float  # quantise
+    quant: mapping.Quantised
+    cellsyn: dict | None  # quantise; dropped by cells
+    adj: Any  # partition (a scipy.sparse matrix or None); dropped by baselines
+    til: tiling.Tiling
+    baselines: dict  # baselines
+    dg: float  # cells
+    cells: dict
+    cell_syn: np.ndarray
+    pulses: schedule.Pulses  # pulses
+    jobs: schedule.RowJobs
+    place: placement.Placement  # placement
+    sched: schedule.Schedule  # schedule
+    map: ProgrammingMap  # tables
+
+    def __init__(self, con, options, tech, source_path, source_files) -> None:
         self.con, self.options, self.tech = con, options, tech
         self.source_path, self.source_files = source_path, source_files
         self.times: dict = {}
@@ -410,6 +441,7 @@ def _stage_baselines(r: _Run) -> None:
 def _stage_cells(r: _Run) -> None:
     """The ``/cells`` table: every cell of every synapse at its tile, row and column."""
     enc, til, cs = r.enc, r.til, r.cellsyn
+    assert cs is not None  # set by _stage_quantise
     s = cs["synapse"]
     c_tile = til.tile[s]
     c_row = til.row[s]

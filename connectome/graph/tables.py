@@ -352,7 +352,7 @@ def write_graphml(c, path) -> None:
             return "true" if v else "false"
         return str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    keys = []  # (id, for, name, type)
+    keys: list[tuple[str, str, str, str]] = []  # (id, for, name, type)
     graph_attrs = [(k, v) for k, v in c.meta.items() if isinstance(v, (str, int, float, bool))]
     gcols = []
     for k, v in graph_attrs:

@@ -45,6 +45,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class ProgrammingMap:
     @classmethod
     def empty(cls, attrs: dict, summary: dict | None = None) -> "ProgrammingMap":
         rows, cols = int(attrs["rows"]), int(attrs["cols"])
-        tables = {}
+        tables: dict[str, dict[str, np.ndarray]] = {}
         for t, colspec in TABLES.items():
             tables[t] = {}
             for c, (dt, two_d) in colspec.items():
@@ -155,7 +156,7 @@ def dataset_sha256(arr: np.ndarray) -> str:
     a = np.ascontiguousarray(arr)
     h = hashlib.sha256()
     h.update(f"{a.dtype.str}{list(a.shape)}".encode())
-    h.update(memoryview(a).cast("B") if a.size else b"")
+    h.update(a.data.cast("B") if a.size else b"")
     return h.hexdigest()
 
 
@@ -283,7 +284,7 @@ def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
         for t in TABLES:
             fh.create_group(t)
         for name, a in pm.datasets():
-            kw = {"track_times": False}
+            kw: dict[str, Any] = {"track_times": False}
             if a.size:
                 kw.update(chunks=_chunks(a), compression="lzf", shuffle=True, fletcher32=True)
             # flush now: chunks are placed in creation order, not in the order the
@@ -422,7 +423,7 @@ def _expect_format(attrs: dict, path) -> int:
 
 
 def _expect_tables(get, path, version: int = FORMAT_VERSION) -> dict:
-    tables = {}
+    tables: dict[str, dict[str, np.ndarray]] = {}
     for t, colspec in TABLES.items():
         tables[t] = {}
         for c, (dt, two_d) in colspec.items():

@@ -43,7 +43,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..devices import load_technology
+from ..devices import Technology, load_technology
 from ..devices.models import technology_from_dict
 from ..errors import ConfigError, MapError
 from . import nonideal as ni
@@ -228,7 +228,7 @@ class Effective:
     stuck_top: np.ndarray        # per synapse: a cell of its highest significance stuck away from its target
     n_stuck_cells: int
     alpha: np.ndarray            # per tile (1 without compensation)
-    technology: object
+    technology: Technology
     line_factor: np.ndarray | None = None  # per physical cell: share of the input voltage across it (IR drop)
 
 

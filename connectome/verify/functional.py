@@ -312,7 +312,7 @@ def compare_activity(run_a, run_b, n: int, p: LIFParams) -> dict:
         ok = (xa.std(axis=0) > 0) & (xb.std(axis=0) > 0)
         if ok.sum() >= 3:
             iu = np.triu_indices(int(ok.sum()), k=1)
-            cc = _corr(np.corrcoef(xa[:, ok].T)[iu], np.corrcoef(xb[:, ok].T)[iu])
+            cc = _corr(np.asarray(np.corrcoef(xa[:, ok].T))[iu], np.asarray(np.corrcoef(xb[:, ok].T))[iu])
     act_a = active_count(run_a[0], run_a[1], n, p)
     act_b = active_count(run_b[0], run_b[1], n, p)
     thr = burst_threshold(act_a, n, p)

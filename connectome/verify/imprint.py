@@ -79,10 +79,17 @@ import shutil
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError, TechnologyError
+
+if TYPE_CHECKING:  # for annotations only: prepare() imports the infer stages when it runs
+    from ..infer.params import InferParams
+    from ..infer.preprocess import Pass1
+    from ..io import Recording
+    from ..spikes.neurons import Neurons
 
 #: Nonlinearity label → maximum deviation from linear, as a fraction of the range (fit to NeuroSim's table).
 NL_PER_DEVIATION = 10.1
@@ -228,13 +235,13 @@ def device_for(tech, **overrides) -> ImprintDevice:
 class ImprintInput:
     """Neurons and their somatic-mV traces from the infer stage's pass 1 (a temporary directory)."""
 
-    recording: object
-    p1: object
-    neurons: object
+    recording: Recording
+    p1: Pass1
+    neurons: Neurons
     col: np.ndarray      # (chunks, N) channel read per chunk
     scale: np.ndarray    # (chunks, N) electrode → soma (NaN: not coupled)
     activity_mv: np.ndarray  # (chunks, N) sub-threshold activity SD in somatic mV
-    infer_params: object
+    infer_params: InferParams
     work: Path
     timings: dict = field(default_factory=dict)
 
@@ -312,7 +319,8 @@ class ImprintResult:
         """(pre, post) index pairs of the imprinted synapses (|z| ≥ threshold, tested rows)."""
         ok = (np.abs(self.z) >= self.params.z_threshold) & self.tested_rows[:, None]
         np.fill_diagonal(ok, False)
-        return np.nonzero(ok)
+        pre, post = np.nonzero(ok)
+        return pre, post
 
     def to_connectome(self):
         """The imprinted synapses as a :class:`~connectome.graph.Connectome` (ids 0…N−1, delays unknown)."""
