@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .graph.formats import read_csv_dir
+from .graph.kinds import EdgeKind
 
 KIND_NAMES = {1: "excitatory", 2: "inhibitory", 3: "electrical"}
 PSP_BINS_MV = ((0.1, 0.3), (0.3, 1.0), (1.0, 3.0), (3.0, np.inf))
@@ -102,13 +103,13 @@ def release_factor(t: Truth) -> np.ndarray:
     if t.release_u is None or t.tau_rec_ms is None or t.spike_ptr is None:
         return out
     mean_r = np.ones(t.n)
-    for i in np.unique(t.pre[(t.kind != 3) & (t.release_u > 0)]):
-        u = float(t.release_u[(t.pre == i) & (t.kind != 3)][0])
+    for i in np.unique(t.pre[(t.kind != EdgeKind.ELECTRICAL) & (t.release_u > 0)]):
+        u = float(t.release_u[(t.pre == i) & (t.kind != EdgeKind.ELECTRICAL)][0])
         ts = t.spike_times_s[t.spike_ptr[i]:t.spike_ptr[i + 1]] * 1000.0
         if len(ts) == 0 or u <= 0:
             continue
         mean_r[i] = _mean_resources(ts, u, float(t.tau_rec_ms[i]))
-    chem = t.kind != 3
+    chem = t.kind != EdgeKind.ELECTRICAL
     out[chem] = mean_r[t.pre[chem]]
     return out
 
@@ -141,7 +142,7 @@ def _psp_peak_ms(fh, params: dict, kind: np.ndarray) -> np.ndarray:
 
     e = peak(params.get("epsp_tau_ms", (1.0, 15.0)))
     i = peak(params.get("ipsp_tau_ms", (2.0, 35.0)))
-    return np.where(kind == 1, e, np.where(kind == 2, i, 1.0)).astype(float)
+    return np.where(kind == EdgeKind.EXCITATORY, e, np.where(kind == EdgeKind.INHIBITORY, i, 1.0)).astype(float)
 
 
 def _mean_gain(t: Truth) -> np.ndarray:
@@ -449,7 +450,7 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
         res["recall_detectable_analytic"] = float(recovered[det_a].mean()) if det_a.any() else float("nan")
     bins = {}
     for lo, hi in PSP_BINS_MV:
-        sel = (np.abs(t.weight_mv) >= lo) & (np.abs(t.weight_mv) < hi) & both_rec & (t.kind != 3)
+        sel = (np.abs(t.weight_mv) >= lo) & (np.abs(t.weight_mv) < hi) & both_rec & (t.kind != EdgeKind.ELECTRICAL)
         bins[f"{lo:g}-{hi:g}"] = {"true": int(sel.sum()), "recall": float(recovered[sel].mean()) if sel.any() else None,
                                   "detectable": int((sel & det).sum())}
     res["recall_by_psp_mv"] = bins
@@ -459,7 +460,7 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
     if tp:
         ti = edge_of[hit]
         res["kind_correct"] = float((e_kind[hit] == t.kind[ti]).mean())
-        chem = t.kind[ti] != 3
+        chem = t.kind[ti] != EdgeKind.ELECTRICAL
         res["median_latency_error_ms"] = (float(np.median(np.abs(e_d[hit][chem] - t.delay_ms[ti][chem])))
                                           if chem.any() else None)
         if tp >= 3:
@@ -469,7 +470,7 @@ def evaluate(infer_dir, truth_path, snr_threshold: float = 5.0, recording=None,
         # against the mean PSP per presynaptic spike (depression included), the quantity an average measures
         ti = edge_of[hit]
         rf = release_factor(t)[ti]
-        good = (t.kind[ti] != 3) & (e_kind[hit] == t.kind[ti]) & (np.abs(t.weight_mv[ti]) > 0)
+        good = (t.kind[ti] != EdgeKind.ELECTRICAL) & (e_kind[hit] == t.kind[ti]) & (np.abs(t.weight_mv[ti]) > 0)
         if good.any():
             res["weight_ratio_median_mean_psp"] = float(np.median(np.abs(e_w[hit][good])
                                                                   / (np.abs(t.weight_mv[ti][good]) * rf[good])))
@@ -523,7 +524,7 @@ def _issue13_scores(t: Truth, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, f
     unmatched neuron are "unmatched".
     """
     n = t.n
-    chem = t.kind != 3
+    chem = t.kind != EdgeKind.ELECTRICAL
     kinds = {}
     for a, b, k in zip(t.pre.tolist(), t.post.tolist(), t.kind.tolist()):
         kinds.setdefault(a * n + b, set()).add(k)
@@ -540,8 +541,8 @@ def _issue13_scores(t: Truth, tp_pre, tp_post, e_kind, e_w, e_d, hit, edge_of, f
         # weight scale on chemical hits of the right sign
         w_true, w_est = t.weight_mv[ti], e_w[hit]
         good = chem[ti] & (e_kind[hit] == t.kind[ti]) & (np.abs(w_true) > 0)
-        for name, sel in (("all", good), ("excitatory", good & (t.kind[ti] == 1)),
-                          ("inhibitory", good & (t.kind[ti] == 2))):
+        for name, sel in (("all", good), ("excitatory", good & (t.kind[ti] == EdgeKind.EXCITATORY)),
+                          ("inhibitory", good & (t.kind[ti] == EdgeKind.INHIBITORY))):
             r = np.abs(w_est[sel]) / np.abs(w_true[sel])
             out[f"weight_ratio_median_{name}"] = float(np.median(r)) if len(r) else None
         lat = e_d[hit][chem[ti]]

@@ -48,6 +48,7 @@ import numpy as np
 
 from ..devices import canonical_technology, load_technology
 from ..errors import ConfigError, ConnectomeFormatError, TechnologyError
+from ..graph.kinds import EdgeKind
 from ..io.progmap import FORMAT, FORMAT_VERSION, ProgrammingMap
 from . import mapping, placement, report, schedule, tiling
 
@@ -199,7 +200,7 @@ def edges_sha256(con) -> str:
 def _groups(kind, weight, delay, scheme: str, buckets: int, pre, post, path):
     """Group code per edge and the groups table (class, polarity, delay bucket, delay range)."""
     m = len(kind)
-    cls = (kind == 3).astype(np.int64)
+    cls = (kind == EdgeKind.ELECTRICAL).astype(np.int64)
     pol = np.where(weight < 0, -1, 1) if scheme == "split" else np.zeros(m, dtype=np.int64)
     if buckets > 1:
         bad = ~np.isfinite(delay)

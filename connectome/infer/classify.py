@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
+from ..graph.kinds import EdgeKind
+
 KINETICS_MS = [(0.3, 2.0), (0.5, 5.0), (1.0, 10.0), (1.0, 15.0), (1.0, 25.0), (2.0, 35.0), (3.0, 50.0)]
 
 
@@ -96,8 +98,8 @@ def firing_rise_p(pre_spikes, post_spikes, latency_s, duration_s, window_s: floa
 
 def dale_consistency(pre: np.ndarray, kind: np.ndarray, n: int):
     """Per presynaptic neuron: (excitatory out, inhibitory out, consistency in [0.5, 1] or NaN)."""
-    e = np.bincount(pre[kind == 1], minlength=n)
-    i = np.bincount(pre[kind == 2], minlength=n)
+    e = np.bincount(pre[kind == EdgeKind.EXCITATORY], minlength=n)
+    i = np.bincount(pre[kind == EdgeKind.INHIBITORY], minlength=n)
     tot = e + i
     with np.errstate(invalid="ignore", divide="ignore"):
         cons = np.where(tot > 0, np.maximum(e, i) / tot, np.nan)

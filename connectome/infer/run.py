@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..graph.connectome import Connectome
+from ..graph.kinds import EdgeKind
 from ..io import Recording, atomic_path, open_recording
 from ..io.checksum import file_fingerprint
 from ..io.scratch import make_scratch, release
@@ -178,7 +179,8 @@ def _classified(sums, st, junc, p: InferParams, p1, fs: float, pre, post) -> tup
     if p.electrical_spikelet and electrical.any():
         A[electrical], onset[electrical] = _spikelet_size(resid[electrical], lags, bin_ms)
         rise[electrical], decay[electrical] = SPIKELET_KINETICS_MS
-    kind = np.where(electrical, 3, np.where(A >= 0, 1, 2)).astype(np.int8)
+    kind = np.where(electrical, EdgeKind.ELECTRICAL,
+                    np.where(A >= 0, EdgeKind.EXCITATORY, EdgeKind.INHIBITORY)).astype(np.int8)
     causal = electrical | (onset >= p.min_chemical_latency_ms)
     fit = {"pre": pre, "post": post, "A": A, "onset": onset, "rise": rise, "decay": decay, "kind": kind,
            "spk_z": spk_z}
@@ -191,12 +193,12 @@ def _eventful(fit: dict, st, neurons: Neurons, p: InferParams, fs: float, durati
     k_best = st.best_window[pre, post]
     single = np.abs(st.window_mean[pre, post]) / np.maximum(st.scale[post, k_best], 1e-12)
     rise_p = np.ones(len(pre))
-    exc = np.flatnonzero(kind == 1)
+    exc = np.flatnonzero(kind == EdgeKind.EXCITATORY)
     rise_p[exc] = classify.firing_rise_p([neurons.spikes(i) / fs for i in pre[exc]],
                                          [neurons.spikes(j) / fs for j in post[exc]],
                                          fit["onset"][exc] / 1000.0, duration_s)
-    eventful = (kind == 1) & ((single >= p.eventful_snr) | (rise_p < p.eventful_rise_p))
-    sub = np.where(kind == 1, np.where(eventful, "eventful", "uneventful"), "").astype(object)
+    eventful = (kind == EdgeKind.EXCITATORY) & ((single >= p.eventful_snr) | (rise_p < p.eventful_rise_p))
+    sub = np.where(kind == EdgeKind.EXCITATORY, np.where(eventful, "eventful", "uneventful"), "").astype(object)
     return single, sub
 
 
@@ -204,7 +206,7 @@ def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferPa
     """The columns of ``edges.csv``, in file order (graph.tables.EDGE_SCHEMA)."""
     pre, post, A, onset, rise, decay, kind = (fit[k] for k in ("pre", "post", "A", "onset", "rise", "decay", "kind"))
     single, sub = _eventful(fit, st, neurons, p, rec.sampling_rate_hz, rec.duration_s)
-    pairset = set(zip(pre[kind == 3].tolist(), post[kind == 3].tolist()))
+    pairset = set(zip(pre[kind == EdgeKind.ELECTRICAL].tolist(), post[kind == EdgeKind.ELECTRICAL].tolist()))
     bidir = np.array([(j, i) in pairset for i, j in zip(pre.tolist(), post.tolist())])
     edges = {"pre": pre.astype(np.int64), "post": post.astype(np.int64), "kind": kind,
              "weight_mv": A, "delay_ms": onset, "score": score[pre, post].astype(np.float64),

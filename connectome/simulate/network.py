@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..graph.kinds import EdgeKind
 from .params import SimParams
 
-KIND_EXC, KIND_INH, KIND_GAP = 1, 2, 3
+KIND_EXC, KIND_INH, KIND_GAP = (int(k) for k in EdgeKind)  # plain ints: numba kernels use them
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..graph.kinds import EdgeKind
 from ..io.atomic import atomic_path
 from ..io.writer import create_recording, recording_format
 from .activity import generate_activity
@@ -127,7 +128,6 @@ def simulate(params: SimParams, out, progress=None) -> SimResult:
                 w.write(s0, syn.block(b, s0, s1))
                 if progress is not None:
                     progress.update(1)
-    counts = {"excitatory": int((net.kind == 1).sum()), "inhibitory": int((net.kind == 2).sum()),
-              "electrical": int((net.kind == 3).sum())}
+    counts = {k.label: int((net.kind == k).sum()) for k in EdgeKind}
     return SimResult(recording=out, truth=truth, n_neurons=net.n_neurons, n_edges=counts,
                      n_spikes=int(len(act.spike_samples)), wall_s=time.perf_counter() - t_start)

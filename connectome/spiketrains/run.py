@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import __version__
 from ..graph.connectome import Connectome
+from ..graph.kinds import EdgeKind
 from ..io import atomic_path
 from . import ccg
 from ._kernels import central_ccg, isi_violations
@@ -205,8 +206,8 @@ def infer_spike_trains(source, params: SpikeParams | dict | None = None) -> Spik
     }
     dur = max(st.duration_s, 1e-9)
     isi_frac = viol / np.maximum(counts - 1, 1)
-    e_out = np.bincount(s.pre[k][kind == 1], minlength=N)
-    i_out = np.bincount(s.pre[k][kind == 2], minlength=N)
+    e_out = np.bincount(s.pre[k][kind == EdgeKind.EXCITATORY], minlength=N)
+    i_out = np.bincount(s.pre[k][kind == EdgeKind.INHIBITORY], minlength=N)
     nrn = {
         "neuron_id": st.unit_ids,
         "channels": np.array([""] * N, dtype=object),

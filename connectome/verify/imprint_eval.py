@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConnectomeFormatError
+from ..graph.kinds import EdgeKind
 
 
 def _is_truth(path: Path) -> bool:
@@ -144,12 +145,13 @@ def score_imprint(result, reference: Reference) -> dict:
     kind = np.where(is_syn, reference.edge_kind[np.maximum(edge, 0)], 0)
     w_ref = np.where(is_syn, reference.weight[np.maximum(edge, 0)], 0.0)
     neg = ~is_syn
+    exc, inh = kind == EdgeKind.EXCITATORY, kind == EdgeKind.INHIBITORY
     out = {"reference": str(reference.path), "reference_kind": reference.kind,
            "neurons_matched": int((m >= 0).sum()), "neurons": int(N), "pairs_scored": int(len(ii)),
            "reference_synapses_scored": int(is_syn.sum()),
            "auc": _auc(np.abs(z), is_syn),
-           "auc_excitatory": _auc(z[(kind == 1) | neg], (kind == 1)[(kind == 1) | neg]),
-           "auc_inhibitory": _auc(-z[(kind == 2) | neg], (kind == 2)[(kind == 2) | neg])}
+           "auc_excitatory": _auc(z[exc | neg], exc[exc | neg]),
+           "auc_inhibitory": _auc(-z[inh | neg], inh[inh | neg])}
     if reference.detectable is not None:
         det = is_syn & reference.detectable[np.maximum(edge, 0)]
         out["detectable_synapses_scored"] = int(det.sum())

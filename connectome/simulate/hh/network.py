@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...graph.kinds import EdgeKind
 from ..network import place_neurons
 from .model import CHANNELS, E_LEAK, FS, RS
 from .params import HHParams
 
-KIND_EXC, KIND_INH, KIND_GAP = 1, 2, 3
+KIND_EXC, KIND_INH, KIND_GAP = (int(k) for k in EdgeKind)  # plain ints: numba kernels use them
 
 
 def ns_to_density(g_ns, area_um2):
