@@ -191,11 +191,11 @@ def map_info(path, as_json):
     row scheduled exactly once, no tile doing two things at once, power within
     the declared budget. A corrupted or inconsistent map is an error (exit 2).
     """
-    from ..io.progmap import verify_map
+    from ..io.progmap import check_map_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        s = verify_map(path)
+        s = check_map_file(path)
     echo_warnings(caught)
     if as_json:
         click.echo(json.dumps(s, indent=1, sort_keys=True))

@@ -33,7 +33,7 @@ Examples
 ...     "levels": 8, "g_min_us": 2.0, "g_max_us": 40.0, "mv_per_us": 0.1})
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.h5"
 >>> write_map(pm, path)
->>> verify_map(path)["cells"]
+>>> check_map_file(path)["cells"]
 0
 """
 
@@ -474,7 +474,7 @@ def _py(v):
 
 
 # --------------------------------------------------------------------- verify
-def verify_map(path, check_invariants: bool = True) -> dict:
+def check_map_file(path, check_invariants: bool = True) -> dict:
     """Re-read ``path``; check checksums (manifest and summary.json) and structural invariants.
 
     Returns the map's summary (with ``cells``, ``tiles`` … counts) plus

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from connectome.cli import main
-from connectome.compile import CompileOptions, compile_connectome
-from connectome.compile import mapping
+from connectome.compile import CompileOptions, compile_connectome, mapping
 from connectome.compile.compiler import DEFAULT_FULL_SCALE
 from connectome.errors import ConfigError, ConnectomeFormatError
 from connectome.graph import Connectome

@@ -12,7 +12,7 @@ from connectome.cli import main
 from connectome.compile import CompileOptions, compile_connectome
 from connectome.errors import MapError
 from connectome.graph.formats import write_csv
-from connectome.io.progmap import COVERED_ATTRS, ROOT_ATTRS, read_map, summary_path, verify_map, write_map
+from connectome.io.progmap import COVERED_ATTRS, ROOT_ATTRS, check_map_file, read_map, summary_path, write_map
 
 OPTS = CompileOptions(technology="rram", rows=64, cols=64, layers=2, baselines=False)
 
@@ -78,7 +78,7 @@ def test_every_meaningful_attribute_is_covered(written):
     for k in ("technology", "rows", "cols", "layers", "levels", "g_min_us", "g_max_us", "mv_per_us",
               "full_scale_mv", "format_version", "scheme", "slices", "parameters"):
         assert k in COVERED_ATTRS
-    assert "manifest sha256 of every root attribute" in verify_map(written)["checks"]
+    assert "manifest sha256 of every root attribute" in check_map_file(written)["checks"]
 
 
 @pytest.mark.parametrize("name", COVERED_ATTRS)
@@ -131,7 +131,7 @@ def test_older_map_without_digests_is_accepted_with_a_warning(tmp_path, capsys, 
     _strip_attribute_digests(path)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        s = verify_map(path)
+        s = check_map_file(path)
     assert "manifest sha256 of every root attribute" not in s["checks"]
     msgs = [str(w.message) for w in caught]
     assert len(msgs) == 1 and str(path) in msgs[0] and "unverified" in msgs[0]

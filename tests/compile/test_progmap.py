@@ -8,7 +8,7 @@ import pytest
 
 from connectome.compile import CompileOptions, compile_connectome
 from connectome.errors import MapError
-from connectome.io.progmap import FORMAT, read_map, summary_path, verify_map, write_map
+from connectome.io.progmap import FORMAT, check_map_file, read_map, summary_path, write_map
 
 OPTS = CompileOptions(technology="rram", rows=64, cols=64, layers=4)
 
@@ -57,7 +57,7 @@ def test_round_trip_hdf5_and_zarr(tmp_path, pm):
             for k, v in pm.tables[t].items():
                 assert np.array_equal(back.tables[t][k], v, equal_nan=True), (name, t, k)
         assert back.summary == pm.summary
-        assert verify_map(path)["tiles"] == pm.summary["tiles"]
+        assert check_map_file(path)["tiles"] == pm.summary["tiles"]
     assert (tmp_path / "m.zarr" / "summary.json").exists()
 
 
@@ -71,7 +71,7 @@ def test_methods_and_rewrite_replaces_summary(tmp_path, pm):
     back.attrs["seed"] = 12345
     back.write(path)  # overwrite in place: the new summary.json matches the new file
     assert summary_path(path).read_text() != first
-    assert verify_map(path)["tiles"] == pm.summary["tiles"]
+    assert check_map_file(path)["tiles"] == pm.summary["tiles"]
 
 
 def test_deterministic_bytes(tmp_path, small_connectome):
@@ -97,19 +97,19 @@ def test_flipped_byte_caught_by_file_checksum(h5map):
         orig = h5map.read_bytes()
         _flip(h5map, int(size * frac))
         with pytest.raises(MapError, match="corrupted"):
-            verify_map(h5map)
+            check_map_file(h5map)
         h5map.write_bytes(orig)
-    verify_map(h5map)
+    check_map_file(h5map)
 
 
 def test_flipped_byte_in_data_caught_without_summary_json(h5map):
     summary_path(h5map).unlink()
-    assert not any("summary.json" in c for c in verify_map(h5map)["checks"])
+    assert not any("summary.json" in c for c in check_map_file(h5map)["checks"])
     with h5py.File(h5map, "r") as fh:
         off = fh["cells/g_target_us"].id.get_chunk_info(0).byte_offset
     _flip(h5map, off + 100)
     with pytest.raises(MapError, match="corrupted") as exc:
-        verify_map(h5map)
+        check_map_file(h5map)
     assert str(h5map) in str(exc.value)
 
 
@@ -119,7 +119,7 @@ def test_edited_value_caught_by_manifest(h5map):
         ds = fh["cells/level"]
         ds[0] = ds[0] + 1  # a clean edit: valid chunk checksums, wrong content
     with pytest.raises(MapError, match="cells/level does not match its sha256"):
-        verify_map(h5map)
+        check_map_file(h5map)
 
 
 def test_consistent_but_wrong_map_caught_by_invariants(tmp_path, pm):
@@ -132,13 +132,13 @@ def test_consistent_but_wrong_map_caught_by_invariants(tmp_path, pm):
     path = tmp_path / "collide.h5"
     write_map(bad, path)  # checksums are recomputed: only the invariants can tell
     with pytest.raises(MapError, match="two tiles share a"):
-        verify_map(path)
+        check_map_file(path)
     bad = copy.deepcopy(pm)
     bad.tables["cells"]["level"][0] = (bad.tables["cells"]["level"][0] + 5) % 32
     bad.tables["cells"]["g_target_us"][0] = 2.0 + bad.tables["cells"]["level"][0] * 38.0 / 31
     write_map(bad, path)
     with pytest.raises(MapError, match="beyond half a step"):
-        verify_map(path)
+        check_map_file(path)
     bad = copy.deepcopy(pm)  # move every tile of stack 0's second tile's jobs onto its first tile's times
     t, s = bad.tables["tiles"], bad.tables["schedule"]
     a, b = 0, 1
@@ -152,14 +152,14 @@ def test_consistent_but_wrong_map_caught_by_invariants(tmp_path, pm):
         s[col] = s[col][o]
     write_map(bad, path)
     with pytest.raises(MapError, match="two tiles of one stack"):
-        verify_map(path)
+        check_map_file(path)
     bad = copy.deepcopy(pm)
     s = bad.tables["schedule"]
     s["row"][1] = s["row"][0]
     s["tile"][1] = s["tile"][0]
     write_map(bad, path)
     with pytest.raises(MapError, match="more than once"):
-        verify_map(path)
+        check_map_file(path)
 
 
 def test_zarr_corruption_caught(tmp_path, pm):
@@ -168,7 +168,7 @@ def test_zarr_corruption_caught(tmp_path, pm):
     chunk = path / "cells" / "level" / "c" / "0"
     _flip(chunk, chunk.stat().st_size // 2)
     with pytest.raises(MapError, match="corrupted"):
-        verify_map(path)
+        check_map_file(path)
 
 
 def test_not_a_map(tmp_path):

@@ -11,7 +11,7 @@ from connectome.compile import CompileOptions, compile_connectome
 from connectome.compile.schedule import TRAIN_COLUMNS, row_duration_us
 from connectome.devices import load_technology
 from connectome.errors import MapError, TechnologyError
-from connectome.io.progmap import FORMAT_VERSION, SINCE_V2, check_map, read_map, verify_map, write_map
+from connectome.io.progmap import FORMAT_VERSION, SINCE_V2, check_map, check_map_file, read_map, write_map
 
 
 @pytest.fixture(scope="module", params=["rram", "pcm", "flash", "mram"])
@@ -100,7 +100,7 @@ def test_version_1_maps_still_read_and_old_readers_see_only_known_datasets(tmp_p
     write_map(old, opath)
     back = read_map(opath)
     assert back.version == 1 and "pulses" not in back.tables["cells"]
-    assert verify_map(opath)["tiles"] == pm.summary["tiles"]
+    assert check_map_file(opath)["tiles"] == pm.summary["tiles"]
     # a version-2 map that lost a pulse dataset is refused
     with h5py.File(path, "a") as fh:
         del fh["cells/pulses"]
