@@ -274,13 +274,19 @@ def test_scratch_refuses_a_temporary_larger_than_the_free_space(tmp_path, monkey
     assert scratch.free_bytes(tmp_path / "not" / "yet") > 0
 
 
+def _default_sigint():
+    # a job started in the background by a non-interactive shell (nohup, `cmd &`) inherits SIGINT ignored, and
+    # Python then leaves it ignored: give the child the default disposition, as an interactive user's has
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_infer_removes_the_temporaries(tmp_path, sig, status):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop(scratch.ENV, None)
     proc = subprocess.Popen([sys.executable, "-m", "connectome.cli", "infer", str(SAMPLE), "--out",
                              str(tmp_path / "out"), "--quiet"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     tmp = tmp_path / ".connectome-tmp"
     deadline = time.time() + 120
     while not list(tmp.glob("connectome-infer-*/binned.f16")) and time.time() < deadline and proc.poll() is None:
