@@ -284,16 +284,22 @@ def _default_sigint():
 def test_a_signal_during_infer_removes_the_temporaries(tmp_path, sig, status):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop(scratch.ENV, None)
-    proc = subprocess.Popen([sys.executable, "-m", "connectome.cli", "infer", str(SAMPLE), "--out",
-                             str(tmp_path / "out"), "--quiet"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, preexec_fn=_default_sigint)
-    tmp = tmp_path / ".connectome-tmp"
-    deadline = time.time() + 120
-    while not list(tmp.glob("connectome-infer-*/binned.f16")) and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert proc.poll() is None, "infer finished before it could be interrupted"
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == status, err
-    assert not tmp.exists() and not (tmp_path / "out").exists()
-    assert b"Traceback" not in err
+    for attempt in range(3):
+        work = tmp_path / f"try{attempt}"
+        proc = subprocess.Popen([sys.executable, "-m", "connectome.cli", "infer", str(SAMPLE), "--out",
+                                 str(work / "out"), "--quiet"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, preexec_fn=_default_sigint)
+        tmp = work / ".connectome-tmp"
+        deadline = time.time() + 120
+        while not list(tmp.glob("connectome-infer-*/binned.f16")) and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None, "infer finished before it could be interrupted"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        if proc.returncode == 0 and (work / "out" / "summary.json").exists():
+            continue  # on a loaded machine the signal can land after infer's last step: no case, try again
+        assert proc.returncode == status, err
+        assert not tmp.exists() and not (work / "out").exists()
+        assert b"Traceback" not in err
+        return
+    pytest.fail("infer finished before the signal arrived, three times")
