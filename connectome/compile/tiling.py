@@ -309,7 +309,7 @@ def grid_tile_count(pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: 
 
 # ------------------------------------------------------- decoupled tiling
 def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_scale: float = 0.01,
-                       tol: float = 1e-3) -> np.ndarray:
+                       tol: float = 1e-3, weighted: bool = False) -> np.ndarray:
     """``(n, dims)`` coordinates of the neurons from the leading non-trivial eigenvectors of the
     regularised normalised adjacency.
 
@@ -319,6 +319,13 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
     the eigenvectors 2…dims+1 scaled by ``D_τ^{-1/2}`` (the random-walk eigenvectors: Shi & Malik 2000,
     IEEE TPAMI; Belkin & Niyogi 2003, Neural Computation). ARPACK starts from a seeded vector, so the
     result is deterministic for a seed.
+
+    ``weighted``: coordinate ``j`` is divided by ``1 − λ_j`` (``λ_j`` its eigenvalue, so ``1 − λ_j`` is
+    the normalised-Laplacian eigenvalue), i.e. the eigenvectors as they appear in the Laplacian's
+    pseudo-inverse, ``Σ_t λ^t`` summed over all diffusion times (Coifman & Lafon 2006, Applied and
+    Computational Harmonic Analysis; the commute-time embedding of Fouss et al. 2007, IEEE TKDE, uses the
+    square root). Smooth, low-frequency directions then dominate the coordinate bisection over the
+    higher eigenvectors (measured in docs/compile.md).
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
@@ -350,6 +357,8 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
                 return np.tile(np.arange(n, dtype=np.float64)[:, None], (1, dims))
     o = np.argsort(-vals, kind="stable")[1:k]
     x = vecs[:, o] * dinv[:, None]
+    if weighted:
+        x = x / np.maximum(1.0 - vals[o], 1e-9)[None, :]
     # fix each eigenvector's sign (ARPACK's is arbitrary) so that the order is reproducible
     flip = np.sign(x[np.argmax(np.abs(x), axis=0), np.arange(x.shape[1])])
     x = x * np.where(flip == 0, 1.0, flip)
@@ -557,6 +566,9 @@ def decoupled_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray
 
 #: Embedding dimensions tried by :func:`spectral_tiles` (the fewer tiles wins; ties: the first).
 SPECTRAL_DIMS = (2, 4)
+#: Whether :func:`spectral_tiles` weights the embedding's coordinates by ``1 / (1 − λ)`` (see
+#: :func:`spectral_embedding`; measured in docs/compile.md, not adopted).
+SPECTRAL_WEIGHTED = False
 
 
 def spectral_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: int, col_slots: int,
@@ -572,7 +584,7 @@ def spectral_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray,
         return decoupled_tiles(n, pre, post, group, rows, col_slots, seed=seed, emb=np.zeros((n, 2)))
     if adj is None:
         adj = symmetric_graph(n, pre, post)
-    emb = spectral_embedding(adj, max(SPECTRAL_DIMS), seed)
+    emb = spectral_embedding(adj, max(SPECTRAL_DIMS), seed, weighted=SPECTRAL_WEIGHTED)
     t_emb = time.perf_counter() - t
     best, counts = None, {}
     for d in SPECTRAL_DIMS:
