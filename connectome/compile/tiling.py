@@ -103,6 +103,8 @@ class Tiling:
     @property
     def syn_slot(self) -> np.ndarray:
         """Column slot of every synapse within its tile."""
+        if self.slot is None:
+            raise ValueError("this tiling has no per-synapse column slots (slot is None)")
         return self.slot
 
     @property
@@ -586,12 +588,15 @@ def spectral_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray,
         adj = symmetric_graph(n, pre, post)
     emb = spectral_embedding(adj, max(SPECTRAL_DIMS), seed, weighted=SPECTRAL_WEIGHTED)
     t_emb = time.perf_counter() - t
-    best, counts = None, {}
+    best: Tiling | None = None
+    best_d = SPECTRAL_DIMS[0]
+    counts: dict[str, int] = {}
     for d in SPECTRAL_DIMS:
         til = decoupled_tiles(n, pre, post, group, rows, col_slots, seed=seed, emb=emb[:, :d])
         counts[str(d)] = til.n_tiles
         if best is None or til.n_tiles < best.n_tiles:
             best, best_d = til, d
+    assert best is not None  # SPECTRAL_DIMS is not empty
     best.info.update({"embedding_dims": best_d, "tiles_by_embedding_dims": counts,
                       "embedding_s": round(t_emb, 3), "tile_s": round(time.perf_counter() - t - t_emb, 3)})
     return best
