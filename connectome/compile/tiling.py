@@ -311,7 +311,7 @@ def grid_tile_count(pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: 
 
 # ------------------------------------------------------- decoupled tiling
 def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_scale: float = 0.01,
-                       tol: float = 1e-3, weighted: bool = False) -> np.ndarray:
+                       tol: float = 1e-3, weighted: bool = False, ncv: int = 20) -> np.ndarray:
     """``(n, dims)`` coordinates of the neurons from the leading non-trivial eigenvectors of the
     regularised normalised adjacency.
 
@@ -320,7 +320,7 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
     NeurIPS), which keeps the embedding meaningful on graphs with many small components; coordinates are
     the eigenvectors 2…dims+1 scaled by ``D_τ^{-1/2}`` (the random-walk eigenvectors: Shi & Malik 2000,
     IEEE TPAMI; Belkin & Niyogi 2003, Neural Computation). ARPACK starts from a seeded vector, so the
-    result is deterministic for a seed.
+    result is deterministic for a seed. ``tol`` and ``ncv`` (Lanczos vectors) are ARPACK's.
 
     ``weighted``: coordinate ``j`` is divided by ``1 − λ_j`` (``λ_j`` its eigenvalue, so ``1 − λ_j`` is
     the normalised-Laplacian eigenvalue), i.e. the eigenvectors as they appear in the Laplacian's
@@ -352,7 +352,8 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
         op = LinearOperator((n, n), matvec=mv, matmat=mv, dtype=np.float64)
         v0 = np.random.default_rng(int(seed) & 0x7FFFFFFF).random(n) + 0.5
         try:
-            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=tol, ncv=max(2 * k + 1, 20), maxiter=n * 10)
+            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=tol, ncv=min(max(2 * k + 1, int(ncv)), n),
+                               maxiter=n * 10)
         except ArpackNoConvergence as exc:  # use what converged; rank order below copes with fewer
             vals, vecs = exc.eigenvalues, exc.eigenvectors
             if vecs is None or vecs.shape[1] < 2:
