@@ -186,3 +186,6 @@ def test_weighted_spectral_embedding_scales_by_inverse_laplacian_eigenvalue():
     # the first coordinate follows the long axis: monotone in x, up to sign
     r = np.corrcoef(w[:, 0], x)[0, 1]
     assert abs(r) > 0.95
+    # more Lanczos vectors: the same leading direction
+    e40 = tiling.spectral_embedding(adj, 3, seed=0, ncv=40)
+    assert e40.shape == (n, 3) and abs(np.corrcoef(e40[:, 0], plain[:, 0])[0, 1]) > 0.99
