@@ -4,6 +4,7 @@
     python benchmarks/bench_compile.py --sizes 1e5 1e6 --runs 5
     python benchmarks/bench_compile.py --technologies  # also the four-technology table
     python benchmarks/bench_compile.py --no-sizes --tiling --tiling-sizes 1e5 1e6 1e7   # tiles per tiling
+    python benchmarks/bench_compile.py --no-sizes --embedding 1e-3:20 1e-4:40 --embedding-size 1e7  # eigsh
 
 The connectome is clustered and distance-dependent, so that partitioning
 matters: neurons sit in minicolumns of 100 on a torus; 60 % of a neuron's
@@ -170,6 +171,30 @@ def bench_tiling(sizes: list[int], kinds: list[str]) -> list[dict]:
     return rows
 
 
+def bench_embedding(n_syn: int, variants: list[str]) -> list[dict]:
+    """In-process: tiles of the spectral tiling on the spatial connectome for eigensolver variants
+    ``tol:ncv[:w]`` (``w``: coordinates weighted by 1/(1 − λ)), 4 eigenvectors, 2-D and 4-D candidates."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's code
+    from connectome.compile import tiling as T
+
+    n = n_syn // SPATIAL_PER_NEURON
+    e = spatial_edges(n, n_syn)
+    pre, post = np.asarray(e["pre"], np.int64), np.asarray(e["post"], np.int64)
+    g = np.zeros(len(pre), np.int64)
+    adj = T.symmetric_graph(n, pre, post)
+    rows = []
+    for v in variants:
+        tol, ncv, *w = v.split(":")
+        t = time.perf_counter()
+        emb = T.spectral_embedding(adj, 4, 0, tol=float(tol), ncv=int(ncv), weighted=bool(w))
+        t_eig = time.perf_counter() - t
+        tiles = {d: T.decoupled_tiles(n, pre, post, g, 256, 128, emb=emb[:, :d]).n_tiles for d in (2, 4)}
+        rows.append({"synapses": f"{n_syn:.0e}", "variant": v, "eig_s": round(t_eig, 1),
+                     "tiles_2d": tiles[2], "tiles_4d": tiles[4]})
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
 def bench_sizes(sizes: list[int], runs: int, runs_largest: int) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,11 +247,19 @@ def main(argv=None):
     ap.add_argument("--no-sizes", action="store_true", help="skip the scaling table")
     ap.add_argument("--tiling", action="store_true",
                     help="also the tiling table: spectral vs metis/rcm/identity tiles (one run per connectome)")
+    ap.add_argument("--embedding", nargs="+", metavar="TOL:NCV[:w]",
+                    help="also the eigensolver table: spectral tiles per eigsh variant (in-process)")
+    ap.add_argument("--embedding-size", type=float, default=1e6)
     ap.add_argument("--tiling-sizes", nargs="+", type=float, default=[1e5, 1e6])
     ap.add_argument("--tiling-kinds", nargs="+", default=["spatial", "clustered"], choices=["spatial", "clustered"])
     a = ap.parse_args(argv)
     t0 = time.time()
     print(f"machine: {H.machine()}")
+    if a.embedding:
+        erows = bench_embedding(int(a.embedding_size), a.embedding)
+        print("\neigensolver variants, spatial connectome, 256x256 (in-process)")
+        for r in erows:
+            print(r)
     if a.tiling:
         trows = bench_tiling([int(x) for x in a.tiling_sizes], a.tiling_kinds)
         print("\ntiles by tiling, connectome compile IN --technology rram --crossbar 256x256 (128 neurons per tile: "

@@ -103,6 +103,8 @@ class Tiling:
     @property
     def syn_slot(self) -> np.ndarray:
         """Column slot of every synapse within its tile."""
+        if self.slot is None:
+            raise ValueError("this tiling has no per-synapse column slots (slot is None)")
         return self.slot
 
     @property
@@ -309,7 +311,7 @@ def grid_tile_count(pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: 
 
 # ------------------------------------------------------- decoupled tiling
 def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_scale: float = 0.01,
-                       tol: float = 1e-3) -> np.ndarray:
+                       tol: float = 1e-3, weighted: bool = False, ncv: int = 20) -> np.ndarray:
     """``(n, dims)`` coordinates of the neurons from the leading non-trivial eigenvectors of the
     regularised normalised adjacency.
 
@@ -318,7 +320,14 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
     NeurIPS), which keeps the embedding meaningful on graphs with many small components; coordinates are
     the eigenvectors 2…dims+1 scaled by ``D_τ^{-1/2}`` (the random-walk eigenvectors: Shi & Malik 2000,
     IEEE TPAMI; Belkin & Niyogi 2003, Neural Computation). ARPACK starts from a seeded vector, so the
-    result is deterministic for a seed.
+    result is deterministic for a seed. ``tol`` and ``ncv`` (Lanczos vectors) are ARPACK's.
+
+    ``weighted``: coordinate ``j`` is divided by ``1 − λ_j`` (``λ_j`` its eigenvalue, so ``1 − λ_j`` is
+    the normalised-Laplacian eigenvalue), i.e. the eigenvectors as they appear in the Laplacian's
+    pseudo-inverse, ``Σ_t λ^t`` summed over all diffusion times (Coifman & Lafon 2006, Applied and
+    Computational Harmonic Analysis; the commute-time embedding of Fouss et al. 2007, IEEE TKDE, uses the
+    square root). Smooth, low-frequency directions then dominate the coordinate bisection over the
+    higher eigenvectors (measured in docs/compile.md).
     """
     from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
@@ -343,13 +352,16 @@ def spectral_embedding(adj: sp.csr_matrix, dims: int = 2, seed: int = 0, tau_sca
         op = LinearOperator((n, n), matvec=mv, matmat=mv, dtype=np.float64)
         v0 = np.random.default_rng(int(seed) & 0x7FFFFFFF).random(n) + 0.5
         try:
-            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=tol, ncv=max(2 * k + 1, 20), maxiter=n * 10)
+            vals, vecs = eigsh(op, k=k, which="LA", v0=v0, tol=tol, ncv=min(max(2 * k + 1, int(ncv)), n),
+                               maxiter=n * 10)
         except ArpackNoConvergence as exc:  # use what converged; rank order below copes with fewer
             vals, vecs = exc.eigenvalues, exc.eigenvectors
             if vecs is None or vecs.shape[1] < 2:
                 return np.tile(np.arange(n, dtype=np.float64)[:, None], (1, dims))
     o = np.argsort(-vals, kind="stable")[1:k]
     x = vecs[:, o] * dinv[:, None]
+    if weighted:
+        x = x / np.maximum(1.0 - vals[o], 1e-9)[None, :]
     # fix each eigenvector's sign (ARPACK's is arbitrary) so that the order is reproducible
     flip = np.sign(x[np.argmax(np.abs(x), axis=0), np.arange(x.shape[1])])
     x = x * np.where(flip == 0, 1.0, flip)
@@ -557,6 +569,13 @@ def decoupled_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray
 
 #: Embedding dimensions tried by :func:`spectral_tiles` (the fewer tiles wins; ties: the first).
 SPECTRAL_DIMS = (2, 4)
+#: Whether :func:`spectral_tiles` weights the embedding's coordinates by ``1 / (1 − λ)`` (see
+#: :func:`spectral_embedding`; measured in docs/compile.md, not adopted).
+SPECTRAL_WEIGHTED = False
+#: ARPACK tolerance and Lanczos vectors of :func:`spectral_tiles`' embedding (10⁻⁴ and 40 with
+#: ``SPECTRAL_WEIGHTED`` reach 0.4998 × RCM at 10⁷ synapses: docs/compile.md).
+SPECTRAL_TOL = 1e-3
+SPECTRAL_NCV = 20
 
 
 def spectral_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray, rows: int, col_slots: int,
@@ -572,14 +591,18 @@ def spectral_tiles(n: int, pre: np.ndarray, post: np.ndarray, group: np.ndarray,
         return decoupled_tiles(n, pre, post, group, rows, col_slots, seed=seed, emb=np.zeros((n, 2)))
     if adj is None:
         adj = symmetric_graph(n, pre, post)
-    emb = spectral_embedding(adj, max(SPECTRAL_DIMS), seed)
+    emb = spectral_embedding(adj, max(SPECTRAL_DIMS), seed, tol=SPECTRAL_TOL, weighted=SPECTRAL_WEIGHTED,
+                             ncv=SPECTRAL_NCV)
     t_emb = time.perf_counter() - t
-    best, counts = None, {}
+    best: Tiling | None = None
+    best_d = SPECTRAL_DIMS[0]
+    counts: dict[str, int] = {}
     for d in SPECTRAL_DIMS:
         til = decoupled_tiles(n, pre, post, group, rows, col_slots, seed=seed, emb=emb[:, :d])
         counts[str(d)] = til.n_tiles
         if best is None or til.n_tiles < best.n_tiles:
             best, best_d = til, d
+    assert best is not None  # SPECTRAL_DIMS is not empty
     best.info.update({"embedding_dims": best_d, "tiles_by_embedding_dims": counts,
                       "embedding_s": round(t_emb, 3), "tile_s": round(time.perf_counter() - t - t_emb, 3)})
     return best

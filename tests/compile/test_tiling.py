@@ -164,3 +164,28 @@ def test_spectral_embedding_of_a_grid_is_seeded_and_local():
         yy, xx = np.divmod(inv[o[k:k + 100]], side)
         dist.append(np.mean(np.abs(yy[:, None] - yy[None]) + np.abs(xx[:, None] - xx[None])))
     assert np.mean(dist) < 0.4 * (2 * side / 3)  # random pairs: 2·side/3 apart on average
+
+
+def test_weighted_spectral_embedding_scales_by_inverse_laplacian_eigenvalue():
+    # a 40×20 lattice (distinct eigenvalues): weighting divides coordinate j by 1 − λ_j, so the smoothest
+    # direction (the long axis) gets the largest factor and the factors decrease along the columns
+    sx, sy = 40, 20
+    n = sx * sy
+    y, x = np.divmod(np.arange(n), sx)
+    right = np.flatnonzero(x < sx - 1)
+    down = np.flatnonzero(y < sy - 1)
+    adj = tiling.symmetric_graph(n, np.concatenate([right, down]), np.concatenate([right + 1, down + sx]))
+    plain = tiling.spectral_embedding(adj, 3, seed=0)
+    w = tiling.spectral_embedding(adj, 3, seed=0, weighted=True)
+    assert np.array_equal(w, tiling.spectral_embedding(adj, 3, seed=0, weighted=True))
+    big = np.abs(plain) > 1e-3 * np.abs(plain).max(axis=0)
+    f = [np.median(w[big[:, j], j] / plain[big[:, j], j]) for j in range(3)]
+    for j in range(3):
+        assert np.allclose(w[big[:, j], j] / plain[big[:, j], j], f[j], rtol=1e-6)
+    assert f[0] > f[1] > f[2] > 1.0
+    # the first coordinate follows the long axis: monotone in x, up to sign
+    r = np.corrcoef(w[:, 0], x)[0, 1]
+    assert abs(r) > 0.95
+    # more Lanczos vectors: the same leading direction
+    e40 = tiling.spectral_embedding(adj, 3, seed=0, ncv=40)
+    assert e40.shape == (n, 3) and abs(np.corrcoef(e40[:, 0], plain[:, 0])[0, 1]) > 0.99
