@@ -397,14 +397,16 @@ def _infer_array(x: np.ndarray, p: InferParams, fs, geometry, scale, offset, pro
 class CompiledMap(ProgrammingMap):
     """A :class:`~connectome.io.progmap.ProgrammingMap` from :func:`compile`, with :meth:`save`."""
 
-    def save(self, path, *, timings: bool = True) -> Path:
+    def save(self, path, *, timings: bool = True, compression: str = "gzip") -> Path:
         """Write the map (.h5 or .zarr) and its summary.json atomically, as ``connectome compile`` does.
 
         ``timings``: also record the wall-clock time of each compile step in
         summary.json (never in the map itself); the batch runner leaves them
-        out so that a re-run writes the same bytes.
+        out so that a re-run writes the same bytes. ``compression``: the HDF5
+        filter, ``gzip`` (every HDF5 tool reads it), ``lzf`` or ``none``.
         """
-        write_map(self, path, extra_summary={"timings_s": self.timings} if timings else None)
+        write_map(self, path, extra_summary={"timings_s": self.timings} if timings else None,
+                  compression=compression)
         return Path(path)
 
 

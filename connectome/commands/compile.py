@@ -118,10 +118,13 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--no-baselines", is_flag=True,
               help="Skip the identity and RCM tile counts in the summary (faster; the naive-grid count stays).")
 @click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
+@click.option("--compression", type=click.Choice(["gzip", "lzf", "none"]), default="gzip", show_default=True,
+              help="HDF5 filter of the map's datasets: gzip is read by every HDF5 tool (h5dump, HDFView, MATLAB, C); "
+                   "lzf needs h5py or its plugin.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, levels, bits, slices, full_scale,
-                partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, as_json, quiet):
+                partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, compression, as_json, quiet):
     """Compile the connectome SOURCE into a crossbar programming map.
 
     SOURCE is a `connectome infer` output directory, an edges.csv, a GraphML
@@ -165,7 +168,7 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
             warnings.simplefilter("always")
             pm = api.compile(source, opts, progress=stage)
         stage("write")
-        pm.save(out)
+        pm.save(out, compression=compression)
     echo_warnings(caught)
     if quiet:
         return

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MapError
+from ..errors import ConfigError, MapError
 from .atomic import atomic_path
 from .checksum import sha256_file
 
@@ -234,12 +234,22 @@ def summary_path(path) -> Path:
 
 
 # ---------------------------------------------------------------------- write
-def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> None:
+#: HDF5 filters a map's datasets can be written with (``compression``). gzip (deflate) is in every HDF5
+#: build (h5dump, HDFView, MATLAB, C) and deterministic; LZF is h5py's own filter (id 32000): other tools need
+#: its plugin, and its compressed bytes can differ from run to run (liblzf's hash table is not initialised).
+MAP_COMPRESSIONS = ("gzip", "lzf", "none")
+
+
+def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None, compression: str = "gzip") -> None:
     """Write ``pm`` to ``path`` (.h5 or .zarr) atomically, with its manifest and summary.json.
 
     ``extra_summary`` (e.g. wall-clock timings) goes into summary.json only,
     never into the map itself, which stays byte-identical across runs.
+    ``compression``: the HDF5 filter of the datasets (:data:`MAP_COMPRESSIONS`;
+    always with shuffle and a Fletcher-32 checksum; ignored for zarr).
     """
+    if compression not in MAP_COMPRESSIONS:
+        raise ConfigError(f"compression must be one of {', '.join(MAP_COMPRESSIONS)}, not {compression!r}")
     path = Path(path)
     fmt = _fmt(path)
     _canonical(pm)
@@ -254,7 +264,7 @@ def write_map(pm: ProgrammingMap, path, extra_summary: dict | None = None) -> No
     side = {**pm.summary, **pm.sidecar, **(extra_summary or {})}
     if fmt == "hdf5":
         with atomic_path(path) as tmp:
-            _write_hdf5(tmp, pm, attrs)
+            _write_hdf5(tmp, pm, attrs, compression)
             side["map_file_sha256"] = sha256_file(tmp)
             # a summary.json left from an earlier map would not match the new one
             summary_path(path).unlink(missing_ok=True)
@@ -275,7 +285,7 @@ def _chunks(a: np.ndarray):
     return (max(1, min(a.shape[0], CHUNK // max(a.shape[1], 1))), a.shape[1])
 
 
-def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
+def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict, compression: str = "gzip") -> None:
     import h5py
 
     with h5py.File(tmp, "w", libver=("earliest", "v110")) as fh:
@@ -286,7 +296,9 @@ def _write_hdf5(tmp: Path, pm: ProgrammingMap, attrs: dict) -> None:
         for name, a in pm.datasets():
             kw: dict[str, Any] = {"track_times": False}
             if a.size:
-                kw.update(chunks=_chunks(a), compression="lzf", shuffle=True, fletcher32=True)
+                kw.update(chunks=_chunks(a), shuffle=True, fletcher32=True)
+                if compression != "none":
+                    kw["compression"] = compression
             # flush now: chunks are placed in creation order, not in the order the
             # garbage collector happens to close datasets (bytes identical across processes)
             fh.create_dataset(name, data=a, **kw).flush()

@@ -85,6 +85,32 @@ def test_deterministic_bytes(tmp_path, small_connectome):
     assert a.read_bytes() != c.read_bytes()
 
 
+def test_default_filter_is_gzip_that_every_hdf5_tool_reads(tmp_path, pm):
+    import shutil
+    import subprocess
+
+    from connectome.errors import ConfigError
+
+    paths = {c: tmp_path / f"{c}.h5" for c in ("gzip", "lzf", "none")}
+    for c, path in paths.items():
+        write_map(pm, path, compression=c)
+        back = read_map(path)
+        assert back.summary["tiles"] == pm.summary["tiles"], c
+    with h5py.File(paths["gzip"]) as fh:
+        assert fh["cells/level"].compression == "gzip" and fh["cells/level"].fletcher32
+    with h5py.File(paths["lzf"]) as fh:
+        assert fh["cells/level"].compression == "lzf"
+    with h5py.File(paths["none"]) as fh:
+        assert fh["cells/level"].compression is None
+    write_map(pm, tmp_path / "again.h5")  # deflate is deterministic: the same bytes every time
+    assert (tmp_path / "again.h5").read_bytes() == paths["gzip"].read_bytes()
+    with pytest.raises(ConfigError, match="compression"):
+        write_map(pm, tmp_path / "x.h5", compression="zstd")
+    if shutil.which("h5dump"):  # hdf5-tools: a reader without h5py's LZF plugin
+        r = subprocess.run(["h5dump", "-d", "/cells/level", str(paths["gzip"])], capture_output=True, text=True)
+        assert r.returncode == 0 and "DATA" in r.stdout, r.stderr
+
+
 def _flip(path, offset):
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x40
