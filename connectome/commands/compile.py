@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ._common import progress_bar
+from ._common import check_input, progress_bar
 
 STAGES = ["read", "groups", "quantise", "partition", "baselines", "cells", "schedule", "placement", "tables",
           "write"]
@@ -207,4 +207,37 @@ def map_info(path, as_json):
         click.echo(f"checks          {', '.join(s['checks'])}: OK")
 
 
-COMMANDS = [compile_cmd, map_info]
+@click.command("map-export")
+@click.argument("path", type=click.Path())
+@click.option("--out", "-o", "out", type=click.Path(), required=True,
+              help="Output folder (new, or an earlier map-export, which is replaced).")
+@click.option("--format", "fmt", type=click.Choice(["npy", "csv"]), default="npy", show_default=True,
+              help="Tile matrices as NumPy .npy or comma-separated text.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="Nothing on stdout.")
+def map_export(path, out, fmt, as_json, quiet):
+    """Export the programming map PATH for a chip test bench: one matrix per tile plus manifest.json.
+
+    Per tile: the level of every cell (-1 where not programmed) and its target
+    conductance in µS (NaN where not programmed), rows × columns; the manifest
+    gives the encoding, each tile's layer and position (in tile pitches), the
+    neuron of every row and column, and the sha256 of each file
+    (docs/formats-progmap.md, "Flat export"). The map is checked first, as by map-info.
+    """
+    from ..compile.export import export_tiles
+    from ..io.atomic import check_output
+    from ..io.progmap import check_map_file, read_map
+
+    check_input(path, "map")
+    check_map_file(path)
+    check_output(out, "map-export", inputs=[path], folder=True)
+    m = export_tiles(read_map(path), out, fmt=fmt)
+    if quiet:
+        return
+    if as_json:
+        click.echo(json.dumps(m, indent=1))
+    else:
+        click.echo(f"{path}: {len(m['tiles'])} tile(s) of {m['rows']}x{m['cols']} as {fmt} + manifest.json → {out}")
+
+
+COMMANDS = [compile_cmd, map_info, map_export]

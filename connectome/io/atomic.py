@@ -115,7 +115,8 @@ def recognise(path) -> str | None:
     its ``inspect.json``), ``"run"`` (a folder with a ``run-manifest.json``),
     ``"map"``, ``"imprint"``, ``"truth"``, ``"recording"`` (a recording written
     by ``connectome simulate``), ``"json"`` (the package's JSON reports and
-    map summaries) and ``"export"`` (a graph exported by ``inspect``/``compare``).
+    map summaries), ``"export"`` (a graph exported by ``inspect``/``compare``) and
+    ``"map-export"`` (a ``connectome map-export`` folder: ``manifest.json`` and the tile files it lists).
     A symlink is never recognised: replacing it would not replace what it
     points to.
     """
@@ -128,6 +129,13 @@ def recognise(path) -> str | None:
             return "run" if doc is not None and doc.get("format") == "connectome-run-manifest" else None
         if (p / ".run.lock").is_file() and all(q.name == ".run.lock" or q.is_dir() for q in p.iterdir()):
             return "run"  # a run killed before it wrote its first manifest
+        if (p / "manifest.json").is_file():  # a map-export folder: its manifest and the tile files it lists
+            doc = _json_doc(p / "manifest.json")
+            if doc is not None and doc.get("format") == "connectome-tile-export":
+                listed = {"manifest.json"} | {f for t in doc.get("tiles", []) for f in t.get("files", {}).values()}
+                if all(_is_tmp_name(q.name) or q.name in listed for q in p.iterdir()):
+                    return "map-export"
+            return None
         if (p / "inspect.json").is_file():
             doc = _json_doc(p / "inspect.json")
             if (

@@ -211,3 +211,32 @@ def test_not_a_map(tmp_path):
     q.write_bytes(b"junk" * 100)
     with pytest.raises(MapError, match="corrupted or unreadable"):
         read_map(q)
+
+
+def test_map_export_tiles_for_a_test_bench(tmp_path, h5map, capsys):
+    from connectome.cli import main
+
+    out = tmp_path / "bench"
+    assert main(["map-export", str(h5map), "-o", str(out), "-q"]) == 0
+    m = json.loads((out / "manifest.json").read_text())
+    pm = read_map(h5map)
+    cells = pm.tables["cells"]
+    assert m["rows"] == pm.attrs["rows"] and len(m["tiles"]) == len(pm.tables["tiles"]["tile"])
+    first = np.load(out / m["tiles"][0]["files"]["level"])
+    n = 0
+    for t in m["tiles"]:
+        level = np.load(out / t["files"]["level"])
+        g = np.load(out / t["files"]["g_us"])
+        sel = cells["tile"] == t["tile"]
+        assert (level >= 0).sum() == sel.sum() == t["cells"] and np.isfinite(g).sum() == sel.sum()
+        np.testing.assert_array_equal(level[cells["row"][sel], cells["col"][sel]], cells["level"][sel])
+        n += t["cells"]
+    assert n == len(cells["tile"])
+    # an earlier export is replaced (here as CSV, the same numbers); anything else is refused
+    assert main(["map-export", str(h5map), "-o", str(out), "--format", "csv", "-q"]) == 0
+    t0 = json.loads((out / "manifest.json").read_text())["tiles"][0]
+    np.testing.assert_array_equal(np.loadtxt(out / t0["files"]["level"], delimiter=",", dtype=np.int32), first)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("mine")
+    assert main(["map-export", str(h5map), "-o", str(tmp_path / "mine")]) == 2
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "mine"
