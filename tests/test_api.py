@@ -47,20 +47,7 @@ def _modules_with_examples() -> list[str]:
     return out
 
 
-#: examples that do not run as written yet → the file whose owner has to update them (strict: once fixed,
-#: the entry must go)
-KNOWN_FAILING_EXAMPLES: dict[str, str] = {}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=f"stale example in {KNOWN_FAILING_EXAMPLES[m]}"))
-        if m in KNOWN_FAILING_EXAMPLES
-        else m
-        for m in _modules_with_examples()
-    ],
-)
+@pytest.mark.parametrize("name", _modules_with_examples())
 def test_module_examples_run(name, monkeypatch):
     """Every ``>>>`` example of the package runs as written (the equivalent of ``--doctest-modules``)."""
     import importlib

@@ -123,3 +123,15 @@ def open_kwargs(series=None, segment=None, rec_format=None) -> dict:
     """:func:`connectome.io.open_recording` keywords of :func:`recording_options` (unset ones left out)."""
     d = {"series": series, "segment": segment, "format": rec_format}
     return {k: v for k, v in d.items() if v is not None}
+
+
+def echo_warnings(caught) -> None:
+    """Print recorded warnings as ``connectome: warning: …`` lines on stderr (each distinct message once)."""
+    seen = set()
+    for w in caught:
+        if not issubclass(w.category, UserWarning):  # library deprecations and numpy runtime noise
+            continue
+        msg = str(w.message)
+        if msg not in seen:
+            seen.add(msg)
+            click.echo(f"connectome: warning: {msg}", err=True)

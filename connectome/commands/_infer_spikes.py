@@ -6,6 +6,8 @@ import warnings
 
 import click
 
+from ._common import echo_warnings
+
 
 def infer_spikes(
     recording, out_dir, q_threshold, min_pre_spikes, workers, params: dict, quiet=False, as_json=False
@@ -23,9 +25,7 @@ def infer_spikes(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = infer_spike_trains_to(recording, out_dir, p)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            click.echo(f"connectome: warning: {w.message}", err=True)
+    echo_warnings(caught)
     s = res.summary
     if quiet:
         return

@@ -12,22 +12,10 @@ from pathlib import Path
 
 import click
 
-from ._common import check_input, progress_bar
+from ._common import check_input, echo_warnings, progress_bar
 
 STAGES = ["read", "groups", "quantise", "partition", "baselines", "cells", "schedule", "placement", "tables",
           "write"]
-
-
-def echo_warnings(caught) -> None:
-    """Print recorded warnings as ``connectome: warning: …`` lines on stderr (each distinct message once)."""
-    seen = set()
-    for w in caught:
-        if not issubclass(w.category, UserWarning):  # library deprecations and numpy runtime noise
-            continue
-        msg = str(w.message)
-        if msg not in seen:
-            seen.add(msg)
-            click.echo(f"connectome: warning: {msg}", err=True)
 
 
 def _train_line(t) -> str:

@@ -7,7 +7,7 @@ import warnings
 
 import click
 
-from ._common import open_kwargs, parse_params, progress_bar, recording_options
+from ._common import echo_warnings, open_kwargs, parse_params, progress_bar, recording_options
 
 
 def _f(v, fmt="{:.3f}"):
@@ -115,9 +115,7 @@ def imprint_cmd(recording, technology, technology_file, out, reference, nl, nl_l
                             params=parse_params(params), device=dev, reference=reference, rows=rows, cols=cols,
                             layers=layers, seed=seed, max_duration_s=max_duration_s, progress=bar,
                             open_kw=open_kwargs(series, segment, rec_format))
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            click.echo(f"connectome: warning: {w.message}", err=True)
+    echo_warnings(caught)
     if quiet:
         return
     click.echo(json.dumps(s, indent=1, sort_keys=True) if as_json else format_imprint(s, out))

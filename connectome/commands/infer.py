@@ -10,6 +10,7 @@ import click
 from ._common import (
     check_input,
     echo_json,
+    echo_warnings,
     json_option,
     open_kwargs,
     out_option,
@@ -75,9 +76,7 @@ def infer_cmd(recording, out_dir, q_threshold, min_pre_spikes, workers, chunk_s,
                 click.echo(f"connectome: reading series {opened.attrs['series_note']}", err=True)
             res = api.infer(opened, p, progress=bar, tmp_dir=Path(out_dir).resolve().parent)
             res.write(out_dir)
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            click.echo(f"connectome: warning: {w.message}", err=True)
+    echo_warnings(caught)
     s = res.summary
     if quiet:
         return

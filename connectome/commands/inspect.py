@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
-from ._common import progress_bar
+from ._common import echo_warnings, progress_bar
 
 
 def default_figure_dir(source) -> Path:
@@ -389,9 +389,7 @@ def _figures(con, source, stats, out_dir: Path, pair, recording, seed, kinds, di
             with progress_bar(quiet) as bar:
                 tr = pair_traces(source, pair[0], pair[1], connectome=con, recording=recording, seed=seed,
                                  progress=bar)
-        for w in caught:
-            if issubclass(w.category, UserWarning):
-                click.echo(f"connectome: warning: {w.message}", err=True)
+        echo_warnings(caught)
         pair_summary = tr.summary()
     electrodes, why = _electrodes(source, con, recording)
     if electrodes is None:

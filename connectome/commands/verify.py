@@ -63,8 +63,7 @@ def verify_cmd(map_path, connectome_path, after, seed, drift_compensation, stuck
     from ..verify import parse_duration
     from ..verify.functional import LIFParams
     from ..verify.report import default_report_path
-    from ._common import check_input
-    from .compile import echo_warnings
+    from ._common import check_input, echo_warnings
 
     after_s = parse_duration(after)
     check_input(map_path, "map")

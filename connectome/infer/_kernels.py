@@ -66,25 +66,34 @@ def own_spike_accumulate(v, spk_row, ptr, lag0, b0, b1, need, acc, cnt):
     spikes (rows ``spk_row[ptr[k]:ptr[k+1]]``), add v[r+lag0+l, k] minus the
     mean of v[r+b0 .. r+b1, k] to acc[k, l] (finite samples only)."""
     n = ptr.shape[0] - 1
-    L = acc.shape[1]
     for k in numba.prange(n):
         for s in range(ptr[k], ptr[k + 1]):
-            r = spk_row[s]
-            tot = 0.0
-            m = 0
-            for rr in range(r + b0, r + b1 + 1):
-                x = v[rr, k]
-                if x == x:
-                    tot += x
-                    m += 1
-            if m < need:
-                continue
-            base = tot / m
-            for lag in range(L):
-                x = v[r + lag0 + lag, k]
-                if x == x:
-                    acc[k, lag] += x - base
-                    cnt[k, lag] += 1.0
+            add_baselined_window(v, spk_row[s], k, b0, b1, lag0, need, acc, cnt, k)
+
+
+@numba.njit(cache=True, nogil=True)
+def add_baselined_window(v, r, j, b0, b1, lag0, need, acc, cnt, row):
+    """Add column ``j`` of ``v`` at rows r+lag0 … minus its mean over rows r+b0 … r+b1 to ``acc[row]``.
+
+    Finite samples only, counted in ``cnt[row]``; nothing when fewer than
+    ``need`` baseline samples are finite. The inner step of the own-spike
+    template and of the per-edge rested-PSP sweep (:mod:`.weights`).
+    """
+    tot = 0.0
+    m = 0
+    for rr in range(r + b0, r + b1 + 1):
+        x = v[rr, j]
+        if x == x:
+            tot += x
+            m += 1
+    if m < need:
+        return
+    base = tot / m
+    for lag in range(acc.shape[1]):
+        x = v[r + lag0 + lag, j]
+        if x == x:
+            acc[row, lag] += x - base
+            cnt[row, lag] += 1.0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -22,6 +22,7 @@ from .. import __version__
 from ..graph.connectome import Connectome
 from ..graph.kinds import EdgeKind
 from ..io import Recording, atomic_path, open_recording
+from ..io.atomic import json_safe
 from ..io.checksum import file_fingerprint
 from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, find_neurons
@@ -330,20 +331,8 @@ def write_outputs(result: InferResult, out_dir) -> Path:
                 fh.create_dataset("joint_z", data=result.joint_z, track_times=False, compression="gzip",
                                   shuffle=True).flush()
         con.write_graphml(tmp / "connectome.graphml")
-        (tmp / "summary.json").write_text(json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n")
+        (tmp / "summary.json").write_text(json.dumps(json_safe(result.summary), indent=1, sort_keys=True) + "\n")
     return out_dir
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o
 
 
 def infer_recording(path, out_dir, params: InferParams | None = None, progress=None) -> InferResult:

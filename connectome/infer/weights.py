@@ -34,7 +34,7 @@ import numba
 import numpy as np
 
 from ..spikes.neurons import Neurons
-from ._kernels import own_spike_accumulate, subtract_own
+from ._kernels import add_baselined_window, own_spike_accumulate, subtract_own
 from .params import InferParams
 from .sta import channel_gain_and_validity, mask_own_spikes, own_spike_mask, somatic_traces, spikes_in
 
@@ -48,27 +48,10 @@ def accumulate_edges(v, spk_row, spk_ptr, e_ptr, e_post, lag0, bl0, bl1, need, a
     acc[e, l] += v[r + lag0 + l, post] − mean(v[r + bl0 .. r + bl1, post]).
     """
     n_pre = spk_ptr.shape[0] - 1
-    L = acc.shape[1]
     for i in numba.prange(n_pre):
         for s in range(spk_ptr[i], spk_ptr[i + 1]):
-            r = spk_row[s]
             for e in range(e_ptr[i], e_ptr[i + 1]):
-                j = e_post[e]
-                tot = 0.0
-                m = 0
-                for rr in range(r + bl0, r + bl1 + 1):
-                    x = v[rr, j]
-                    if x == x:
-                        tot += x
-                        m += 1
-                if m < need:
-                    continue
-                base = tot / m
-                for k in range(L):
-                    x = v[r + lag0 + k, j]
-                    if x == x:
-                        acc[e, k] += x - base
-                        cnt[e, k] += 1.0
+                add_baselined_window(v, spk_row[s], e_post[e], bl0, bl1, lag0, need, acc, cnt, e)
 
 
 def rested_spikes(spike_bins: list, bin_ms: float, isi_s: float) -> list:

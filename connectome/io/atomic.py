@@ -301,6 +301,27 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def json_safe(o):
+    """``o`` with numpy scalars as Python numbers, tuples as lists, keys as text and non-finite floats as None.
+
+    >>> import numpy as np
+    >>> json_safe({1: (np.int64(2), float("nan"))})
+    {'1': [2, None]}
+    """
+    import math
+
+    if isinstance(o, dict):
+        return {str(k): json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [json_safe(v) for v in o]
+    item = getattr(o, "item", None)
+    if callable(item) and type(o).__module__ == "numpy":  # a numpy scalar (numpy is not imported here)
+        o = item()
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
 def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this machine (a process we may not signal counts as running)."""
     try:

@@ -28,6 +28,7 @@ from .. import __version__
 from ..graph.connectome import Connectome
 from ..graph.kinds import EdgeKind
 from ..io import atomic_path
+from ..io.atomic import json_safe
 from . import ccg
 from ._kernels import central_ccg, isi_violations
 from .params import SpikeParams
@@ -316,21 +317,9 @@ def write_outputs(result: SpikeInferResult, out_dir) -> Path:
             fh["zero_lag_flag"].attrs["meaning"] = "0 none, 1 sharp zero-lag peak, 2 zero-lag trough"
         con.write_graphml(tmp / "connectome.graphml")
         (tmp / "summary.json").write_text(
-            json.dumps(_jsonable(result.summary), indent=1, sort_keys=True) + "\n"
+            json.dumps(json_safe(result.summary), indent=1, sort_keys=True) + "\n"
         )
     return out_dir
-
-
-def _jsonable(o):
-    if isinstance(o, dict):
-        return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_jsonable(v) for v in o]
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, float) and not np.isfinite(o):
-        return None
-    return o
 
 
 def infer_spike_trains_to(source, out_dir, params: SpikeParams | dict | None = None) -> SpikeInferResult:
