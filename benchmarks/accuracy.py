@@ -8,7 +8,7 @@ pipeline never reads (:mod:`connectome.evaluate`). Prints a Markdown table;
 
     python benchmarks/accuracy.py            # all scenarios (≈ 15 min on 2 cores, inputs cached)
     python benchmarks/accuracy.py --quick    # the small ones (≈ 2 min)
-    python benchmarks/accuracy.py --hh       # the two Hodgkin–Huxley networks only
+    python benchmarks/accuracy.py --hh       # the three Hodgkin–Huxley networks only
     python benchmarks/accuracy.py --quick --hh --joint   # … each also with joint_refit=true
     python benchmarks/accuracy.py --quick --hh --off     # … each also with pre_center=false (defence off)
 
@@ -46,6 +46,11 @@ HH_SCENARIOS = {
         dict(model="hh", neurons=150, grid="16x16", duration=300, seed=2,
              param=["burstiness=1.2", "noise_ua_cm2=[0.35, 0.7, 0.55, 1.1]", "noise_uv_median=45.0",
                     "shuffle_channels=true"]), False),
+    # C: no short-term depression (τ_rec 5 ms: resources recover between spikes), weaker excitation so
+    # the network does not run away; every PSP is the truth's PSP, so est/true isolates the somatic scale
+    "HH C: 120 neurons, 16×16, 300 s, no depression": (
+        dict(model="hh", neurons=120, grid="16x16", duration=300, seed=5,
+             param=["stp_tau_rec_ms=[5.0, 5.0]", "g_ee_ns=1.2", "g_ei_ns=0.4"]), False),
 }
 
 

@@ -1,7 +1,7 @@
 """Electrical synapses and the weight scale, on both simulators (issue 13, items 2 and 3).
 
 Runs ``connectome infer`` (default settings, or ``--param KEY=VALUE`` items)
-on the quick point-process scenarios and the two Hodgkin–Huxley networks of
+on the quick point-process scenarios and the three Hodgkin–Huxley networks of
 ``benchmarks/accuracy.py`` (cached recordings, generated once), and prints
 one table: kind correct (electrical included), electrical recall and
 kind-precision (unordered pairs, :func:`connectome.evaluate.evaluate`), and
@@ -16,6 +16,12 @@ the weight scale against two definitions of the truth:
 
 each as the median |estimated| / |true| and Pearson r over the true positives
 of the right chemical kind (``n``: edges with a finite estimate).
+
+"AP height" is the somatic AP height the simulator's electrode model implies:
+per detected neuron, its AP amplitude on the best channel (``neurons.csv``)
+over that channel's true gain at mid-recording (gain × exp(−T/2τ) of the
+resealing), median over neurons. ``weight_mv`` assumes ``ap_amplitude_mv``
+(80 mV): a simulator whose APs are higher reads weights smaller by that ratio.
 
     python benchmarks/electrical.py                 # ≈ 6 min on 2 cores, inputs cached
     python benchmarks/electrical.py --param electrical_q=0.001
@@ -64,7 +70,20 @@ def weight_scale(out: Path, truth: Path) -> dict:
         res[f"{name}_r"] = float(np.corrcoef(R[ok, est], R[ok, tru])[0, 1]) if ok.sum() >= 3 else None
         res[f"{name}_n"] = int(ok.sum())
     res["first_ratio_of_mean"] = (float(np.median(np.abs(R[:, 0]) / np.abs(R[:, 3]))) if len(R) else None)
+    res["ap_height_mv"] = implied_ap_height(con, t)
     return res
+
+
+def implied_ap_height(con, t) -> float | None:
+    """Median over detected neurons of electrode AP amplitude / the best channel's true gain at mid-recording."""
+    h = []
+    for ch, amp in zip(con.neurons["channels"], con.neurons["ap_amplitude_mv"]):
+        c = int(str(ch).split(";")[0])
+        tau = float(t.coupling_tau_s[c]) if t.coupling_tau_s is not None else np.inf
+        gain = float(t.attenuation[c]) * (np.exp(-t.duration_s / 2.0 / tau) if np.isfinite(tau) and tau > 0 else 1.0)
+        if gain > 0:
+            h.append(float(amp) / gain)
+    return float(np.median(h)) if h else None
 
 
 COLUMNS = [("scenario", "scenario"), ("kind_correct_incl_electrical", "kind (incl. electrical)"),
@@ -72,7 +91,8 @@ COLUMNS = [("scenario", "scenario"), ("kind_correct_incl_electrical", "kind (inc
            ("electrical_kind_precision", "electrical kind-precision"), ("precision", "precision"),
            ("mean_ratio", "weight_mv / mean PSP"), ("mean_r", "r"),
            ("rested_ratio", "weight_rested_mv / first PSP"), ("rested_r", "r "), ("rested_n", "n rested"),
-           ("first_ratio_of_mean", "weight_mv / first PSP"), ("wall_s", "infer wall (s)")]
+           ("first_ratio_of_mean", "weight_mv / first PSP"), ("ap_height_mv", "AP height (mV)"),
+           ("wall_s", "infer wall (s)")]
 
 
 def main() -> int:

@@ -194,6 +194,20 @@ class InferParams:
     weight_rested_min_spikes : int
         A presynaptic neuron needs at least this many spikes after such a
         silence for its synapses' rested PSP to be estimated (else NaN).
+    weight_stp_u, weight_stp_tau_rec_ms : tuple (excitatory, inhibitory)
+        A short-term depression model the user knows for the preparation
+        (e.g. from paired-pulse recordings): release fraction U and recovery
+        time constant τ_rec of the Tsodyks–Markram model (Tsodyks & Markram
+        1997, PNAS 94:719), for synapses of excitatory and of inhibitory
+        presynaptic neurons (the neuron's type: the sign of most of its
+        chemical edges). Where U > 0, ``weight_rested_mv`` is ``weight_mv``
+        divided by the mean available resources R at the neuron's own spikes
+        (R = 1 at its first spike, U·R released at each, recovery with τ_rec)
+        instead of being measured after silences. U = 0 (default): no model,
+        the silence measurement. Not the default because the parameters vary
+        between preparations (Markram, Wang & Tsodyks 1998, PNAS 95:5323:
+        U ≈ 0.1–0.9, τ_rec ≈ 0.1–1.5 s) and cannot be read from
+        spike-triggered averages inside network bursts (docs/inference.md §7).
     pre_center : bool
         Remove each presynaptic neuron's shared response — the median over all
         its post-synaptic partners of its calibrated statistic, per kernel —
@@ -282,6 +296,8 @@ class InferParams:
     electrical_symmetry_z: float = 2.5
     weight_rested_isi_s: float = 3.0
     weight_rested_min_spikes: int = 5
+    weight_stp_u: tuple = (0.0, 0.0)
+    weight_stp_tau_rec_ms: tuple = (800.0, 800.0)
     # --- joint refit (explain-away) and presynaptic null centre
     pre_center: bool = True
     pre_center_shrink: float = 2.0
@@ -312,6 +328,8 @@ class InferParams:
             ("electrical_symmetry_z", self.electrical_symmetry_z > 0),
             ("weight_rested_isi_s", self.weight_rested_isi_s >= 0),
             ("weight_rested_min_spikes", self.weight_rested_min_spikes >= 1),
+            ("weight_stp_u", all(0 <= u <= 1 for u in self.weight_stp_u)),
+            ("weight_stp_tau_rec_ms", all(t > 0 for t in self.weight_stp_tau_rec_ms)),
             ("pre_center_shrink", self.pre_center_shrink >= 0),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]
@@ -339,10 +357,11 @@ class InferParams:
                     object.__setattr__(self, f.name, int(v))
             elif t == "bool":
                 ok, want = isinstance(v, bool), "true or false"
-            elif f.name == "baseline_ms":
+            elif f.name in ("baseline_ms", "weight_stp_u", "weight_stp_tau_rec_ms"):
                 ok = (isinstance(v, (tuple, list)) and len(v) == 2
                       and all(isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) for x in v))
-                want = "two finite numbers [start, end]"
+                want = ("two finite numbers [start, end]" if f.name == "baseline_ms"
+                        else "two finite numbers [excitatory, inhibitory]")
                 if ok:
                     object.__setattr__(self, f.name, tuple(float(x) for x in v))
             elif f.name == "kernel_kinetics_ms":
@@ -363,14 +382,16 @@ class InferParams:
         """Build from a mapping, naming an unknown key and the closest valid one, or a value of the wrong type."""
         check_known_keys(d, (f.name for f in fields(cls)), "inference parameter")
         d = dict(d)
-        if "baseline_ms" in d:
-            d["baseline_ms"] = tuple(d["baseline_ms"])
+        for k in ("baseline_ms", "weight_stp_u", "weight_stp_tau_rec_ms"):
+            if k in d and isinstance(d[k], list):
+                d[k] = tuple(d[k])
         if "kernel_kinetics_ms" in d:
             d["kernel_kinetics_ms"] = tuple(tuple(float(v) for v in k) for k in d["kernel_kinetics_ms"])
         return cls(**d)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["baseline_ms"] = list(self.baseline_ms)
+        for k in ("baseline_ms", "weight_stp_u", "weight_stp_tau_rec_ms"):
+            d[k] = list(getattr(self, k))
         d["kernel_kinetics_ms"] = [list(k) for k in self.kernel_kinetics_ms]
         return d

@@ -22,6 +22,10 @@ their depression is pooled against the noise of a few rested spikes).
 ``weight_rested_mv = weight_mv × factor`` (NaN where the neuron has fewer than
 ``weight_rested_min_spikes`` such spikes, or no measurable response).
 
+Where the user gives a depression model (``weight_stp_u`` > 0 for the
+neuron's type), :func:`mean_resources` replaces that measurement: the
+factor is 1 / (mean Tsodyks–Markram resources at the neuron's spikes).
+
 Assumptions of the scale (each a parameter; docs/inference.md §7):
 ``ap_amplitude_mv`` (electrode → soma), ``response_ms`` (the PSP window:
 a PSP peaking later is read at the window's end), ``weight_rested_isi_s``
@@ -33,6 +37,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..graph.kinds import EdgeKind
 from ..spikes.neurons import Neurons
 from ._kernels import add_baselined_window, own_spike_accumulate, subtract_own
 from .params import InferParams
@@ -52,6 +57,46 @@ def accumulate_edges(v, spk_row, spk_ptr, e_ptr, e_post, lag0, bl0, bl1, need, a
         for s in range(spk_ptr[i], spk_ptr[i + 1]):
             for e in range(e_ptr[i], e_ptr[i + 1]):
                 add_baselined_window(v, spk_row[s], e_post[e], bl0, bl1, lag0, need, acc, cnt, e)
+
+
+@numba.njit(cache=True)
+def mean_resources(t_ms, u, tau_ms):
+    """Mean available resources R at the spikes ``t_ms`` (sorted, ms) of a Tsodyks–Markram synapse.
+
+    R = 1 at the first spike; each spike releases u·R, and R recovers towards 1
+    with ``tau_ms`` (Tsodyks & Markram 1997, PNAS 94:719). 1.0 for no spikes.
+
+    >>> round(float(mean_resources(np.array([0.0, 10.0]), 0.5, 1000.0)), 3)  # 1 and ≈ 0.505
+    0.752
+    """
+    n = t_ms.shape[0]
+    if n == 0:
+        return 1.0
+    r, total = 1.0, 1.0
+    for k in range(1, n):
+        r = 1.0 - (1.0 - r * (1.0 - u)) * np.exp(-(t_ms[k] - t_ms[k - 1]) / tau_ms)
+        total += r
+    return total / n
+
+
+def model_factor(neurons: Neurons, fs: float, p: InferParams, pre, A, chemical) -> np.ndarray:
+    """Per edge: 1 / mean resources of its presynaptic neuron under the user's depression model, else NaN.
+
+    The neuron's type is the sign of most of its chemical edges' weights
+    (ties: excitatory); U = ``weight_stp_u[0]`` for excitatory, ``[1]`` for
+    inhibitory neurons, with the matching ``weight_stp_tau_rec_ms``. NaN for
+    electrical edges and where that U is 0 (not modelled).
+    """
+    chem = np.asarray(chemical, bool)
+    out = np.full(len(pre), np.nan)
+    net = np.bincount(pre[chem], weights=np.sign(A[chem]), minlength=neurons.n)
+    for i in np.unique(pre[chem]):
+        k = 0 if net[i] >= 0 else 1
+        u, tau = p.weight_stp_u[k], p.weight_stp_tau_rec_ms[k]
+        if u > 0:
+            t = neurons.spikes(int(i)).astype(np.float64) * (1000.0 / fs)
+            out[chem & (pre == i)] = 1.0 / mean_resources(t, float(u), float(tau))
+    return out
 
 
 def rested_spikes(spike_bins: list, bin_ms: float, isi_s: float) -> list:
@@ -183,12 +228,22 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
     postsynaptic neuron's median AP amplitude on its best channel: no
     assumption on the AP height); ``weight_rested_mv``: the PSP of a rested
     synapse (:func:`rested_factor`; NaN for electrical synapses and where not
-    measurable; all NaN with ``weight_rested_isi_s = 0``).
+    measurable; all NaN with ``weight_rested_isi_s = 0``), or, for neurons
+    whose type has a depression model (``weight_stp_u`` > 0),
+    :func:`model_factor`.
     """
     cols = {"weight_electrode_mv": A * neurons.ap_amp_mv[post] / p.ap_amplitude_mv}
     rested = np.full(len(A), np.nan)
-    if p.weight_rested_isi_s > 0 and len(A) and p1 is not None and getattr(p1, "binned", None) is not None:
-        f, _ = rested_factor(p1, neurons, p, pre, post, onset, rise, decay, np.asarray(kind) != 3)
-        rested = A * f
+    chemical = np.asarray(kind) != EdgeKind.ELECTRICAL
+    modelled = np.zeros(len(A), bool)
+    if any(u > 0 for u in p.weight_stp_u) and len(A) and p1 is not None:
+        f = model_factor(neurons, p1.fs, p, np.asarray(pre), np.asarray(A, np.float64), chemical)
+        modelled = np.isfinite(f)
+        rested[modelled] = A[modelled] * f[modelled]
+    measure = chemical & ~modelled
+    if (p.weight_rested_isi_s > 0 and measure.any() and p1 is not None
+            and getattr(p1, "binned", None) is not None):
+        f, _ = rested_factor(p1, neurons, p, pre, post, onset, rise, decay, measure)
+        rested[measure] = (A * f)[measure]
     cols["weight_rested_mv"] = rested
     return cols

@@ -115,3 +115,53 @@ def test_rested_weight_equals_mean_weight_without_depression(tall_aps, tmp_path)
     infer_recording(res.recording, out0, InferParams(ap_amplitude_mv=110.0, weight_rested_isi_s=0.0))
     e0 = read_csv_dir(out0).edges
     assert np.all(np.isnan(e0["weight_rested_mv"])) and np.array_equal(e0["weight_mv"], e["weight_mv"])
+
+
+def _mean_r_reference(t_ms, u, tau):
+    """Tsodyks–Markram mean resources at the spikes, written out plainly (R = 1 at the first)."""
+    r, rs = 1.0, [1.0]
+    for dt in np.diff(t_ms):
+        r = 1.0 - (1.0 - r * (1.0 - u)) * np.exp(-dt / tau)
+        rs.append(r)
+    return float(np.mean(rs))
+
+
+def test_depression_model_divides_by_the_mean_resources(tall_aps, tmp_path):
+    # with a user-given model for excitatory neurons, weight_rested_mv = weight_mv / mean R at the
+    # presynaptic neuron's spikes; inhibitory neurons (U = 0 there) keep the silence measurement
+    res, _ = tall_aps
+    out = tmp_path / "stp"
+    p = InferParams(ap_amplitude_mv=110.0, weight_rested_isi_s=1.0, weight_stp_u=(0.5, 0.0),
+                    weight_stp_tau_rec_ms=(1000.0, 800.0))
+    infer_recording(res.recording, out, p)
+    con = read_csv_dir(out)
+    e = con.edges
+    t = read_truth_arrays(res.truth)
+    m = match_neurons([[int(c) for c in str(ch).split(";")] for ch in con.neurons["channels"]], t)
+    chem = e["kind"] != 3
+    dev = []
+    for i in np.unique(e["pre"][chem]):
+        mine = chem & (e["pre"] == i)
+        if np.sum(np.sign(e["weight_mv"][mine])) < 0 or m[i] < 0:
+            continue
+        ts = t.spike_times_s[t.spike_ptr[m[i]]:t.spike_ptr[m[i] + 1]] * 1000.0
+        want = 1.0 / _mean_r_reference(ts, 0.5, 1000.0)
+        got = e["weight_rested_mv"][mine] / e["weight_mv"][mine]
+        assert np.allclose(got, got[0]) and want > 1.0
+        dev.append(abs(got[0] / want - 1.0))
+    # the model runs on the detected spikes, the reference on the true ones (a few missed or extra)
+    assert len(dev) >= 5 and np.median(dev) < 0.03 and max(dev) < 0.15, dev
+    assert np.all(np.isnan(e["weight_rested_mv"][~chem]))
+
+
+def test_depression_model_parameters_are_checked():
+    from connectome.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="weight_stp_u"):
+        InferParams(weight_stp_u=(1.5, 0.0))
+    with pytest.raises(ConfigError, match="weight_stp_tau_rec_ms"):
+        InferParams(weight_stp_tau_rec_ms=(0.0, 800.0))
+    with pytest.raises(ConfigError, match="weight_stp_u must be two finite numbers"):
+        InferParams.from_dict({"weight_stp_u": "0.5"})
+    assert InferParams.from_dict({"weight_stp_u": [0.5, 0.25]}).weight_stp_u == (0.5, 0.25)
+    assert InferParams().to_dict()["weight_stp_u"] == [0.0, 0.0]
