@@ -52,6 +52,7 @@ EDGE_SCHEMA = {
     "joint_z": np.float64,
     "weight_rested_mv": np.float64,
     "junction_z": np.float64,
+    "weight_quiet_mv": np.float64,
 }
 #: Every column ``infer`` writes to ``neurons.csv``, in file order, with its dtype.
 NEURON_SCHEMA = {

@@ -208,6 +208,13 @@ class InferParams:
         between preparations (Markram, Wang & Tsodyks 1998, PNAS 95:5323:
         U ≈ 0.1–0.9, τ_rec ≈ 0.1–1.5 s) and cannot be read from
         spike-triggered averages inside network bursts (docs/inference.md §7).
+    network_event_z, network_event_pad_ms : float
+        Network events (synchronous bursts; :mod:`connectome.infer.events`):
+        where the smoothed population spike count exceeds its median by this
+        many spreads (robust SD or Poisson SD, the larger), widened by the pad
+        on both sides. ``weight_quiet_mv`` is each chemical synapse's response
+        to presynaptic spikes outside events (a monosynaptic response persists
+        there; a response locked to the burst does not). 0 skips it.
     pre_center : bool
         Remove each presynaptic neuron's shared response — the median over all
         its post-synaptic partners of its calibrated statistic, per kernel —
@@ -298,6 +305,8 @@ class InferParams:
     weight_rested_min_spikes: int = 5
     weight_stp_u: tuple = (0.0, 0.0)
     weight_stp_tau_rec_ms: tuple = (800.0, 800.0)
+    network_event_z: float = 5.0
+    network_event_pad_ms: float = 100.0
     # --- joint refit (explain-away) and presynaptic null centre
     pre_center: bool = True
     pre_center_shrink: float = 2.0
@@ -330,6 +339,7 @@ class InferParams:
             ("weight_rested_min_spikes", self.weight_rested_min_spikes >= 1),
             ("weight_stp_u", all(0 <= u <= 1 for u in self.weight_stp_u)),
             ("weight_stp_tau_rec_ms", all(t > 0 for t in self.weight_stp_tau_rec_ms)),
+            ("network_event_z", self.network_event_z >= 0), ("network_event_pad_ms", self.network_event_pad_ms >= 0),
             ("pre_center_shrink", self.pre_center_shrink >= 0),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]

@@ -28,6 +28,7 @@ from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, find_neurons
 from . import classify
 from .electrical import SPIKELET_KINETICS_MS
+from .events import find_events
 from .params import InferParams
 from .preprocess import run_pass1
 from .sta import accumulate
@@ -131,12 +132,16 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
         n_noncausal = 0
         junc = _junctions(sums, st, p)
         pre, post, n_reverse_junctions = _with_reverse_junctions(junc, st, acc, pre, post, p)
+        events = find_events(neurons, rec.sampling_rate_hz, rec.n_samples, p.network_event_z,
+                             p.network_event_pad_ms) if p.network_event_z > 0 else None
+        if events is not None:
+            qc.update({"network_events": events.count, "network_event_time_fraction": round(events.time_fraction, 4)})
         if pre.size:
             fit, n_noncausal = _classified(sums, st, junc, p, p1, rec.sampling_rate_hz, pre, post)
             pre, post = fit["pre"], fit["post"]
             weight[pre, post] = fit["A"]
             delay[pre, post] = fit["onset"]
-            edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1)
+            edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1, events)
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
@@ -203,7 +208,7 @@ def _eventful(fit: dict, st, neurons: Neurons, p: InferParams, fs: float, durati
     return single, sub
 
 
-def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferParams, p1) -> dict:
+def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferParams, p1, events=None) -> dict:
     """The columns of ``edges.csv``, in file order (graph.tables.EDGE_SCHEMA)."""
     pre, post, A, onset, rise, decay, kind = (fit[k] for k in ("pre", "post", "A", "onset", "rise", "decay", "kind"))
     single, sub = _eventful(fit, st, neurons, p, rec.sampling_rate_hz, rec.duration_s)
@@ -215,7 +220,7 @@ def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferPa
              "n_spikes_used": st.n_used[pre, post].astype(np.int64),
              "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
              "bidirectional": bidir.astype(np.int8)}
-    cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, fit["spk_z"])
+    cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, fit["spk_z"], events)
     edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
     edges["joint_z"] = joint_z[pre, post].astype(np.float64)
     edges.update(cols)  # columns added later go last: readers by position keep working
@@ -296,12 +301,13 @@ def _electrical(junc, st, p: InferParams, pre, post, onset, decay) -> np.ndarray
 
 
 def _weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
-                   spk_z) -> dict:
+                   spk_z, events=None) -> dict:
     """Edge columns of the weight scale (:func:`.weights.weight_columns`) and of the junction test."""
     from .weights import weight_columns
 
-    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1)
-    cols.update({"spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1]})
+    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, events)
+    quiet = cols.pop("weight_quiet_mv")
+    cols.update({"spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1], "weight_quiet_mv": quiet})
     return cols
 
 

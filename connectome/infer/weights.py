@@ -197,31 +197,59 @@ def rested_factor(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, 
 
     Returns (factor per edge, rested spikes per neuron).
     """
+    f, _, n_rested = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, chemical, None)
+    return f, n_rested
+
+
+def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, rest_edges, events):
+    """One sweep for the rested factor (edges ``rest_edges``) and, with ``events``, the per-edge quiet factor.
+
+    Returns (rested factor per edge, quiet factor per edge, rested spikes per
+    neuron): the rested factor pooled per presynaptic neuron (module
+    docstring); the quiet factor per edge, A(spikes outside network events) /
+    A(all spikes), NaN where the neuron has fewer than
+    ``weight_rested_min_spikes`` such spikes.
+    """
     N, E = neurons.n, len(pre)
-    out = np.full(E, np.nan)
+    out, quiet_f = np.full(E, np.nan), np.full(E, np.nan)
     bs = p1.bin_samples
     bin_ms = bs / p1.fs * 1000.0
     spike_bins = [neurons.spikes(k) // bs for k in range(N)]
     rested = rested_spikes(spike_bins, bin_ms, p.weight_rested_isi_s)
     n_rested = np.array([r.size for r in rested], np.int64)
-    sel = np.flatnonzero(np.asarray(chemical, bool) & (n_rested[pre] >= p.weight_rested_min_spikes))
-    if sel.size == 0:
-        return out, n_rested
-    acc, cnt, lags = edge_averages(p1, neurons, p, pre[sel], post[sel], [spike_bins, rested])
-    amp = template_amplitudes(acc, cnt, lags, bin_ms, onset[sel], rise[sel], decay[sel], p)  # (E', 2)
-    a_all, a_rest = amp[:, 0], amp[:, 1]
-    good = np.isfinite(a_all) & np.isfinite(a_rest)
-    sgn = np.sign(a_all)
-    num = np.bincount(pre[sel][good], weights=(sgn * a_rest)[good], minlength=N)
-    den = np.bincount(pre[sel][good], weights=np.abs(a_all)[good], minlength=N)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(den > 0, num / den, np.nan)
-    f = np.where(f > 0, f, np.nan)  # no net response after silences: not measurable
-    out[sel] = f[pre[sel]]
-    return out, n_rested
+    sel = np.flatnonzero(np.asarray(rest_edges, bool) & (n_rested[pre] >= p.weight_rested_min_spikes))
+    sets, swept = [spike_bins, rested], sel
+    if events is not None:
+        quiet = [sb[events.outside(neurons.spikes(k), p1.fs)] for k, sb in enumerate(spike_bins)]
+        n_quiet = np.array([q.size for q in quiet], np.int64)
+        sets.append(quiet)
+        q_sel = np.flatnonzero(n_quiet[pre] >= p.weight_rested_min_spikes)
+        swept = np.union1d(sel, q_sel)
+    if swept.size == 0:
+        return out, quiet_f, n_rested
+    acc, cnt, lags = edge_averages(p1, neurons, p, pre[swept], post[swept], sets)
+    amp = template_amplitudes(acc, cnt, lags, bin_ms, onset[swept], rise[swept], decay[swept], p)  # (E', S)
+    if events is not None:
+        in_q = np.isin(swept, q_sel)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            qf = np.where(in_q & (np.abs(amp[:, 0]) > 0), amp[:, 2] / amp[:, 0], np.nan)
+        quiet_f[swept] = qf
+    if sel.size:
+        in_r = np.isin(swept, sel)
+        a_all, a_rest = amp[in_r, 0], amp[in_r, 1]
+        good = np.isfinite(a_all) & np.isfinite(a_rest)
+        sgn = np.sign(a_all)
+        num = np.bincount(pre[sel][good], weights=(sgn * a_rest)[good], minlength=N)
+        den = np.bincount(pre[sel][good], weights=np.abs(a_all)[good], minlength=N)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = np.where(den > 0, num / den, np.nan)
+        f = np.where(f > 0, f, np.nan)  # no net response after silences: not measurable
+        out[sel] = f[pre[sel]]
+    return out, quiet_f, n_rested
 
 
-def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1) -> dict:
+def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
+                   events=None) -> dict:
     """The weight columns of ``edges.csv`` besides ``weight_mv`` (see docs/formats.md).
 
     ``weight_electrode_mv``: the response as the electrode saw it (at the
@@ -230,7 +258,10 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
     synapse (:func:`rested_factor`; NaN for electrical synapses and where not
     measurable; all NaN with ``weight_rested_isi_s = 0``), or, for neurons
     whose type has a depression model (``weight_stp_u`` > 0),
-    :func:`model_factor`.
+    :func:`model_factor`; ``weight_quiet_mv``: the response to presynaptic
+    spikes outside network ``events`` (:mod:`connectome.infer.events`; NaN
+    without events, for electrical edges and for neurons with fewer than
+    ``weight_rested_min_spikes`` such spikes).
     """
     cols = {"weight_electrode_mv": A * neurons.ap_amp_mv[post] / p.ap_amplitude_mv}
     rested = np.full(len(A), np.nan)
@@ -240,10 +271,14 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
         f = model_factor(neurons, p1.fs, p, np.asarray(pre), np.asarray(A, np.float64), chemical)
         modelled = np.isfinite(f)
         rested[modelled] = A[modelled] * f[modelled]
-    measure = chemical & ~modelled
-    if (p.weight_rested_isi_s > 0 and measure.any() and p1 is not None
-            and getattr(p1, "binned", None) is not None):
-        f, _ = rested_factor(p1, neurons, p, pre, post, onset, rise, decay, measure)
+    measure = chemical & ~modelled if p.weight_rested_isi_s > 0 else np.zeros(len(A), bool)
+    quiet = np.full(len(A), np.nan)
+    events = events if (events is not None and p.network_event_z > 0 and chemical.any()) else None
+    if (measure.any() or events is not None) and p1 is not None and getattr(p1, "binned", None) is not None:
+        pre, post = np.asarray(pre), np.asarray(post)
+        f, qf, _ = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, measure, events)
         rested[measure] = (A * f)[measure]
+        quiet[chemical] = (A * qf)[chemical]
     cols["weight_rested_mv"] = rested
+    cols["weight_quiet_mv"] = quiet
     return cols

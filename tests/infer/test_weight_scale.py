@@ -165,3 +165,52 @@ def test_depression_model_parameters_are_checked():
         InferParams.from_dict({"weight_stp_u": "0.5"})
     assert InferParams.from_dict({"weight_stp_u": [0.5, 0.25]}).weight_stp_u == (0.5, 0.25)
     assert InferParams().to_dict()["weight_stp_u"] == [0.0, 0.0]
+
+
+# ---- responses outside network events (connectome/infer/events.py, weight_quiet_mv)
+
+
+def _neurons_from(trains):
+    from connectome.spikes.neurons import Neurons
+
+    n = len(trains)
+    return Neurons(channels=[np.array([k]) for k in range(n)], best_channel=np.arange(n),
+                   spike_ptr=np.cumsum([0] + [len(t) for t in trains]).astype(np.int64),
+                   spike_sample=np.concatenate(trains).astype(np.int64),
+                   x_um=np.zeros(n), y_um=np.zeros(n), ap_amp_mv=np.ones(n))
+
+
+def test_network_events_are_the_synchronous_bursts():
+    from connectome.infer.events import find_events
+
+    fs, rng = 1000.0, np.random.default_rng(3)
+    trains = []
+    for _ in range(30):  # sparse 1-Hz firing plus three bursts (10, 30, 50 s) every neuron joins
+        sparse = rng.choice(60_000, 60, replace=False)
+        bursts = np.concatenate([c + rng.integers(0, 200, 3) for c in (10_000, 30_000, 50_000)])
+        trains.append(np.unique(np.concatenate([sparse, bursts])))
+    ev = find_events(_neurons_from(trains), fs, 60_000, z=5.0, pad_ms=100.0)
+    assert ev.count == 3
+    assert 0.01 < ev.time_fraction < 0.05  # three ≈ 400-ms windows in 60 s
+    inside = ev.outside(np.array([10_100, 30_100, 50_100]), fs)
+    assert not inside.any()
+    assert ev.outside(np.array([20_000, 40_000]), fs).all()
+    # sparse Poisson-like firing alone has no events; neither has an empty recording
+    assert find_events(_neurons_from([t[t < 9_000] for t in trains]), fs, 9_000, 5.0, 100.0).count == 0
+    assert find_events(_neurons_from([np.zeros(0, np.int64)] * 3), fs, 9_000, 5.0, 100.0).count == 0
+
+
+def test_quiet_weight_persists_for_true_synapses(tall_aps, tmp_path):
+    # the point-process culture's synapses act in and out of its network bursts alike: their
+    # response outside events is about the mean response; network_event_z = 0 skips the column
+    res, outs = tall_aps
+    e = read_csv_dir(outs[110.0]).edges
+    chem = e["kind"] != 3
+    ok = chem & np.isfinite(e["weight_quiet_mv"])
+    assert ok.sum() >= 10 and np.all(np.isnan(e["weight_quiet_mv"][~chem]))
+    assert 0.8 < np.median(e["weight_quiet_mv"][ok] / e["weight_mv"][ok]) < 1.25
+    out0 = tmp_path / "noevents"
+    infer_recording(res.recording, out0, InferParams(ap_amplitude_mv=110.0, network_event_z=0.0))
+    e0 = read_csv_dir(out0).edges
+    assert np.all(np.isnan(e0["weight_quiet_mv"])) and np.array_equal(e0["weight_mv"], e["weight_mv"])
+    assert np.array_equal(e0["weight_rested_mv"], e["weight_rested_mv"], equal_nan=True)
