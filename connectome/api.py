@@ -431,8 +431,9 @@ def compile(connectome, options=None, *, progress=None, **overrides) -> Compiled
     connectome : Connectome, Inference or path
     options : CompileOptions or dict, optional
         ``technology`` (default ``"rram"``), ``rows``, ``cols``, ``layers``,
-        ``scheme``, ``full_scale`` … (docs/compile.md); keyword arguments
-        override single options.
+        ``scheme``, ``full_scale``, ``weight`` (``"mean"``: ``weight_mv``;
+        ``"rested"``: ``weight_rested_mv`` where measured) … (docs/compile.md);
+        keyword arguments override single options.
     progress : callable(str), optional
         Called with the name of each compile step as it starts.
 

@@ -29,6 +29,16 @@ def _train_line(t) -> str:
             f"verify {t['verify_v']:g} V / {t['verify_ns']:g} ns, {t.get('verify_reads', 0)} verify reads")
 
 
+def _weight_source_line(ws) -> str:
+    """The edge column programmed (maps without ``weight_source`` programmed weight_mv, the only choice then)."""
+    if not isinstance(ws, dict):
+        return "weight source   weight_mv (mean PSP per presynaptic spike)"
+    col, fb = ws.get("column", "?"), ws.get("fallback_column", "weight_mv")
+    return (f"weight source   {col} (weight = {ws.get('weight', '?')}) for {ws.get('edges_rested', '?')} edges, "
+            f"{fb} for {ws.get('edges_fallback', '?')} ({ws.get('fallback_electrical', '?')} electrical, "
+            f"{ws.get('fallback_unmeasured', '?')} not measured)")
+
+
 def format_summary(s: dict, path=None) -> str:
     """The summary as a few aligned lines."""
     def g(k, default="?"):
@@ -63,6 +73,7 @@ def format_summary(s: dict, path=None) -> str:
         f"weights         full scale {g('full_scale_mv')} mV ({g('full_scale_policy', 'max')}), "
         f"step {g('step_mv')} mV, clipped {g('clipped')} ({100 * float(g('clipped_fraction', 0)):.3f} %), "
         f"quantised to zero {g('quantised_to_zero')} ({100 * float(g('quantised_to_zero_fraction', 0)):.3f} %)",
+        _weight_source_line(g("weight_source", None)),
         f"expected error  {g('expected_weight_error_mv')} mV rms "
         f"({100 * float(g('expected_weight_error_rel_full_scale', 0)):.2f} % of full scale)",
         f"programming     {g('programming_time_s')} s, {g('programming_energy_uj')} µJ, "
@@ -103,6 +114,11 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--power-budget", "--power-budget-mw", "power_budget_mw", type=float, default=100.0,
               show_default=True, help="Largest summed power (mW) of tiles programmed at once.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for METIS and the write simulation.")
+@click.option("--weight", type=click.Choice(["mean", "rested"]), default="mean", show_default=True,
+              help="The weight programmed: mean (weight_mv, the mean PSP per presynaptic spike) or rested "
+                   "(weight_rested_mv, the PSP of a rested, undepressed synapse, for a chip with its own "
+                   "short-term depression; edges without one, such as electrical ones, get weight_mv and are "
+                   "counted in the summary).")
 @click.option("--no-baselines", is_flag=True,
               help="Skip the identity and RCM tile counts in the summary (faster; the naive-grid count stays).")
 @click.option("--out", "-o", "out", type=click.Path(), required=True, help="MAP.h5 or MAP.zarr.")
@@ -112,7 +128,8 @@ def format_summary(s: dict, path=None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary.")
 def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, levels, bits, slices, full_scale,
-                partitioner, delay_buckets, power_budget_mw, seed, no_baselines, out, compression, as_json, quiet):
+                partitioner, delay_buckets, power_budget_mw, seed, weight, no_baselines, out, compression, as_json,
+                quiet):
     """Compile the connectome SOURCE into a crossbar programming map.
 
     SOURCE is a `connectome infer` output directory, an edges.csv, a GraphML
@@ -142,7 +159,7 @@ def compile_cmd(source, technology, technology_file, crossbar, layers, scheme, l
                           layers=layers, scheme=scheme, levels=levels, bits=bits, slices=slices,
                           **({} if full_scale is None else {"full_scale": full_scale}),
                           partitioner=partitioner, delay_buckets=delay_buckets, power_budget_mw=power_budget_mw,
-                          seed=seed, baselines=not no_baselines)
+                          seed=seed, baselines=not no_baselines, weight=weight)
     with progress_bar(quiet) as bar:
         if bar is not None:
             bar.reset(total=len(STAGES))

@@ -23,6 +23,15 @@ lines of a group's tiles as a whole. K = 1 (default) adds no tiles.
 **Parallel edges** of the same group (same pre, post) are merged into one
 synapse: weights summed, delays averaged; the count is reported.
 
+**Which weight.** ``weight = "mean"`` (default) programs ``weight_mv``, the
+mean PSP per presynaptic spike (what a spike-triggered average measures, and
+the average effect of a spike, which a static conductance reproduces).
+``weight = "rested"`` programs ``weight_rested_mv``, the PSP of a rested,
+undepressed synapse (the intrinsic strength, for a chip with its own
+short-term depression; Tsodyks & Markram 1997, PNAS 94:719), where it is
+finite, and ``weight_mv`` for the other edges (electrical ones, and those
+whose rested PSP could not be measured): :func:`programmed_weights`.
+
 Examples
 --------
 >>> from connectome.graph import Connectome
@@ -63,6 +72,8 @@ MAX_LAYERS = 4096
 MAX_DELAY_BUCKETS = 1024
 #: Warn when more than this fraction of the synapses quantise to zero.
 ZERO_WARN_FRACTION = 0.05
+#: ``CompileOptions.weight`` → the edge column programmed (``"rested"`` falls back to ``weight_mv``).
+WEIGHT_COLUMNS = {"mean": "weight_mv", "rested": "weight_rested_mv"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +88,11 @@ class CompileOptions:
     of the same option (``"none"`` = ``"max"``); when given it wins and is
     folded into ``full_scale``.
 
+    ``weight``: ``"mean"`` programs each edge's ``weight_mv`` (the mean PSP
+    per presynaptic spike); ``"rested"`` its ``weight_rested_mv`` (the PSP of
+    a rested synapse) where that is finite, else its ``weight_mv``
+    (:func:`programmed_weights`).
+
     Raises
     ------
     ConfigError
@@ -85,7 +101,8 @@ class CompileOptions:
         ``rows``/``cols`` outside 1…65536, ``layers`` outside 1…4096,
         ``levels`` < 2, ``bits``/``slices`` outside 1…52, ``delay_buckets``
         outside 1…1024, ``power_budget_mw`` not a positive number,
-        ``seed`` not an integer ≥ 0, or an invalid ``full_scale``.
+        ``seed`` not an integer ≥ 0, an invalid ``full_scale``, or
+        ``weight`` not ``"mean"`` or ``"rested"``.
     """
 
     technology: str | None = "rram"
@@ -104,6 +121,7 @@ class CompileOptions:
     power_budget_mw: float = DEFAULT_POWER_BUDGET_MW
     seed: int = 0
     baselines: bool = True
+    weight: str = "mean"
 
     def __post_init__(self):
         def bad(name, msg):
@@ -152,6 +170,8 @@ class CompileOptions:
         object.__setattr__(self, "power_budget_mw", float(pw))
         if not isinstance(self.baselines, bool):
             bad("baselines", "must be true or false")
+        if not isinstance(self.weight, str) or self.weight not in WEIGHT_COLUMNS:
+            bad("weight", f"must be one of {', '.join(WEIGHT_COLUMNS)}")
         if self.clip is not None:
             object.__setattr__(self, "full_scale",
                                mapping.normalise_full_scale(self.clip, "compile option clip"))
@@ -195,6 +215,97 @@ def edges_sha256(con) -> str:
         h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
         h.update(a.data.cast("B") if a.size else b"")
     return h.hexdigest()
+
+
+def _edges_file(path):
+    """The file a connectome's edges come from, for messages: edges.csv (or the GraphML) of a directory."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        for name in ("edges.csv", "connectome.graphml"):
+            if (p / name).exists():
+                return p / name
+    return p
+
+
+def programmed_weights(con, weight: str = "mean", path=None) -> tuple[np.ndarray, dict]:
+    """The weight compile programs for every edge of ``con`` (float64, in edge order), and where it came from.
+
+    ``weight = "mean"``: the ``weight_mv`` column. ``weight = "rested"``:
+    ``weight_rested_mv`` where it is finite, ``weight_mv`` elsewhere (the
+    fallbacks: electrical edges, which have no rested value, and chemical
+    edges whose rested PSP was not measured). The returned dict counts
+    them: ``weight``, ``column``, and for ``"rested"`` also
+    ``edges_rested``, ``edges_fallback``, ``fallback_electrical``,
+    ``fallback_unmeasured``.
+
+    Raises
+    ------
+    ConfigError
+        ``weight`` is neither ``"mean"`` nor ``"rested"``.
+    ConnectomeFormatError
+        ``"rested"`` and the connectome has no ``weight_rested_mv`` column (a
+        connectome written before it existed, by spike-train mode, or a file
+        without it), or that column holds something other than numbers;
+        naming the edges file (``path``).
+
+    Examples
+    --------
+    >>> from connectome.graph import Connectome
+    >>> c = Connectome.from_edges([0, 1, 2], [1, 2, 0], weight_mv=[0.5, -0.25, 1.0],
+    ...                           kind=[1, 2, 3], weight_rested_mv=[1.5, float("nan"), float("nan")])
+    >>> w, info = programmed_weights(c, "rested")
+    >>> w.tolist(), info["edges_fallback"], info["fallback_electrical"]
+    ([1.5, -0.25, 1.0], 2, 1)
+    """
+    if weight not in WEIGHT_COLUMNS:
+        raise ConfigError(f"compile option weight: must be one of {', '.join(WEIGHT_COLUMNS)}, got {weight!r}")
+    e = con.edges
+    mean = np.asarray(e["weight_mv"]).astype(np.float64)
+    col = WEIGHT_COLUMNS[weight]
+    info: dict = {"weight": weight, "column": col}
+    if weight == "mean":
+        return mean, info
+    if col not in e:
+        raise ConnectomeFormatError(f"no {col} column: weight = \"rested\" programs the PSP of a rested synapse, "
+                                    "which this connectome does not hold (connectome infer writes it; older "
+                                    "outputs, spike-train connectomes and truth files do not); use weight = "
+                                    "\"mean\" (weight_mv)", _edges_file(path))
+    try:
+        rested = np.asarray(e[col]).astype(np.float64)
+    except (TypeError, ValueError):
+        raise ConnectomeFormatError(f"edge column {col} must hold numbers (NaN where not measured)",
+                                    _edges_file(path)) from None
+    use = np.isfinite(rested)
+    electrical = np.asarray(e["kind"]) == EdgeKind.ELECTRICAL
+    n_fb = int((~use).sum())
+    n_el = int((~use & electrical).sum())
+    info.update({"fallback_column": "weight_mv", "edges_rested": int(use.sum()), "edges_fallback": n_fb,
+                 "fallback_electrical": n_el, "fallback_unmeasured": n_fb - n_el})
+    return np.where(use, rested, mean), info
+
+
+def column_sha256(con, name: str) -> str:
+    """sha256 of one edge column as stored (as :func:`edges_sha256` hashes each of its columns)."""
+    h = hashlib.sha256()
+    a = np.ascontiguousarray(con.edges[name])
+    h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+    h.update(a.data.cast("B") if a.size else b"")
+    return h.hexdigest()
+
+
+def _warn_fallback(info: dict) -> None:
+    """``warnings.warn`` how many edges ``weight = "rested"`` programmed with ``weight_mv`` instead."""
+    fb = info.get("edges_fallback", 0)
+    if not fb:
+        return
+    total = fb + info["edges_rested"]
+    warnings.warn(
+        f"weight = \"rested\": {fb} of {total} edges have no finite weight_rested_mv and are programmed with "
+        f"weight_mv, the mean PSP per spike ({info['fallback_electrical']} electrical, "
+        f"{info['fallback_unmeasured']} chemical with no rested PSP measured); at depressing synapses that is "
+        "smaller than the rested PSP the other edges get", stacklevel=3)
 
 
 def _groups(kind, weight, delay, scheme: str, buckets: int, pre, post, path):
@@ -346,6 +457,7 @@ class _Run:
     layers: int
     col_slots: int
     groups: dict  # groups
+    weight_source: dict
     merged: int
     gid: np.ndarray
     pre_id: np.ndarray
@@ -392,7 +504,8 @@ def _stage_groups(r: _Run) -> None:
     con, path = r.con, r.source_path
     e = con.edges
     pre_id, post_id = e["pre"].astype(np.int64), e["post"].astype(np.int64)
-    weight = e["weight_mv"].astype(np.float64)
+    weight, r.weight_source = programmed_weights(con, r.options.weight, path)
+    _warn_fallback(r.weight_source)
     delay = e["delay_ms"].astype(np.float64)
     bad = ~np.isfinite(weight)
     if bad.any():
@@ -492,7 +605,9 @@ def _stage_tables(r: _Run) -> None:
     c = tech.conductance
     mv_per_us = r.quant.step_mv / r.dg
     unit = weight_unit(con)
-    params = {k: v for k, v in asdict(o).items() if k not in ("technology_file", "baselines")}
+    # weight is recorded only when it is not the default, so that default maps keep the bytes they had before it
+    params = {k: v for k, v in asdict(o).items() if k not in ("technology_file", "baselines")
+              and not (k == "weight" and v == "mean")}
     params.update({"rows": r.rows, "cols": r.cols, "layers": r.layers, "scheme": enc.scheme,
                    "levels": enc.levels,
                    "slices": enc.slices, "weight_unit": unit})
@@ -508,7 +623,7 @@ def _stage_tables(r: _Run) -> None:
                                sched=r.sched, til=r.til, place=r.place, groups=r.groups, merged=r.merged,
                                baselines=r.baselines,
                                synapses=synapses, delay_buckets=int(o.delay_buckets),
-                               full_scale_policy=o.full_scale)
+                               full_scale_policy=o.full_scale, weight_source=r.weight_source)
     summary["weight_unit"] = unit
     pm = ProgrammingMap(attrs=attrs, tables=tables, summary=summary)
     pm.sidecar = {"tile_cell_utilisation": [round(float(v), 6) for v in
@@ -516,6 +631,9 @@ def _stage_tables(r: _Run) -> None:
     pm.manifest = {"source": {"files": dict(sorted((r.source_files or {}).items())),
                               "edges_sha256": edges_sha256(con), "neurons": int(con.n_neurons),
                               "edges": int(con.n_edges)}}
+    if o.weight != "mean":  # the column programmed is not among the edges_sha256 columns
+        col = r.weight_source["column"]
+        pm.manifest["source"][f"{col}_sha256"] = column_sha256(con, col)
     r.map = pm
 
 

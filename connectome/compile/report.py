@@ -8,6 +8,10 @@ Estimates in the summary, and what they assume:
 - **programming time and energy** — from the schedule (write pulses and
   verify reads only; flash block erase time included, its energy not
   modelled).
+- **weight source** — which edge column was programmed
+  (``CompileOptions.weight``): absent for the default ``weight_mv``; for
+  ``"rested"`` the column and how many edges fell back to ``weight_mv``
+  (:func:`weight_source_summary`).
 - **expected weight error** — RMS over unclipped synapses of the
   quantisation error (decoded − source, exact) combined with the
   programming spread of each cell after write-verify
@@ -107,10 +111,31 @@ def _pulse_train_summary(tech, pulses, sched, prog) -> dict:
             "reset_pulses": int(prog.size if p["reset_first"] else 0)}
 
 
+def weight_source_summary(info: dict | None) -> dict | None:
+    """The summary's ``weight_source`` entry, or None for the default (``weight_mv``: the key is left out).
+
+    >>> weight_source_summary({"weight": "mean", "column": "weight_mv"}) is None
+    True
+    >>> weight_source_summary({"weight": "rested", "column": "weight_rested_mv", "fallback_column": "weight_mv",
+    ...                        "edges_rested": 7, "edges_fallback": 3, "fallback_electrical": 1,
+    ...                        "fallback_unmeasured": 2})["edges_fallback"]
+    3
+    """
+    if not info or info.get("weight", "mean") == "mean":
+        return None
+    keys = ("weight", "column", "fallback_column", "edges_rested", "edges_fallback", "fallback_electrical",
+            "fallback_unmeasured")
+    return {k: info[k] for k in keys if k in info}
+
+
 def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pulses, sched, til, place,
               groups,
-              merged, baselines, synapses, delay_buckets, full_scale_policy="max") -> dict:
-    """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``)."""
+              merged, baselines, synapses, delay_buckets, full_scale_policy="max", weight_source=None) -> dict:
+    """The numbers a device engineer asks first (the map's ``summary`` and ``summary.json``).
+
+    ``weight_source``: what :func:`connectome.compile.compiler.programmed_weights`
+    reported; recorded as ``weight_source`` unless it is the default.
+    """
     from .placement import placement_report
 
     m = len(quant.q)
@@ -137,7 +162,9 @@ def summarise(*, tech, enc, rows, cols, layers, con, quant, cells, cell_syn, pul
     tile_util = tile_utilisation(cells, nt, rows, cols)
     col_slots = til.col_slots
     kinds = con.counts_by_kind()
+    ws = weight_source_summary(weight_source)
     return {
+        **({"weight_source": ws} if ws else {}),
         "technology": tech.name,
         "technology_source": tech.source,
         "scheme": enc.scheme,

@@ -59,6 +59,7 @@ COMPILE_KEYS = {
     "power_budget_mw": "largest summed power of tiles programmed at once (mW)",
     "seed": "seed for METIS and the write simulation",
     "baselines": "also count tiles for the identity and RCM orderings (true/false)",
+    "weight": 'the weight programmed: "mean" (weight_mv) or "rested" (weight_rested_mv, else weight_mv)',
     "format": "map format: h5 | zarr (default h5)",
 }
 #: keys of ``[verify]`` (the options of ``connectome verify``).
@@ -219,7 +220,7 @@ def _check_compile_options(opts: dict, where: str, path) -> None:
     if pw is not None and (isinstance(pw, bool) or not isinstance(pw, (int, float)) or not math.isfinite(pw)
                            or pw <= 0):
         bad(f"power_budget_mw must be a positive number, not {pw!r}")
-    for key in ("technology", "scheme", "partitioner"):
+    for key in ("technology", "scheme", "partitioner", "weight"):
         if key in opts and not isinstance(opts[key], str):
             bad(f"{key} must be a string, not {opts[key]!r}")
     if "clip" in opts and (isinstance(opts["clip"], bool) or not isinstance(opts["clip"], (str, int, float))):

@@ -90,8 +90,13 @@ def _aggregate(key, values: dict):
     return k[start], out
 
 
-def join(con, pm, eff) -> Joined:
-    """Match the connectome's synapses with the map's (see module docstring)."""
+def join(con, pm, eff, weight=None) -> Joined:
+    """Match the connectome's synapses with the map's (see module docstring).
+
+    ``weight``: the copied weight of every edge (default its ``weight_mv``):
+    the weights the map was compiled from
+    (:func:`connectome.compile.compiler.programmed_weights`).
+    """
     e = con.edges
     syn, groups = pm.tables["synapses"], pm.tables["groups"]
     c_cls = (np.asarray(e["kind"]) == 3).astype(np.int64)
@@ -104,7 +109,7 @@ def join(con, pm, eff) -> Joined:
     k = max(len(ids), 1)
     ck = (c_cls * k + np.searchsorted(ids, e["pre"])) * k + np.searchsorted(ids, e["post"])
     mk = (m_cls * k + np.searchsorted(ids, syn["pre"])) * k + np.searchsorted(ids, syn["post"])
-    ck, cv = _aggregate(ck, {"w": np.asarray(e["weight_mv"], np.float64),
+    ck, cv = _aggregate(ck, {"w": np.asarray(e["weight_mv"] if weight is None else weight, np.float64),
                              "delay_ms": np.asarray(e["delay_ms"], np.float64)})
     mk, mv = _aggregate(mk, {"w_eff": eff.w_eff, "w_ideal": eff.w_ideal, "stuck_top": eff.stuck_top,
                              "stuck_any": eff.stuck_any, "delay_ms": np.asarray(syn["delay_ms"], np.float64)})

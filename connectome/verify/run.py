@@ -59,6 +59,32 @@ def readout_summary(tech, eff, cells, nonid) -> dict:
     return out
 
 
+def map_weight_choice(pm, path=None) -> str:
+    """The ``weight`` compile option a map records (``"mean"`` when it records none: maps before the option).
+
+    Raises
+    ------
+    MapError
+        The map's ``parameters`` attribute is not JSON, or records a weight
+        this version does not know.
+    """
+    import json
+
+    from ..compile.compiler import WEIGHT_COLUMNS
+    from ..errors import MapError
+
+    try:
+        params = json.loads(pm.attrs.get("parameters") or "{}")
+    except ValueError:
+        raise MapError("root attribute parameters is not JSON", path) from None
+    opts = params.get("options") if isinstance(params, dict) else None
+    choice = opts.get("weight", "mean") if isinstance(opts, dict) else "mean"
+    if choice not in WEIGHT_COLUMNS:
+        raise MapError(f"root attribute parameters: compile option weight {choice!r} is not one of "
+                       f"{', '.join(WEIGHT_COLUMNS)}", path)
+    return str(choice)
+
+
 def verify_map(map_path, connectome_path, **options) -> dict:
     """The verify report (what ``verify.json`` holds) for one map file and the connectome it was copied from.
 
@@ -132,7 +158,7 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
     MapError, ConfigError
         An inconsistent map, bad parameters.
     """
-    from ..compile.compiler import edges_sha256
+    from ..compile.compiler import WEIGHT_COLUMNS, column_sha256, edges_sha256, programmed_weights
     from ..errors import MapError
     from ..io.progmap import check_map
     from .report import decile_table, join, weight_metrics
@@ -161,15 +187,30 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
     if not (math.isfinite(thr) and thr >= 0):
         raise ConfigError(f"lost threshold must be a number ≥ 0 mV, got {lost_threshold_mv!r}")
 
+    choice = map_weight_choice(pm, map_path)
+    if choice != "mean" and WEIGHT_COLUMNS[choice] not in con.edges:
+        import warnings
+
+        warnings.warn(f"{connectome_path or 'the connectome'}: the map was compiled with weight = {choice!r} but "
+                      f"the connectome has no {WEIGHT_COLUMNS[choice]} column: its weight_mv is compared instead "
+                      "(right for a simulator truth file, whose weight_mv is the undepressed PSP)", stacklevel=2)
+        choice = "mean"
+    w_copy, w_info = programmed_weights(con, choice, connectome_path)  # the column the map was compiled from
+
     cells = physical_cells(pm)
     eff = effective_weights(pm, cells, nonid, seed=int(seed))
     tech = eff.technology
-    J = join(con, pm, eff)
+    J = join(con, pm, eff, w_copy)
     weights = weight_metrics(J.w_copy, J.w_eff, thr, J.stuck_top, J.in_map)
     weights["stuck_synapses"] = int((J.stuck_any & J.in_map).sum())
     quant = weight_metrics(J.w_copy, J.w_ideal, thr, None, J.in_map)
     alpha = eff.alpha
-    src = (pm.manifest.get("source") or {}).get("edges_sha256")
+    source = pm.manifest.get("source") or {}
+    src = source.get("edges_sha256")
+    same = src == edges_sha256(con)
+    col = w_info["column"]
+    if same and f"{col}_sha256" in source:  # a map compiled from another column than weight_mv
+        same = source[f"{col}_sha256"] == column_sha256(con, col)
     report = {
         "format": "connectome-verify",
         "format_version": 1,
@@ -185,7 +226,8 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
         "connectome": {"path": None if connectome_path is None else str(connectome_path),
                        "edges": int(con.n_edges), "neurons": int(con.n_neurons),
                        "edges_sha256": edges_sha256(con),
-                       "matches_map_source": bool(src == edges_sha256(con))},
+                       "matches_map_source": bool(same), "weight_column": col,
+                       **({k: w_info[k] for k in ("edges_rested", "edges_fallback")} if choice != "mean" else {})},
         "parameters": {**nonid.to_dict(), "after": _format_after(nonid.after_s), "seed": int(seed),
                        "lost_threshold_mv": round(thr, 9), "functional": bool(functional)},
         "device": {"technology": tech.name, "noise_model": tech.noise.model,
