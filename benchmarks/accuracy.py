@@ -11,6 +11,8 @@ pipeline never reads (:mod:`connectome.evaluate`). Prints a Markdown table;
     python benchmarks/accuracy.py --hh       # the three Hodgkin–Huxley networks only
     python benchmarks/accuracy.py --quick --hh --joint   # … each also with joint_refit=true
     python benchmarks/accuracy.py --quick --hh --off     # … each also with pre_center=false (defence off)
+    python benchmarks/accuracy.py --variants  # HH parameter sets D–F the defaults were not developed on
+    python benchmarks/accuracy.py --quick --hh --quiet-off   # … each also with quiet_min_fraction=0
 
 Two simulators: the point-process PSP model (``connectome simulate``) and the
 conductance-based Hodgkin–Huxley network (``connectome simulate --model hh``,
@@ -51,6 +53,23 @@ HH_SCENARIOS = {
     "HH C: 120 neurons, 16×16, 300 s, no depression": (
         dict(model="hh", neurons=120, grid="16x16", duration=300, seed=5,
              param=["stp_tau_rec_ms=[5.0, 5.0]", "g_ee_ns=1.2", "g_ei_ns=0.4"]), False),
+}
+
+#: Hodgkin–Huxley parameter sets the method was never developed on (``--variants``): other synaptic
+#: kinetics, depression, wiring, latencies, drive, junction density and electrode noise — a check that
+#: the defaults hold across conductance-based networks, not only on A–C.
+HH_VARIANTS = {
+    "HH D: slow synapses (AMPA 1/12 ms, GABA 2/20 ms), U 0.3, τ_rec 0.8 s, in-degree 25": (
+        dict(model="hh", neurons=120, grid="16x16", duration=300, seed=7,
+             param=["ampa_tau_ms=[1.0, 12.0]", "gaba_tau_ms=[2.0, 20.0]", "stp_u=[0.3, 0.3]",
+                    "stp_tau_rec_ms=[800.0, 800.0]", "in_degree=25.0"]), False),
+    "HH E: slow axons (0.15 m/s, base 1.5 ms), dense (in-degree 60), strong shared drive": (
+        dict(model="hh", neurons=120, grid="16x16", duration=300, seed=8,
+             param=["conduction_m_per_s=0.15", "latency_base_ms=1.5", "in_degree=60.0", "drive_ua_cm2=0.15",
+                    "drive_groups=2", "stp_u=[0.3, 0.25]", "stp_tau_rec_ms=[600.0, 400.0]"]), False),
+    "HH F: 3× gap junctions, 60 µV electrode noise, shuffled": (
+        dict(model="hh", neurons=120, grid="16x16", duration=300, seed=9,
+             param=["gap_density=3.0", "noise_uv_median=60.0", "shuffle_channels=true"]), False),
 }
 
 
@@ -114,9 +133,15 @@ def main() -> int:
     ap.add_argument("--joint", action="store_true", help="each scenario also with joint_refit=true")
     ap.add_argument("--off", action="store_true", help="each scenario also with pre_center=false "
                     "(the presynaptic null centre, the defence against burst-locked responses, switched off)")
+    ap.add_argument("--quiet-off", action="store_true", help="each scenario also with quiet_min_fraction=0 "
+                    "(the persistence-outside-network-events defence switched off)")
+    ap.add_argument("--variants", action="store_true", help="only the Hodgkin–Huxley parameter variants D–F "
+                    "(networks the defaults were not developed on)")
     ap.add_argument("--json", type=Path, help="write all results here")
     args = ap.parse_args()
-    if args.hh and args.quick:
+    if args.variants:
+        todo = HH_VARIANTS
+    elif args.hh and args.quick:
         todo = {k: v for k, v in SCENARIOS.items() if v[1]} | HH_SCENARIOS
     elif args.hh:
         todo = HH_SCENARIOS
@@ -124,6 +149,7 @@ def main() -> int:
         todo = {k: v for k, v in (SCENARIOS | HH_SCENARIOS).items() if v[1] or not args.quick}
     variants = [()] + ([("pre_center=false",)] if args.off else [])
     variants += [("joint_refit=true",)] if args.joint else []
+    variants += [("quiet_min_fraction=0",)] if args.quiet_off else []
     rows = []
     for name, (opts, _quick) in todo.items():
         for params in variants:

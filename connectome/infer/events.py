@@ -82,3 +82,48 @@ def find_events(neurons: Neurons, fs: float, n_samples: int, z: float, pad_ms: f
     if pad > 0 and mask.any():
         mask = np.convolve(mask.astype(np.float64), np.ones(2 * pad + 1), mode="same") > 0.5
     return Events(mask, EVENT_BIN_MS)
+
+
+def event_locked(edges: dict, n_quiet: np.ndarray, p) -> np.ndarray:
+    """Chemical edges whose response does not persist outside network events (True = drop).
+
+    A monosynaptic response follows every presynaptic spike, in a burst or
+    not; a response locked to the burst (the presynaptic neuron fires as the
+    whole network depolarises, or a disynaptic chain inside the burst)
+    vanishes outside it. An edge is dropped when both hold:
+
+    - its response outside events is below ``quiet_min_fraction`` of its
+      full response (``weight_quiet_mv / weight_mv``), and
+    - that quiet response is not itself significant: its z, the quiet
+      amplitude over its standard error, is below ``quiet_min_z``. The
+      standard error is the full response's (|``weight_mv``| / z of the
+      edge's ``p_value``) × √(``n_spikes_used`` / spikes outside events).
+
+    Edges without a quiet response (electrical, or fewer than
+    ``weight_rested_min_spikes`` presynaptic spikes outside events) are kept.
+
+    >>> e = {"kind": np.array([1, 1, 2, 3]), "weight_mv": np.array([1.0, 1.0, -1.0, 0.5]),
+    ...      "weight_quiet_mv": np.array([0.05, 0.9, -0.1, np.nan]), "p_value": np.full(4, 1e-6),
+    ...      "n_spikes_used": np.full(4, 400), "pre": np.array([0, 1, 2, 3])}
+    >>> class P: quiet_min_fraction, quiet_min_z = 0.3, 2.0
+    >>> event_locked(e, np.array([20, 20, 20, 20]), P()).tolist()
+    [True, False, True, False]
+    """
+    from scipy.stats import norm
+
+    n = len(edges["kind"])
+    out = np.zeros(n, bool)
+    if n == 0 or p.quiet_min_fraction <= 0:
+        return out
+    a = np.asarray(edges["weight_mv"], np.float64)
+    wq = np.asarray(edges["weight_quiet_mv"], np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.sign(a) * wq / np.abs(a)
+        z_all = norm.isf(np.clip(np.asarray(edges["p_value"], np.float64), 1e-300, 1.0) / 2.0)
+        nq = np.asarray(n_quiet, np.float64)[np.asarray(edges["pre"], np.int64)]
+        se_q = np.abs(a) / np.maximum(z_all, 1e-9) * np.sqrt(np.asarray(edges["n_spikes_used"], np.float64)
+                                                             / np.maximum(nq, 1.0))
+        z_q = np.sign(a) * wq / se_q
+    judged = (np.asarray(edges["kind"]) != 3) & np.isfinite(frac) & np.isfinite(z_q)
+    out[judged] = (frac[judged] < p.quiet_min_fraction) & (z_q[judged] < p.quiet_min_z)
+    return out

@@ -215,6 +215,15 @@ class InferParams:
         on both sides. ``weight_quiet_mv`` is each chemical synapse's response
         to presynaptic spikes outside events (a monosynaptic response persists
         there; a response locked to the burst does not). 0 skips it.
+    quiet_min_fraction, quiet_min_z : float
+        Drop a chemical edge whose response outside network events is below
+        this fraction of its full response and not itself significant (z of
+        the quiet response below ``quiet_min_z``;
+        :func:`connectome.infer.events.event_locked`). 0.3 is a round bound
+        well below what depression or the network state do to a real
+        synapse's quiet response (true synapses 0.80–0.89 of the full one on
+        the Hodgkin–Huxley benchmarks); ``quiet_min_fraction = 0`` keeps
+        every edge (the defence off). Needs ``network_event_z`` > 0.
     pre_center : bool
         Remove each presynaptic neuron's shared response — the median over all
         its post-synaptic partners of its calibrated statistic, per kernel —
@@ -307,6 +316,8 @@ class InferParams:
     weight_stp_tau_rec_ms: tuple = (800.0, 800.0)
     network_event_z: float = 5.0
     network_event_pad_ms: float = 100.0
+    quiet_min_fraction: float = 0.3
+    quiet_min_z: float = 2.0
     # --- joint refit (explain-away) and presynaptic null centre
     pre_center: bool = True
     pre_center_shrink: float = 2.0
@@ -340,6 +351,7 @@ class InferParams:
             ("weight_stp_u", all(0 <= u <= 1 for u in self.weight_stp_u)),
             ("weight_stp_tau_rec_ms", all(t > 0 for t in self.weight_stp_tau_rec_ms)),
             ("network_event_z", self.network_event_z >= 0), ("network_event_pad_ms", self.network_event_pad_ms >= 0),
+            ("quiet_min_fraction", 0 <= self.quiet_min_fraction < 1), ("quiet_min_z", self.quiet_min_z >= 0),
             ("pre_center_shrink", self.pre_center_shrink >= 0),
             ("joint_screen_q", 0 < self.joint_screen_q <= 1), ("joint_max_candidates", self.joint_max_candidates >= 1),
         ]

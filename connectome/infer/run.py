@@ -28,7 +28,7 @@ from ..io.scratch import make_scratch, release
 from ..spikes.neurons import Neurons, find_neurons
 from . import classify
 from .electrical import SPIKELET_KINETICS_MS
-from .events import find_events
+from .events import event_locked, find_events
 from .params import InferParams
 from .preprocess import run_pass1
 from .sta import accumulate
@@ -142,6 +142,11 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             weight[pre, post] = fit["A"]
             delay[pre, post] = fit["onset"]
             edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1, events)
+            if events is not None:
+                edges, dropped = _without_event_locked(edges, events, neurons, p, rec.sampling_rate_hz)
+                weight[dropped[0], dropped[1]] = np.nan
+                delay[dropped[0], dropped[1]] = np.nan
+                qc["rejected_event_locked"] = int(dropped[0].size)
         qc.update({"pairs_tested": int(st.tested.sum()), "pairs_untested": int(N * (N - 1) - st.tested.sum()),
                    "bonferroni_count": int(np.sum(st.p[st.tested] <= p.q_threshold / max(1, st.tested.sum()))),
                    "windows": int(len(st.windows_ms)), "effective_windows": round(st.k_eff, 3),
@@ -225,6 +230,17 @@ def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferPa
     edges["joint_z"] = joint_z[pre, post].astype(np.float64)
     edges.update(cols)  # columns added later go last: readers by position keep working
     return edges
+
+
+def _without_event_locked(edges: dict, events, neurons: Neurons, p: InferParams, fs: float):
+    """Edges minus those whose response does not persist outside network events; (edges, (pre, post) dropped)."""
+    n_quiet = np.array([int(events.outside(neurons.spikes(k), fs).sum()) for k in range(neurons.n)], np.int64)
+    drop = event_locked(edges, n_quiet, p)
+    gone = (np.asarray(edges["pre"])[drop], np.asarray(edges["post"])[drop])
+    if drop.any():
+        keep = ~drop
+        edges = {k: np.asarray(v)[keep] for k, v in edges.items()}
+    return edges, gone
 
 
 def _assemble(nrn: dict, edges: dict, qc: dict, N: int, score, weight, delay, joint_z) -> InferResult:

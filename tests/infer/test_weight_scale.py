@@ -214,3 +214,22 @@ def test_quiet_weight_persists_for_true_synapses(tall_aps, tmp_path):
     e0 = read_csv_dir(out0).edges
     assert np.all(np.isnan(e0["weight_quiet_mv"])) and np.array_equal(e0["weight_mv"], e["weight_mv"])
     assert np.array_equal(e0["weight_rested_mv"], e["weight_rested_mv"], equal_nan=True)
+
+
+def test_persistent_synapses_survive_the_event_locked_defence(tall_aps, tmp_path):
+    # point-process synapses respond in and out of bursts alike: the defence (default on) drops
+    # (almost) none of them; quiet_min_fraction = 0 switches it off and keeps every edge
+    import json
+
+    res, outs = tall_aps
+    on = read_csv_dir(outs[110.0]).edges
+    out0 = tmp_path / "off"
+    infer_recording(res.recording, out0, InferParams(ap_amplitude_mv=110.0, quiet_min_fraction=0.0))
+    off = read_csv_dir(out0).edges
+    assert len(on["pre"]) <= len(off["pre"]) and len(on["pre"]) >= 0.98 * len(off["pre"])
+    kept = set(zip(off["pre"].tolist(), off["post"].tolist()))
+    assert set(zip(on["pre"].tolist(), on["post"].tolist())) <= kept
+    qc_on = json.loads((outs[110.0] / "summary.json").read_text())["qc"]
+    qc_off = json.loads((out0 / "summary.json").read_text())["qc"]
+    assert qc_off["rejected_event_locked"] == 0
+    assert qc_on["rejected_event_locked"] == len(off["pre"]) - len(on["pre"])
