@@ -234,6 +234,7 @@ def _readout_line(ro) -> str:
 def format_report(r: dict) -> str:
     """The report as aligned lines and a decile table."""
     p, w, q, d = r["parameters"], r["weights"], r["quantisation_only"], r["device"]
+    u = r["map"].get("weight_unit") or "mV"  # spike-train maps: excess spikes per presynaptic spike
     comp = d["compensation"]
     lines = [
         f"map             {r['map']['path']}  ({r['map']['technology']}, {r['map']['scheme']}, "
@@ -253,11 +254,11 @@ def format_report(r: dict) -> str:
         f"sign flips      {w['sign_flips']} ({100 * (w['sign_flip_fraction'] or 0):.2f} %)",
         f"lost            {w['lost']} ({100 * (w['lost_fraction'] or 0):.2f} %): "
         f"{w['lost_below_threshold']} below "
-        f"{p['lost_threshold_mv']:.4g} mV, {w['lost_stuck']} stuck, {w['missing_from_map']} missing",
-        f"error           {_f(w['rms_error_mv'])} mV rms, mean |Δw|/|w| {_f(w['mean_abs_rel_error'])} "
-        f"(quantisation only: {_f(q['rms_error_mv'])} mV, {_f(q['mean_abs_rel_error'])})",
+        f"{p['lost_threshold_mv']:.4g} {u}, {w['lost_stuck']} stuck, {w['missing_from_map']} missing",
+        f"error           {_f(w['rms_error_mv'])} {u} rms, mean |Δw|/|w| {_f(w['mean_abs_rel_error'])} "
+        f"(quantisation only: {_f(q['rms_error_mv'])} {u}, {_f(q['mean_abs_rel_error'])})",
         "",
-        "decile  |w| range (mV)        n      mean |Δw|/|w|  rms Δw (mV)",
+        f"decile  |w| range ({u})".ljust(30) + "n      mean |Δw|/|w|  rms Δw" + f" ({u})",
     ]
     for row in r["deciles"]:
         lo, hi = _f(row['abs_w_min_mv'], '{:.4g}'), _f(row['abs_w_max_mv'], '{:.4g}')

@@ -222,7 +222,7 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
                 "slices": int(a["slices"]), "cells": int(cells.n_listed),
                 "synapses": int(len(pm.tables["synapses"]["pre"])),
                 "tiles": int(len(pm.tables["tiles"]["tile"])), "step_mv": round(step_mv, 9),
-                "full_scale_mv": float(a["full_scale_mv"])},
+                "full_scale_mv": float(a["full_scale_mv"]), "weight_unit": unit},
         "connectome": {"path": None if connectome_path is None else str(connectome_path),
                        "edges": int(con.n_edges), "neurons": int(con.n_neurons),
                        "edges_sha256": edges_sha256(con),

@@ -164,3 +164,23 @@ def test_a_connectome_in_another_weight_unit_compiles_by_the_same_full_scale_rul
     # from an inference directory, the unit comes from its summary.json
     summ = Connectome.from_edges([0], [1], weight_mv=[0.2], meta={"summary": {"weight_unit": "efficacy"}})
     assert compile_connectome(summ, opts).summary["weight_unit"] == "efficacy"
+
+
+def test_verify_report_names_the_maps_weight_unit(small_connectome):
+    # a spike-train connectome's weights are efficacies: verify's text report must not call them mV
+    from connectome.graph import Connectome
+    from connectome.verify.report import format_report
+    from connectome.verify.run import verify_objects
+
+    e = small_connectome.edges
+    unit = "efficacy (excess postsynaptic spikes per presynaptic spike)"
+    eff = Connectome.from_edges(e["pre"], e["post"], weight_mv=e["weight_mv"] * 0.01, kind=e["kind"],
+                                delay_ms=e["delay_ms"], neuron_id=small_connectome.neuron_id,
+                                meta={"weight_unit": unit})
+    opts = CompileOptions(technology="rram", rows=32, cols=32, layers=1)
+    r = verify_objects(compile_connectome(eff, opts), eff, functional=False)
+    assert r["map"]["weight_unit"] == unit
+    text = format_report(r)
+    assert " mV" not in text and f"rms Δw ({unit})" in text
+    r_mv = verify_objects(compile_connectome(small_connectome, opts), small_connectome, functional=False)
+    assert r_mv["map"]["weight_unit"] == "mV" and "rms Δw (mV)" in format_report(r_mv)
