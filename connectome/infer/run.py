@@ -141,7 +141,7 @@ def _finish(rec, p: InferParams, p1, neurons: Neurons, sums, noise) -> InferResu
             pre, post = fit["pre"], fit["post"]
             weight[pre, post] = fit["A"]
             delay[pre, post] = fit["onset"]
-            edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1, events)
+            edges = _edge_table(fit, st, score, joint_z, rec, neurons, p, p1, events, sums.own_template)
             if events is not None:
                 edges, dropped = _without_event_locked(edges, events, neurons, p, rec.sampling_rate_hz)
                 weight[dropped[0], dropped[1]] = np.nan
@@ -213,7 +213,8 @@ def _eventful(fit: dict, st, neurons: Neurons, p: InferParams, fs: float, durati
     return single, sub
 
 
-def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferParams, p1, events=None) -> dict:
+def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferParams, p1, events=None,
+                template=None) -> dict:
     """The columns of ``edges.csv``, in file order (graph.tables.EDGE_SCHEMA)."""
     pre, post, A, onset, rise, decay, kind = (fit[k] for k in ("pre", "post", "A", "onset", "rise", "decay", "kind"))
     single, sub = _eventful(fit, st, neurons, p, rec.sampling_rate_hz, rec.duration_s)
@@ -225,7 +226,7 @@ def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferPa
              "n_spikes_used": st.n_used[pre, post].astype(np.int64),
              "rise_ms": rise, "decay_ms": decay, "single_trial_snr": single,
              "bidirectional": bidir.astype(np.int8)}
-    cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, fit["spk_z"], events)
+    cols = _weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, fit["spk_z"], events, template)
     edges.update({k: cols.pop(k) for k in ("weight_electrode_mv", "spikelet_z")})
     edges["joint_z"] = joint_z[pre, post].astype(np.float64)
     edges.update(cols)  # columns added later go last: readers by position keep working
@@ -317,11 +318,11 @@ def _electrical(junc, st, p: InferParams, pre, post, onset, decay) -> np.ndarray
 
 
 def _weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
-                   spk_z, events=None) -> dict:
+                   spk_z, events=None, template=None) -> dict:
     """Edge columns of the weight scale (:func:`.weights.weight_columns`) and of the junction test."""
     from .weights import weight_columns
 
-    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, events)
+    cols = weight_columns(A, pre, post, onset, rise, decay, kind, neurons, p, p1, events, template)
     quiet = cols.pop("weight_quiet_mv")
     cols.update({"spikelet_z": spk_z[:, 0], "junction_z": spk_z[:, 1], "weight_quiet_mv": quiet})
     return cols

@@ -46,6 +46,8 @@ class PairSums:
     cnt: np.ndarray  # (N, L, N) float32: usable samples
     lags_ms: np.ndarray  # (L,)
     n_pre_spikes: np.ndarray  # (N,)
+    #: (N, T + 1) float32: each neuron's own after-potential, subtracted at its spikes (None: not used)
+    own_template: np.ndarray | None = None
 
 
 def channel_gain_and_validity(p1: Pass1, neurons: Neurons, p: InferParams):
@@ -135,6 +137,36 @@ def mask_own_spikes(V: np.ndarray, masks, R0: int, R1: int) -> None:
     mask_intervals(V, R0, starts, stops, ptr)
 
 
+def own_template(traces, masks, spike_bins, starts, block_bins: int, n_bins: int, bl0: int, bl1: int, T: int,
+                 progress=None):
+    """(N, T + 1) float32: each neuron's average own after-potential over lags 0 … T bins, or None for T = 0.
+
+    Relative to each spike's pre-spike baseline (bins ``bl0 … bl1``), its own
+    APs masked, averaged where at least 5 spikes contribute (else 0) and
+    tapered to zero over its last third, so that subtracting it leaves no
+    step. ``traces(R0, R1)`` gives the somatic traces of bins ``R0 … R1``;
+    blocks start at ``starts`` and span ``block_bins``.
+    """
+    if T <= 0:
+        return None
+    N = len(spike_bins)
+    tacc = np.zeros((N, T + 1), np.float64)
+    tcnt = np.zeros((N, T + 1), np.float64)
+    for B0 in starts:
+        B1 = min(n_bins, B0 + block_bins)
+        R0, R1 = B0 + bl0, B1 + T + 1
+        V = traces(R0, R1)
+        mask_own_spikes(V, masks, R0, R1)
+        rows, ptr = spikes_in(spike_bins, B0, B1, R0)
+        own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2), tacc, tcnt)
+        if progress is not None:
+            progress.update(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tmpl = np.where(tcnt >= 5, tacc / tcnt, 0.0)
+    taper = np.clip((T - np.arange(T + 1)) / max(1, T // 3), 0.0, 1.0)
+    return (tmpl * taper).astype(np.float32)
+
+
 def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> PairSums:
     """Run pass 2 (see module docstring)."""
     bs = p1.bin_samples
@@ -179,26 +211,8 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
     def mask_own(V, R0, R1):
         mask_own_spikes(V, masks, R0, R1)
 
-    tmpl = None
-    if T > 0:
-        # sweep A: each neuron's own spike-triggered after-potential (AHP,
-        # burst co-activation), relative to its pre-spike baseline
-        tacc = np.zeros((N, T + 1), np.float64)
-        tcnt = np.zeros((N, T + 1), np.float64)
-        for B0 in starts:
-            B1 = min(n_bins, B0 + bpc * cpb)
-            R0, R1 = B0 + bl0, B1 + T + 1
-            V = traces(R0, R1)
-            mask_own(V, R0, R1)
-            rows, ptr = spikes_in(spike_bins, B0, B1, R0)
-            own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, max(1, (bl1 - bl0 + 1) // 2), tacc, tcnt)
-            if progress is not None:
-                progress.update(1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tmpl = np.where(tcnt >= 5, tacc / tcnt, 0.0)
-        # taper the end to zero, so that subtraction leaves no step where it stops
-        taper = np.clip((T - np.arange(T + 1)) / max(1, T // 3), 0.0, 1.0)
-        tmpl = (tmpl * taper).astype(np.float32)
+    # sweep A: each neuron's own spike-triggered after-potential (AHP, burst co-activation)
+    tmpl = own_template(traces, masks, spike_bins, starts, bpc * cpb, n_bins, bl0, bl1, T, progress)
     for B0 in starts:
         B1 = min(n_bins, B0 + bpc * cpb)
         R0, R1 = B0 + lag0, B1 + lag1 + 1  # rows of traces needed
@@ -214,4 +228,4 @@ def accumulate(p1: Pass1, neurons: Neurons, p: InferParams, progress=None) -> Pa
         accumulate_pairs(V, base, spk_row, pre_ptr, lag0, acc, cnt)
         if progress is not None:
             progress.update(1)
-    return PairSums(acc, cnt, (lag0 + np.arange(L)) * bin_ms, n_pre)
+    return PairSums(acc, cnt, (lag0 + np.arange(L)) * bin_ms, n_pre, own_template=tmpl)

@@ -39,9 +39,9 @@ import numpy as np
 
 from ..graph.kinds import EdgeKind
 from ..spikes.neurons import Neurons
-from ._kernels import add_baselined_window, own_spike_accumulate, subtract_own
+from ._kernels import add_baselined_window, subtract_own
 from .params import InferParams
-from .sta import channel_gain_and_validity, mask_own_spikes, own_spike_mask, somatic_traces, spikes_in
+from .sta import channel_gain_and_validity, mask_own_spikes, own_spike_mask, own_template, somatic_traces, spikes_in
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -105,13 +105,16 @@ def rested_spikes(spike_bins: list, bin_ms: float, isi_s: float) -> list:
     return [sb[1:][np.diff(sb) >= gap] for sb in spike_bins]
 
 
-def edge_averages(p1, neurons: Neurons, p: InferParams, pre: np.ndarray, post: np.ndarray, spike_sets: list):
+def edge_averages(p1, neurons: Neurons, p: InferParams, pre: np.ndarray, post: np.ndarray, spike_sets: list,
+                  template: np.ndarray | None = None):
     """Spike-triggered sums (E, S, L) and counts of each edge over each set of presynaptic spikes.
 
     ``spike_sets``: a list of per-neuron spike-bin lists (e.g. all spikes,
     rested spikes). The traces are built as in pass 2
     (:func:`connectome.infer.sta.accumulate`): somatic mV, each neuron's own
-    after-potential template subtracted, its own APs masked.
+    after-potential template subtracted, its own APs masked. ``template``:
+    that template as pass 2 measured it (:attr:`PairSums.own_template`),
+    which saves a sweep over the traces; measured again when None.
     """
     bs = p1.bin_samples
     bin_ms = bs / p1.fs * 1000.0
@@ -140,21 +143,11 @@ def edge_averages(p1, neurons: Neurons, p: InferParams, pre: np.ndarray, post: n
     T = int(np.ceil(p.own_template_ms / bin_ms))
     cpb = max(1, int(np.ceil(p.pass2_block_s * p1.fs / (bpc * bs))))
     starts = list(range(0, n_bins, bpc * cpb))
-    tmpl = None
-    if T > 0:  # each neuron's own after-potential, as pass 2 measures it
-        tacc = np.zeros((N, T + 1), np.float64)
-        tcnt = np.zeros((N, T + 1), np.float64)
-        for B0 in starts:
-            B1 = min(n_bins, B0 + bpc * cpb)
-            R0, R1 = B0 + bl0, B1 + T + 1
-            V = somatic_traces(store, used, col_pos, ref, scale, R0, R1)
-            mask_own_spikes(V, masks, R0, R1)
-            rows, ptr = spikes_in(spike_bins, B0, B1, R0)
-            own_spike_accumulate(V, rows, ptr, 0, bl0, bl1, need, tacc, tcnt)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tmpl = np.where(tcnt >= 5, tacc / tcnt, 0.0)
-        taper = np.clip((T - np.arange(T + 1)) / max(1, T // 3), 0.0, 1.0)
-        tmpl = (tmpl * taper).astype(np.float32)
+    tmpl = template
+    if tmpl is None:  # each neuron's own after-potential, as pass 2 measures it (one more sweep)
+        tmpl = own_template(lambda R0, R1: somatic_traces(store, used, col_pos, ref, scale, R0, R1), masks,
+                            spike_bins, starts, bpc * cpb, n_bins, bl0, bl1, T)
+    T = 0 if tmpl is None else tmpl.shape[1] - 1
     for B0 in starts:
         B1 = min(n_bins, B0 + bpc * cpb)
         R0, R1 = B0 + lag0, B1 + lag1 + 1
@@ -201,7 +194,8 @@ def rested_factor(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, 
     return f, n_rested
 
 
-def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, rest_edges, events):
+def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, rest_edges, events,
+                   template=None):
     """One sweep for the rested factor (edges ``rest_edges``) and, with ``events``, the per-edge quiet factor.
 
     Returns (rested factor per edge, quiet factor per edge, rested spikes per
@@ -227,7 +221,7 @@ def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise,
         swept = np.union1d(sel, q_sel)
     if swept.size == 0:
         return out, quiet_f, n_rested
-    acc, cnt, lags = edge_averages(p1, neurons, p, pre[swept], post[swept], sets)
+    acc, cnt, lags = edge_averages(p1, neurons, p, pre[swept], post[swept], sets, template)
     amp = template_amplitudes(acc, cnt, lags, bin_ms, onset[swept], rise[swept], decay[swept], p)  # (E', S)
     if events is not None:
         in_q = np.isin(swept, q_sel)
@@ -249,7 +243,7 @@ def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise,
 
 
 def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
-                   events=None) -> dict:
+                   events=None, template=None) -> dict:
     """The weight columns of ``edges.csv`` besides ``weight_mv`` (see docs/formats.md).
 
     ``weight_electrode_mv``: the response as the electrode saw it (at the
@@ -276,7 +270,7 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
     events = events if (events is not None and p.network_event_z > 0 and chemical.any()) else None
     if (measure.any() or events is not None) and p1 is not None and getattr(p1, "binned", None) is not None:
         pre, post = np.asarray(pre), np.asarray(post)
-        f, qf, _ = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, measure, events)
+        f, qf, _ = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, measure, events, template)
         rested[measure] = (A * f)[measure]
         quiet[chemical] = (A * qf)[chemical]
     cols["weight_rested_mv"] = rested
