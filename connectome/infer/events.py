@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..graph.kinds import EdgeKind
 from ..spikes.neurons import Neurons
+from .params import InferParams
 
 #: Population-count bin and smoothing window (ms): the time scale of a network burst's rise.
 EVENT_BIN_MS, EVENT_SMOOTH_MS = 5.0, 50.0
@@ -45,6 +47,10 @@ class Events:
     def time_fraction(self) -> float:
         """Fraction of the recording inside events."""
         return float(self.mask.mean()) if self.mask.size else 0.0
+
+    def outside_masks(self, neurons: Neurons, fs: float) -> list:
+        """Per neuron: True for each of its spikes that falls outside every event."""
+        return [self.outside(neurons.spikes(k), fs) for k in range(neurons.n)]
 
     def outside(self, samples: np.ndarray, fs: float) -> np.ndarray:
         """Boolean per spike (sample index): True where it falls outside every event."""
@@ -84,7 +90,7 @@ def find_events(neurons: Neurons, fs: float, n_samples: int, z: float, pad_ms: f
     return Events(mask, EVENT_BIN_MS)
 
 
-def event_locked(edges: dict, n_quiet: np.ndarray, p) -> np.ndarray:
+def event_locked(edges: dict, n_quiet: np.ndarray, p: InferParams) -> np.ndarray:
     """Chemical edges whose response does not persist outside network events (True = drop).
 
     A monosynaptic response follows every presynaptic spike, in a burst or
@@ -105,8 +111,7 @@ def event_locked(edges: dict, n_quiet: np.ndarray, p) -> np.ndarray:
     >>> e = {"kind": np.array([1, 1, 2, 3]), "weight_mv": np.array([1.0, 1.0, -1.0, 0.5]),
     ...      "weight_quiet_mv": np.array([0.05, 0.9, -0.1, np.nan]), "p_value": np.full(4, 1e-6),
     ...      "n_spikes_used": np.full(4, 400), "pre": np.array([0, 1, 2, 3])}
-    >>> class P: quiet_min_fraction, quiet_min_z = 0.3, 2.0
-    >>> event_locked(e, np.array([20, 20, 20, 20]), P()).tolist()
+    >>> event_locked(e, np.array([20, 20, 20, 20]), InferParams()).tolist()  # defaults 0.3 and 2
     [True, False, True, False]
     """
     from scipy.stats import norm
@@ -124,6 +129,6 @@ def event_locked(edges: dict, n_quiet: np.ndarray, p) -> np.ndarray:
         se_q = np.abs(a) / np.maximum(z_all, 1e-9) * np.sqrt(np.asarray(edges["n_spikes_used"], np.float64)
                                                              / np.maximum(nq, 1.0))
         z_q = np.sign(a) * wq / se_q
-    judged = (np.asarray(edges["kind"]) != 3) & np.isfinite(frac) & np.isfinite(z_q)
+    judged = (np.asarray(edges["kind"]) != EdgeKind.ELECTRICAL) & np.isfinite(frac) & np.isfinite(z_q)
     out[judged] = (frac[judged] < p.quiet_min_fraction) & (z_q[judged] < p.quiet_min_z)
     return out

@@ -235,7 +235,7 @@ def _edge_table(fit: dict, st, score, joint_z, rec, neurons: Neurons, p: InferPa
 
 def _without_event_locked(edges: dict, events, neurons: Neurons, p: InferParams, fs: float):
     """Edges minus those whose response does not persist outside network events; (edges, (pre, post) dropped)."""
-    n_quiet = np.array([int(events.outside(neurons.spikes(k), fs).sum()) for k in range(neurons.n)], np.int64)
+    n_quiet = np.array([int(m.sum()) for m in events.outside_masks(neurons, fs)], np.int64)
     drop = event_locked(edges, n_quiet, p)
     gone = (np.asarray(edges["pre"])[drop], np.asarray(edges["post"])[drop])
     if drop.any():

@@ -8,7 +8,7 @@ the available resources, which recover over hundreds of ms to seconds
 pyramidal synapses, Markram, Wang & Tsodyks 1998, PNAS 95:5323). A neuron
 that fires in network bursts spends most of its spikes depressed.
 
-:func:`rested_factor` measures, per presynaptic neuron, how much larger its
+:func:`swept_factors` measures, per presynaptic neuron, how much larger its
 synapses' responses are after a silence of at least ``weight_rested_isi_s``
 than on average: one extra sweep over the binned traces (after the pairwise
 test, so only over the reported chemical pairs) accumulates each edge's
@@ -185,24 +185,18 @@ def template_amplitudes(acc, cnt, lags_ms, bin_ms, onset, rise, decay, p: InferP
     return np.where(ok & (den > 1e-12), num / np.maximum(den, 1e-12), np.nan)
 
 
-def rested_factor(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, chemical):
-    """Per edge: the presynaptic neuron's rested / mean response factor (NaN where not measurable).
+def swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, rest_edges, quiet_edges=None,
+                  events=None, template=None):
+    """One sweep over the traces for the rested and the quiet factor of each edge.
 
-    Returns (factor per edge, rested spikes per neuron).
-    """
-    f, _, n_rested = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, chemical, None)
-    return f, n_rested
-
-
-def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise, decay, rest_edges, events,
-                   template=None):
-    """One sweep for the rested factor (edges ``rest_edges``) and, with ``events``, the per-edge quiet factor.
-
-    Returns (rested factor per edge, quiet factor per edge, rested spikes per
-    neuron): the rested factor pooled per presynaptic neuron (module
-    docstring); the quiet factor per edge, A(spikes outside network events) /
-    A(all spikes), NaN where the neuron has fewer than
-    ``weight_rested_min_spikes`` such spikes.
+    Returns (rested factor, quiet factor), each per edge and NaN where not
+    measured: the rested factor for ``rest_edges``, pooled per presynaptic
+    neuron (module docstring; NaN where the neuron has fewer than
+    ``weight_rested_min_spikes`` rested spikes); with ``events``, the quiet
+    factor for ``quiet_edges``, A(spikes outside network events) / A(all
+    spikes) per edge (NaN where the neuron has fewer than
+    ``weight_rested_min_spikes`` such spikes). ``template``: pass 2's own
+    after-potential template (:func:`edge_averages`).
     """
     N, E = neurons.n, len(pre)
     out, quiet_f = np.full(E, np.nan), np.full(E, np.nan)
@@ -214,13 +208,15 @@ def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise,
     sel = np.flatnonzero(np.asarray(rest_edges, bool) & (n_rested[pre] >= p.weight_rested_min_spikes))
     sets, swept = [spike_bins, rested], sel
     if events is not None:
-        quiet = [sb[events.outside(neurons.spikes(k), p1.fs)] for k, sb in enumerate(spike_bins)]
+        outside = events.outside_masks(neurons, p1.fs)
+        quiet = [sb[o] for sb, o in zip(spike_bins, outside)]
         n_quiet = np.array([q.size for q in quiet], np.int64)
         sets.append(quiet)
-        q_sel = np.flatnonzero(n_quiet[pre] >= p.weight_rested_min_spikes)
+        q_edges = np.ones(E, bool) if quiet_edges is None else np.asarray(quiet_edges, bool)
+        q_sel = np.flatnonzero(q_edges & (n_quiet[pre] >= p.weight_rested_min_spikes))
         swept = np.union1d(sel, q_sel)
     if swept.size == 0:
-        return out, quiet_f, n_rested
+        return out, quiet_f
     acc, cnt, lags = edge_averages(p1, neurons, p, pre[swept], post[swept], sets, template)
     amp = template_amplitudes(acc, cnt, lags, bin_ms, onset[swept], rise[swept], decay[swept], p)  # (E', S)
     if events is not None:
@@ -239,7 +235,7 @@ def _swept_factors(p1, neurons: Neurons, p: InferParams, pre, post, onset, rise,
             f = np.where(den > 0, num / den, np.nan)
         f = np.where(f > 0, f, np.nan)  # no net response after silences: not measurable
         out[sel] = f[pre[sel]]
-    return out, quiet_f, n_rested
+    return out, quiet_f
 
 
 def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: InferParams, p1,
@@ -249,7 +245,7 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
     ``weight_electrode_mv``: the response as the electrode saw it (at the
     postsynaptic neuron's median AP amplitude on its best channel: no
     assumption on the AP height); ``weight_rested_mv``: the PSP of a rested
-    synapse (:func:`rested_factor`; NaN for electrical synapses and where not
+    synapse (:func:`swept_factors`; NaN for electrical synapses and where not
     measurable; all NaN with ``weight_rested_isi_s = 0``), or, for neurons
     whose type has a depression model (``weight_stp_u`` > 0),
     :func:`model_factor`; ``weight_quiet_mv``: the response to presynaptic
@@ -270,7 +266,7 @@ def weight_columns(A, pre, post, onset, rise, decay, kind, neurons: Neurons, p: 
     events = events if (events is not None and p.network_event_z > 0 and chemical.any()) else None
     if (measure.any() or events is not None) and p1 is not None and getattr(p1, "binned", None) is not None:
         pre, post = np.asarray(pre), np.asarray(post)
-        f, qf, _ = _swept_factors(p1, neurons, p, pre, post, onset, rise, decay, measure, events, template)
+        f, qf = swept_factors(p1, neurons, p, pre, post, onset, rise, decay, measure, chemical, events, template)
         rested[measure] = (A * f)[measure]
         quiet[chemical] = (A * qf)[chemical]
     cols["weight_rested_mv"] = rested
