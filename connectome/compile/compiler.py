@@ -207,10 +207,10 @@ def _nonfinite_error(pre, post, bad: np.ndarray, what: str, path) -> ConnectomeF
                                  path)
 
 
-def edges_sha256(con) -> str:
-    """sha256 of the edge columns (pre, post, kind, weight_mv, delay_ms) as stored, whatever the format."""
+def edges_sha256(con, columns=("pre", "post", "kind", "weight_mv", "delay_ms")) -> str:
+    """sha256 of edge columns (by default pre, post, kind, weight_mv, delay_ms) as stored, whatever the format."""
     h = hashlib.sha256()
-    for k in ("pre", "post", "kind", "weight_mv", "delay_ms"):
+    for k in columns:
         a = np.ascontiguousarray(con.edges[k])
         h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
         h.update(a.data.cast("B") if a.size else b"")
@@ -284,15 +284,6 @@ def programmed_weights(con, weight: str = "mean", path=None) -> tuple[np.ndarray
     info.update({"fallback_column": "weight_mv", "edges_rested": int(use.sum()), "edges_fallback": n_fb,
                  "fallback_electrical": n_el, "fallback_unmeasured": n_fb - n_el})
     return np.where(use, rested, mean), info
-
-
-def column_sha256(con, name: str) -> str:
-    """sha256 of one edge column as stored (as :func:`edges_sha256` hashes each of its columns)."""
-    h = hashlib.sha256()
-    a = np.ascontiguousarray(con.edges[name])
-    h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
-    h.update(a.data.cast("B") if a.size else b"")
-    return h.hexdigest()
 
 
 def _warn_fallback(info: dict) -> None:
@@ -633,7 +624,7 @@ def _stage_tables(r: _Run) -> None:
                               "edges": int(con.n_edges)}}
     if o.weight != "mean":  # the column programmed is not among the edges_sha256 columns
         col = r.weight_source["column"]
-        pm.manifest["source"][f"{col}_sha256"] = column_sha256(con, col)
+        pm.manifest["source"][f"{col}_sha256"] = edges_sha256(con, (col,))
     r.map = pm
 
 

@@ -280,7 +280,8 @@ def _from_parquet(p: Path) -> SpikeTrains:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise RecordingError("reading .parquet spike tables needs pyarrow (pip install pyarrow, or the `parquet` extra)", p) from None
+        raise RecordingError("reading .parquet spike tables needs pyarrow (pip install pyarrow, or the `parquet` "
+                             "extra)", p) from None
     try:
         tab = pq.read_table(p)
     except Exception as exc:  # pyarrow's own error classes

@@ -158,7 +158,7 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
     MapError, ConfigError
         An inconsistent map, bad parameters.
     """
-    from ..compile.compiler import WEIGHT_COLUMNS, column_sha256, edges_sha256, programmed_weights
+    from ..compile.compiler import WEIGHT_COLUMNS, edges_sha256, programmed_weights
     from ..errors import MapError
     from ..io.progmap import check_map
     from .report import decile_table, join, weight_metrics
@@ -210,7 +210,7 @@ def verify_objects(pm, con, *, map_path=None, connectome_path=None, map_sha256: 
     same = src == edges_sha256(con)
     col = w_info["column"]
     if same and f"{col}_sha256" in source:  # a map compiled from another column than weight_mv
-        same = source[f"{col}_sha256"] == column_sha256(con, col)
+        same = source[f"{col}_sha256"] == edges_sha256(con, (col,))
     report = {
         "format": "connectome-verify",
         "format_version": 1,
