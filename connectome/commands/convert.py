@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import click
 
-from ._common import open_kwargs, progress_bar, recording_options
+from ._common import open_kwargs, out_option, progress_bar, quiet_option, recording_options
 
 
 @click.command("convert")
 @click.argument("source", type=click.Path())
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    type=click.Path(),
-    help="Recording to write: .h5 (CNEA-HDF5) or .zarr (zarr v3).",
-)
+@out_option("Recording to write: .h5 (CNEA-HDF5) or .zarr (zarr v3).", required=True)
 @recording_options
 @click.option(
     "--compression",
@@ -27,7 +21,7 @@ from ._common import open_kwargs, progress_bar, recording_options
 @click.option(
     "--chunk-s", type=float, default=1.0, show_default=True, help="Seconds read and written per block."
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def convert_cmd(source, out, series, segment, rec_format, compression, chunk_s, quiet):
     """Convert SOURCE (an NWB file, a CNEA file, or any recording SpikeInterface
     reads) into a CNEA recording: raw samples with their scale and offset to mV,
@@ -42,10 +36,11 @@ def convert_cmd(source, out, series, segment, rec_format, compression, chunk_s, 
     check_output(out, "recording", inputs=[source])
     with progress_bar(quiet) as bar:
         convert_recording(rec, out, compression=compression, chunk_s=chunk_s, progress=bar)
-    click.echo(
-        f"{source}: {rec.n_channels} channels, {rec.duration_s:.3f} s at {rec.sampling_rate_hz:g} Hz "
-        f"({rec.dtype}) → {out}"
-    )
+    if not quiet:
+        click.echo(
+            f"{source}: {rec.n_channels} channels, {rec.duration_s:.3f} s at {rec.sampling_rate_hz:g} Hz "
+            f"({rec.dtype}) → {out}"
+        )
 
 
 def convert_recording(rec, out, *, compression: str = "gzip", chunk_s: float = 1.0, progress=None):

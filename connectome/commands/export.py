@@ -35,7 +35,7 @@ import click
 import numpy as np
 
 from ..errors import ConfigError, ConnectomeFormatError
-from ._common import progress_bar
+from ._common import progress_bar, quiet_option
 
 
 def _require_pynwb():
@@ -253,7 +253,7 @@ def export_nwb(source, nwb_path, *, append: bool = False, recording=None, progre
     default=None,
     help="The recording the connectome was inferred from (default: the one summary.json names).",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def export_cmd(source, nwb_path, append, recording, quiet):
     """Write the connectome in SOURCE (an infer output directory) to NWB: its
     neurons as a Units table (spike times, electrodes, type, AP amplitude) and
@@ -271,10 +271,11 @@ def export_cmd(source, nwb_path, append, recording, quiet):
         check_output(nwb_path, "nwb", inputs=[source])
     with progress_bar(quiet) as bar:
         r = export_nwb(source, nwb_path, append=append, recording=recording, progress=bar)
-    click.echo(
-        f"{source}: {r['neurons']} neurons ({r['units']}), {r['synapses']} synapses "
-        f"(/processing/connectome/synapses) → {r['path']}"
-    )
+    if not quiet:
+        click.echo(
+            f"{source}: {r['neurons']} neurons ({r['units']}), {r['synapses']} synapses "
+            f"(/processing/connectome/synapses) → {r['path']}"
+        )
 
 
 COMMANDS = [export_cmd]

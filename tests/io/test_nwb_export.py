@@ -99,7 +99,7 @@ def test_export_to_a_new_nwb_file_round_trips(inferred, tmp_path, capsys):
     con = read_connectome(out)
     assert con.n_edges > 0
     dst = tmp_path / "connectome.nwb"
-    assert main(["export", str(out), "--nwb", str(dst), "--quiet"]) == 0
+    assert main(["export", str(out), "--nwb", str(dst)]) == 0
     assert "synapses" in capsys.readouterr().out
     with pynwb.NWBHDF5IO(str(dst), "r") as io:
         f = io.read()
